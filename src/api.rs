@@ -1,0 +1,64 @@
+//! The server functions the widget calls, at fixed URLs so that host pages, tests and
+//! proxies can rely on them. All take `application/x-www-form-urlencoded` bodies
+//! (so plain HTML forms work without JavaScript) and answer JSON.
+//!
+//! | URL | fields | answer |
+//! |---|---|---|
+//! | `POST /api/verify/state` | | [`Flow`] |
+//! | `POST /api/verify/start` | `phone`, `channel` (`sms`/`voice`) | [`Step`] |
+//! | `POST /api/verify/check` | `code` | [`Step`] |
+//! | `POST /api/verify/resend` | | [`Step`] |
+//! | `POST /api/verify/restart` | | [`Step`] |
+//!
+//! Errors are a JSON [`VerifyError`] with a 4xx status for anything the visitor can
+//! fix, 503 when the provider is down. A form posted without JavaScript is answered
+//! with a redirect back to the page, which then shows the error.
+use leptos::prelude::*;
+
+use crate::verify::{Channel, Flow, Step, VerifyError};
+
+#[cfg(feature = "ssr")]
+use crate::server::flow::FlowRequest;
+
+/// The step the session is on, plus a pending error from a no-JavaScript form post.
+#[server(endpoint = "verify/state")]
+pub async fn current_flow() -> Result<Flow, VerifyError> {
+    let request = FlowRequest::from_context().await?;
+    let result = request.current().await;
+    request.finish(result).await
+}
+
+/// Sends a code to `phone` by `channel`.
+#[server(endpoint = "verify/start")]
+pub async fn start_verification(
+    #[server(default)] phone: String,
+    #[server(default)] channel: Channel,
+) -> Result<Step, VerifyError> {
+    let request = FlowRequest::from_context().await?;
+    let result = request.start(&phone, channel).await;
+    request.finish(result).await
+}
+
+/// Checks the code the visitor typed.
+#[server(endpoint = "verify/check")]
+pub async fn check_code(#[server(default)] code: String) -> Result<Step, VerifyError> {
+    let request = FlowRequest::from_context().await?;
+    let result = request.check(&code).await;
+    request.finish(result).await
+}
+
+/// Sends a new code to the same number, once the resend countdown is over.
+#[server(endpoint = "verify/resend")]
+pub async fn resend_code() -> Result<Step, VerifyError> {
+    let request = FlowRequest::from_context().await?;
+    let result = request.resend().await;
+    request.finish(result).await
+}
+
+/// Goes back to the phone step, keeping the number for editing.
+#[server(endpoint = "verify/restart")]
+pub async fn restart_verification() -> Result<Step, VerifyError> {
+    let request = FlowRequest::from_context().await?;
+    let result = request.restart().await;
+    request.finish(result).await
+}

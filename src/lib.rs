@@ -1,0 +1,28 @@
+//! phone-verify: a phone-number verification widget.
+//!
+//! # Layout
+//! - [`verify`]: the domain shared by server and browser: codes, channels, the step a
+//!   visitor is on, and the errors they can see. Phone-number parsing is server-only
+//!   because its metadata would triple the browser bundle.
+//! - [`api`]: the server functions, thin and at fixed URLs under `/api/verify/`.
+//! - [`components`]: the widget and its steps; no HTTP, only signals and forms.
+//! - [`app`]: the HTML shell and the demo page that hosts the widget.
+//! - `server` (ssr only): configuration, sessions, providers, the dev outbox and the
+//!   axum router.
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod verify;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point of the browser bundle: attach to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,189 @@
+//! The verification steps as the server runs them: each server function in
+//! [`crate::api`] is one call here. This is the one boundary where provider and
+//! session failures become the [`VerifyError`] a visitor sees.
+use axum::http::{StatusCode, header};
+use leptos::prelude::{expect_context, use_context};
+use leptos_axum::ResponseOptions;
+use tower_sessions::Session;
+
+use super::AppState;
+use super::provider::{CheckOutcome, ProviderError};
+use super::session::{Pending, Verified, VerifySession};
+use crate::verify::{Channel, Flow, OtpCode, PhoneNumber, Step, VerifyError};
+
+/// One server-function call: the app, the visitor's session, and how they called.
+pub struct FlowRequest {
+    state: AppState,
+    session: Session,
+    /// A plain HTML form post (no JavaScript): errors go to the session for the next
+    /// page render, because the response is a redirect back to the page.
+    plain_form: bool,
+}
+
+impl FlowRequest {
+    /// Gathers the request from Leptos' server-function context.
+    pub async fn from_context() -> Result<Self, VerifyError> {
+        let state = expect_context::<AppState>();
+        let session = leptos_axum::extract::<Session>().await.map_err(|error| {
+            tracing::error!(%error, "no session layer in front of the server functions");
+            VerifyError::Internal
+        })?;
+        let plain_form = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.headers.get(header::ACCEPT)?.to_str().ok().map(|a| a.contains("text/html")))
+            .unwrap_or(false);
+        Ok(Self { state, session, plain_form })
+    }
+
+    fn now(&self) -> u64 {
+        self.state.clock.unix_secs()
+    }
+
+    fn code_length(&self) -> u8 {
+        self.state.settings.code.length
+    }
+
+    /// The page's view of the session; hands over (and forgets) a pending form error.
+    pub async fn current(&self) -> Result<Flow, VerifyError> {
+        let mut stored = VerifySession::load(&self.session).await?;
+        let error = stored.flash.take();
+        if error.is_some() {
+            stored.save(&self.session).await?;
+        }
+        Ok(Flow { step: stored.step(self.code_length(), self.now()), error, dev_outbox: self.state.outbox.is_some() })
+    }
+
+    /// Sends a first code to `phone`.
+    pub async fn start(&self, phone: &str, channel: Channel) -> Result<Step, VerifyError> {
+        let mut stored = VerifySession::load(&self.session).await?;
+        stored.set_draft(phone, channel);
+        let number = match PhoneNumber::parse(phone, self.state.settings.default_country) {
+            Ok(number) => number,
+            Err(problem) => {
+                stored.save(&self.session).await?;
+                return Err(VerifyError::InvalidPhone(problem));
+            }
+        };
+        let now = self.now();
+        // A double submit of the same request must not send a second message.
+        if let Some(pending) = &stored.pending {
+            if pending.e164 == number.e164() && pending.channel == channel && now < pending.resend_at {
+                return Ok(stored.step(self.code_length(), now));
+            }
+        }
+        let started = self.state.provider.start(&number, channel).await.map_err(|e| self.provider_failed(e))?;
+        tracing::info!(to = %number.masked(), channel = channel.as_str(), "code sent");
+        stored.verified = None;
+        stored.pending = Some(Pending {
+            e164: number.e164().to_owned(),
+            display: number.international().to_owned(),
+            channel,
+            reference: started.reference,
+            expires_at: now + started.lifetime.as_secs(),
+            resend_at: now + self.state.settings.resend_cooldown.as_secs(),
+            sends: 1,
+        });
+        stored.save(&self.session).await?;
+        Ok(stored.step(self.code_length(), now))
+    }
+
+    /// Checks a typed code against this session's pending verification.
+    pub async fn check(&self, code: &str) -> Result<Step, VerifyError> {
+        let mut stored = VerifySession::load(&self.session).await?;
+        let now = self.now();
+        let Some(pending) = stored.pending.clone() else {
+            // A repeated submit after success lands here: show the success again.
+            return match stored.verified {
+                Some(_) => Ok(stored.step(self.code_length(), now)),
+                None => Err(VerifyError::NoVerificationInProgress),
+            };
+        };
+        let code = OtpCode::parse(code, self.code_length()).map_err(VerifyError::InvalidCode)?;
+        if now >= pending.expires_at {
+            return Err(VerifyError::CodeExpired);
+        }
+        let outcome =
+            self.state.provider.check(&pending.reference, &code).await.map_err(|e| self.provider_failed(e))?;
+        match outcome {
+            CheckOutcome::Approved => {
+                tracing::info!(to = %mask(&pending.e164), "number verified");
+                stored.pending = None;
+                stored.verified = Some(Verified { e164: pending.e164, display: pending.display, at: now });
+                stored.save(&self.session).await?;
+                Ok(stored.step(self.code_length(), now))
+            }
+            CheckOutcome::Wrong { tries_left } => Err(VerifyError::WrongCode { tries_left }),
+            CheckOutcome::Expired => Err(VerifyError::CodeExpired),
+            CheckOutcome::TooManyAttempts => Err(VerifyError::TooManyAttempts),
+            CheckOutcome::NotFound => {
+                stored.pending = None;
+                stored.save(&self.session).await?;
+                Err(VerifyError::NoVerificationInProgress)
+            }
+        }
+    }
+
+    /// Sends a new code to the pending number, once the cooldown is over.
+    pub async fn resend(&self) -> Result<Step, VerifyError> {
+        let mut stored = VerifySession::load(&self.session).await?;
+        let now = self.now();
+        let Some(pending) = stored.pending.as_mut() else {
+            return Err(VerifyError::NoVerificationInProgress);
+        };
+        if now < pending.resend_at {
+            let retry_after = u32::try_from(pending.resend_at - now).unwrap_or(u32::MAX);
+            return Err(VerifyError::ResendTooSoon { retry_after });
+        }
+        let number = PhoneNumber::parse(&pending.e164, None).map_err(|problem| {
+            tracing::error!(?problem, "a stored number no longer parses");
+            VerifyError::Internal
+        })?;
+        let started =
+            self.state.provider.start(&number, pending.channel).await.map_err(|e| self.provider_failed(e))?;
+        tracing::info!(to = %number.masked(), channel = pending.channel.as_str(), "code resent");
+        pending.reference = started.reference;
+        pending.expires_at = now + started.lifetime.as_secs();
+        pending.resend_at = now + self.state.settings.resend_cooldown.as_secs();
+        pending.sends += 1;
+        stored.save(&self.session).await?;
+        Ok(stored.step(self.code_length(), now))
+    }
+
+    /// Back to the phone step, keeping the number for editing.
+    pub async fn restart(&self) -> Result<Step, VerifyError> {
+        let mut stored = VerifySession::load(&self.session).await?;
+        if let Some(pending) = stored.pending.take() {
+            stored.draft_phone = pending.display;
+            stored.channel = pending.channel;
+        }
+        if let Some(verified) = stored.verified.take() {
+            stored.draft_phone = verified.display;
+        }
+        stored.save(&self.session).await?;
+        Ok(stored.step(self.code_length(), self.now()))
+    }
+
+    /// Hands the result back, giving an error the right HTTP status, or, for a form
+    /// posted without JavaScript, keeping it for the page the browser is sent back to.
+    pub async fn finish<T>(&self, result: Result<T, VerifyError>) -> Result<T, VerifyError> {
+        let Err(error) = result else { return result };
+        if self.plain_form {
+            let mut stored = VerifySession::load(&self.session).await?;
+            stored.flash = Some(error.clone());
+            stored.save(&self.session).await?;
+        } else if let Some(response) = use_context::<ResponseOptions>() {
+            response.set_status(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST));
+        }
+        Err(error)
+    }
+
+    fn provider_failed(&self, error: ProviderError) -> VerifyError {
+        tracing::warn!(provider = self.state.provider.name(), %error, "provider failed");
+        match error {
+            ProviderError::Unavailable(_) => VerifyError::ServiceUnavailable,
+        }
+    }
+}
+
+fn mask(e164: &str) -> String {
+    PhoneNumber::parse(e164, None).map(|n| n.masked()).unwrap_or_else(|_| "+***".to_owned())
+}

@@ -1,0 +1,24 @@
+//! Everything that only runs on the server.
+//!
+//! - [`config`]: settings from the environment, checked at start-up.
+//! - [`flow`]: the verification steps, run by the server functions in [`crate::api`].
+//! - [`session`]: what a browser session remembers between requests.
+//! - [`provider`]: the Verify providers behind one trait, and the built-in local one.
+//! - [`outbox`]: where the local provider "delivers" messages during development.
+//! - [`clock`]: wall-clock time, replaceable in tests.
+//! - [`telemetry`]: logging.
+
+pub mod clock;
+pub mod config;
+pub mod flow;
+pub mod outbox;
+pub mod provider;
+pub mod session;
+pub mod telemetry;
+
+mod router;
+mod state;
+
+pub use config::Settings;
+pub use router::{build_router, run, serve};
+pub use state::AppState;

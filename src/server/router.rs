@@ -1,0 +1,95 @@
+//! The axum application: pages, server functions, the dev outbox, sessions.
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer};
+
+use super::clock::SystemClock;
+use super::{AppState, Settings, outbox};
+use crate::app::{App, shell};
+
+/// The session cookie's name. HttpOnly: scripts on the page cannot read it.
+pub const SESSION_COOKIE: &str = "pv_session";
+
+/// A visitor who leaves the tab for longer than this starts over.
+const SESSION_IDLE_MINUTES: i64 = 30;
+
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let sessions = SessionManagerLayer::new(MemoryStore::default())
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        // Lax: the cookie rides on top-level navigation (the no-JS form posts
+        // redirect back to the page) but not on cross-site subrequests.
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.cookie_secure)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(SESSION_IDLE_MINUTES)));
+
+    let context_state = state.clone();
+    let mut router = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(file_and_error_handler::<AppState, _>(shell));
+    if let Some(outbox) = state.outbox.clone() {
+        router = router.merge(dev_outbox_routes(outbox));
+    }
+    router.layer(sessions).layer(TraceLayer::new_for_http()).with_state(state)
+}
+
+fn dev_outbox_routes<S>(outbox: Arc<outbox::Outbox>) -> Router<S> {
+    Router::new()
+        .route("/dev/outbox", get(outbox::page))
+        .route("/dev/outbox.json", get(outbox::json))
+        .with_state(outbox)
+}
+
+/// Serves `router` on `listener` until SIGINT or SIGTERM, letting requests in flight finish.
+pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await
+}
+
+/// Binds the configured address and serves the app.
+pub async fn run(settings: Settings) -> std::io::Result<()> {
+    let addr = settings.leptos.site_addr;
+    let state = AppState::new(settings, Arc::new(SystemClock));
+    let listener = TcpListener::bind(addr).await?;
+    tracing::info!(
+        provider = state.provider.name(),
+        "listening on http://{}{}",
+        listener.local_addr()?,
+        if state.outbox.is_some() { " (dev outbox at /dev/outbox)" } else { "" }
+    );
+    serve(listener, build_router(state)).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

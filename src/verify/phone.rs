@@ -1,0 +1,151 @@
+use std::fmt;
+use std::str::FromStr;
+
+use phonenumber::{Mode, country};
+
+use super::PhoneProblem;
+
+/// An ISO 3166 country (e.g. `GB`) used to place numbers typed without a `+` prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CountryCode(country::Id);
+
+impl FromStr for CountryCode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        country::Id::from_str(&s.trim().to_ascii_uppercase())
+            .map(CountryCode)
+            .map_err(|_| format!("{s:?} is not a two-letter ISO country code"))
+    }
+}
+
+/// A phone number that libphonenumber's metadata says is valid, held in E.164 form.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PhoneNumber {
+    e164: String,
+    international: String,
+}
+
+/// The longest input worth parsing; anything longer is not a phone number.
+const MAX_INPUT_CHARS: usize = 40;
+
+impl PhoneNumber {
+    /// Parses what a visitor typed. Numbers with a leading `+` or `00` are read as
+    /// international; others are placed in `default_country`, if one is configured.
+    ///
+    /// # Errors
+    /// A [`PhoneProblem`] the visitor can act on.
+    pub fn parse(input: &str, default_country: Option<CountryCode>) -> Result<Self, PhoneProblem> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(PhoneProblem::Empty);
+        }
+        if input.chars().count() > MAX_INPUT_CHARS || input.chars().any(|c| c.is_alphabetic()) {
+            return Err(PhoneProblem::NotANumber);
+        }
+        let international = input.starts_with('+') || input.starts_with("00");
+        let digits = input.chars().filter(char::is_ascii_digit).count();
+        if digits < 4 {
+            return Err(PhoneProblem::NotANumber);
+        }
+        let (input, region) = match (international, default_country) {
+            (true, _) => (normalise_international_prefix(input), None),
+            (false, Some(CountryCode(id))) => (input.to_owned(), Some(id)),
+            (false, None) => return Err(PhoneProblem::MissingCountryCode),
+        };
+        let number = phonenumber::parse(region, &input).map_err(|_| PhoneProblem::NotANumber)?;
+        if !phonenumber::is_valid(&number) {
+            return Err(PhoneProblem::Invalid);
+        }
+        Ok(Self {
+            e164: number.format().mode(Mode::E164).to_string(),
+            international: number.format().mode(Mode::International).to_string(),
+        })
+    }
+
+    /// `+447911123456`: what providers are given and what a host backend stores.
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+
+    /// `+44 7911 123456`: what the visitor sees.
+    pub fn international(&self) -> &str {
+        &self.international
+    }
+
+    /// `+44******123`: enough to tell numbers apart in a log line, not enough to call.
+    pub fn masked(&self) -> String {
+        let keep_tail = 3;
+        let head: String = self.e164.chars().take(3).collect();
+        let tail: String = self.e164.chars().skip(self.e164.len().saturating_sub(keep_tail)).collect();
+        let hidden = self.e164.len().saturating_sub(head.len() + tail.len());
+        format!("{head}{}{tail}", "*".repeat(hidden))
+    }
+}
+
+/// `0044 …` means `+44 …` when dialled from most of the world.
+fn normalise_international_prefix(input: &str) -> String {
+    match input.strip_prefix("00") {
+        Some(rest) => format!("+{rest}"),
+        None => input.to_owned(),
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gb() -> Option<CountryCode> {
+        Some("gb".parse().unwrap())
+    }
+
+    #[test]
+    fn parses_international_numbers_to_e164() {
+        for input in ["+44 7911 123456", "+447911123456", "+44 (0)7911-123456", "0044 7911 123456"] {
+            let number = PhoneNumber::parse(input, None).unwrap();
+            assert_eq!(number.e164(), "+447911123456", "{input}");
+            assert_eq!(number.international(), "+44 7911 123456");
+        }
+        assert_eq!(PhoneNumber::parse("+1 (201) 555-0123", None).unwrap().e164(), "+12015550123");
+    }
+
+    #[test]
+    fn places_national_numbers_in_the_default_country() {
+        assert_eq!(PhoneNumber::parse("07911 123456", gb()).unwrap().e164(), "+447911123456");
+        assert_eq!(PhoneNumber::parse("07911 123456", None), Err(PhoneProblem::MissingCountryCode));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_number() {
+        assert_eq!(PhoneNumber::parse("", None), Err(PhoneProblem::Empty));
+        assert_eq!(PhoneNumber::parse("   ", None), Err(PhoneProblem::Empty));
+        assert_eq!(PhoneNumber::parse("call me", None), Err(PhoneProblem::NotANumber));
+        assert_eq!(PhoneNumber::parse("+44", None), Err(PhoneProblem::NotANumber));
+        assert_eq!(PhoneNumber::parse(&"1".repeat(200), None), Err(PhoneProblem::NotANumber));
+    }
+
+    #[test]
+    fn refuses_numbers_invalid_for_their_country() {
+        assert_eq!(PhoneNumber::parse("+44 7911 1234", None), Err(PhoneProblem::Invalid));
+        assert_eq!(PhoneNumber::parse("+1 555 0123", None), Err(PhoneProblem::Invalid));
+    }
+
+    #[test]
+    fn masks_the_middle_for_logs() {
+        let number = PhoneNumber::parse("+447911123456", None).unwrap();
+        assert_eq!(number.masked(), "+44*******456");
+        assert!(!format!("{number:?}").contains("7911123"));
+    }
+
+    #[test]
+    fn country_codes_parse_case_insensitively() {
+        assert!("de".parse::<CountryCode>().is_ok());
+        assert!("XX".parse::<CountryCode>().is_err());
+    }
+}
