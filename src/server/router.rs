@@ -2,7 +2,11 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tokio::net::TcpListener;
@@ -13,6 +17,7 @@ use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer};
 use super::clock::SystemClock;
 use super::{AppState, Settings, outbox};
 use crate::app::{App, shell};
+use crate::verify::VerifyError;
 
 /// The session cookie's name. HttpOnly: scripts on the page cannot read it.
 pub const SESSION_COOKIE: &str = "pv_session";
@@ -46,8 +51,32 @@ pub fn build_router(state: AppState) -> Router {
     if let Some(outbox) = state.outbox.clone() {
         router = router.merge(dev_outbox_routes(outbox));
     }
-    router.layer(sessions).layer(TraceLayer::new_for_http()).with_state(state)
+    router
+        .layer(sessions)
+        .layer(axum::middleware::map_response(transport_errors_are_bad_requests))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
+
+/// A server-function request whose body cannot be decoded (a missing form, an unknown
+/// channel) never reaches our code, and server_fn answers it with a 500. It is the
+/// client's mistake, so say 400.
+async fn transport_errors_are_bad_requests(response: Response) -> Response {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if matches!(serde_json::from_slice(&bytes), Ok(VerifyError::Transport(_))) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Error bodies are a few hundred bytes; anything bigger is passed on empty.
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 fn dev_outbox_routes<S>(outbox: Arc<outbox::Outbox>) -> Router<S> {
     Router::new()
