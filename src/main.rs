@@ -4,6 +4,8 @@ use phone_verify::server::{self, Settings, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // A .env file is for local development; the real environment wins over it.
+    let _ = dotenvy::dotenv();
     telemetry::init();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,

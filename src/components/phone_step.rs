@@ -17,7 +17,7 @@ pub fn PhoneStep(
         <ActionForm action=actions.start attr:class="pv-step pv-phone-step">
             <h2 class="pv-title">"Verify your phone number"</h2>
             <label class="pv-label" for="pv-phone">"Phone number"</label>
-            <p id="pv-phone-hint" class="pv-hint">"Include your country code, for example +44 7911 123456."</p>
+            <p id="pv-phone-hint" class="pv-hint">"Include your country code, for example +44 7700 900123."</p>
             <input
                 id="pv-phone"
                 class="pv-input"

@@ -52,7 +52,7 @@ impl VerifyError {
         match self {
             VerifyError::InvalidPhone(PhoneProblem::Empty) => "Enter your phone number.".into(),
             VerifyError::InvalidPhone(PhoneProblem::NotANumber) => {
-                "That doesn't look like a phone number. Use digits, for example +44 7911 123456.".into()
+                "That doesn't look like a phone number. Use digits, for example +44 7700 900123.".into()
             }
             VerifyError::InvalidPhone(PhoneProblem::MissingCountryCode) => {
                 "Add your country code, starting with + (for example +1 for the US, +44 for the UK).".into()
@@ -75,6 +75,9 @@ impl VerifyError {
             }
             VerifyError::NoVerificationInProgress => {
                 "There is no code waiting to be checked. Enter your number to get one.".into()
+            }
+            VerifyError::ResendTooSoon { retry_after: 1 } => {
+                "Please wait 1 second before asking for another code.".into()
             }
             VerifyError::ResendTooSoon { retry_after } => {
                 format!("Please wait {retry_after} seconds before asking for another code.")

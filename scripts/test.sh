@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test:
+#   1. unit and integration tests of the server (HTTP on 127.0.0.1:0)
+#   2. component tests in headless Chromium (wasm-bindgen-test)
+#   3. the release build, and Playwright end-to-end tests in Debian's Chromium,
+#      with JavaScript and without
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/setup.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "server: unit and integration tests"
+cargo test --locked --features ssr
+
+step "browser: components in headless Chromium"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/webdriver.json" \
+WASM_BINDGEN_TEST_TIMEOUT=60 \
+  cargo test --locked --target wasm32-unknown-unknown --no-default-features --features hydrate --test browser
+
+step "release build"
+cargo leptos build --release
+
+step "end-to-end: Playwright in Debian's Chromium"
+(cd end2end && npx playwright test)
+
+step "all tests passed"
