@@ -1,14 +1,14 @@
 //! The HTML shell and the demo page that hosts the widget.
+//!
+//! There is one page, so there is no client-side router: it would cost the browser
+//! bundle tens of kilobytes for nothing.
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::SsrMode;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 
 use crate::components::VerifyWidget;
 
-/// The document around the app, rendered on the server.
+/// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -16,10 +16,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <title>"Verify your phone number · phone-verify"</title>
                 <link rel="icon" type="image/png" href="/favicon.png"/>
+                <link rel="stylesheet" href=stylesheet/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -28,25 +29,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The demo host page, as an embedding site would have one. This is what hydrates.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
-    view! {
-        <Stylesheet id="leptos" href="/pkg/phone-verify.css"/>
-        <Title text="Verify your phone number · phone-verify"/>
-        <Router>
-            <Routes fallback=|| view! { <p class="pv-page">"Page not found."</p> }>
-                // Async: the whole page waits for the session's step, so the session
-                // cookie is settled before the first byte goes out.
-                <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
-            </Routes>
-        </Router>
-    }
-}
-
-/// A host page, as an embedding site would have one.
-#[component]
-fn HomePage() -> impl IntoView {
     let verified = RwSignal::new(None::<String>);
     view! {
         <main class="pv-page">

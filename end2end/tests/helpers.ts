@@ -1,9 +1,9 @@
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
 
-/** A fresh valid UK mobile number per test, so parallel tests never share one. */
+/** A fresh valid UK mobile number (+44 7400, all valid in libphonenumber) per test, so parallel tests never share one. */
 export function uniqueNumber(): { typed: string; e164: string; shown: string } {
   const tail = String(100000 + Math.floor(Math.random() * 899999));
-  return { typed: `+44 7911 ${tail}`, e164: `+447911${tail}`, shown: `+44 7911 ${tail}` };
+  return { typed: `+44 7400 ${tail}`, e164: `+447400${tail}`, shown: `+44 7400 ${tail}` };
 }
 
 export type OutboxMessage = { to: string; channel: 'sms' | 'voice'; text: string; sent_at: string };

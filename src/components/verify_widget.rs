@@ -16,7 +16,7 @@ use crate::verify::{Flow, Step, VerifyError};
 pub fn VerifyWidget(#[prop(optional, into)] on_verified: Option<Callback<String>>) -> impl IntoView {
     let flow = Resource::new(|| (), |()| current_flow());
     view! {
-        <section class="pv-widget" aria-label="Phone number verification">
+        <section class="pv-widget" aria-label="Phone verification">
             <Suspense fallback=|| view! { <p class="pv-loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match flow.await {

@@ -5,18 +5,20 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
+use axum::extract::Request;
+use axum::routing::{get, post};
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
+use leptos_axum::{handle_server_fns_with_context, render_app_async_with_context};
 use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer};
 
 use super::clock::SystemClock;
 use super::{AppState, Settings, outbox};
-use crate::app::{App, shell};
+use crate::app::shell;
 use crate::verify::VerifyError;
 
 /// The session cookie's name. HttpOnly: scripts on the page cannot read it.
@@ -26,7 +28,8 @@ pub const SESSION_COOKIE: &str = "pv_session";
 const SESSION_IDLE_MINUTES: i64 = 30;
 
 pub fn build_router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Leptos spawns rendering tasks on the tokio runtime; a second call is a no-op.
+    let _ = any_spawner::Executor::init_tokio();
     let sessions = SessionManagerLayer::new(MemoryStore::default())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -36,18 +39,19 @@ pub fn build_router(state: AppState) -> Router {
         .with_secure(state.settings.cookie_secure)
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(SESSION_IDLE_MINUTES)));
 
-    let context_state = state.clone();
+    let provide_state = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let options = state.leptos_options.clone();
+    // Async rendering: the page waits for the session's step before the first byte,
+    // so the session is settled (and saved) with the response.
+    let page = render_app_async_with_context(provide_state.clone(), move || shell(options.clone()));
+    let server_fns = move |request: Request| handle_server_fns_with_context(provide_state.clone(), request);
     let mut router = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(context_state.clone()),
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .fallback(file_and_error_handler::<AppState, _>(shell));
+        .route("/", get(page))
+        .route("/api/{*server_fn}", post(server_fns))
+        .fallback_service(ServeDir::new(&*state.leptos_options.site_root));
     if let Some(outbox) = state.outbox.clone() {
         router = router.merge(dev_outbox_routes(outbox));
     }
@@ -55,7 +59,6 @@ pub fn build_router(state: AppState) -> Router {
         .layer(sessions)
         .layer(axum::middleware::map_response(transport_errors_are_bad_requests))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// A server-function request whose body cannot be decoded (a missing form, an unknown

@@ -1,6 +1,5 @@
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::clock::Clock;
@@ -8,8 +7,8 @@ use super::config::{ProviderKind, Settings};
 use super::outbox::Outbox;
 use super::provider::{LocalProvider, VerifyProvider};
 
-/// What every request handler and server function can reach (server functions get it
-/// from Leptos context, which `leptos_routes_with_context` fills).
+/// What every request handler and server function can reach (server functions and the
+/// page render get it from Leptos context, see `router::build_router`).
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
@@ -20,11 +19,6 @@ pub struct AppState {
     pub outbox: Option<Arc<Outbox>>,
 }
 
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
 
 impl AppState {
     /// Wires the configured provider. With no credentials that is the local provider,

@@ -23,7 +23,7 @@ async fn main() {
             let base = base.clone();
             tokio::spawn(async move {
                 let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-                let e164 = format!("+4479111{worker:05}");
+                let e164 = format!("+447400{worker:06}");
                 round_trip(&client, &base, &e164).await;
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
