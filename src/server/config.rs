@@ -5,14 +5,45 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use leptos::config::{LeptosOptions, get_configuration};
+use reqwest::Url;
+use secrecy::SecretString;
 
+use super::provider::{MessageBirdConfig, TwilioConfig, UpstreamTimeouts, Voice};
 use crate::verify::CountryCode;
 
-/// Which Verify API sends the codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProviderKind {
+/// Which Verify API sends the codes, with its credentials.
+#[derive(Clone, Debug)]
+pub enum ProviderSettings {
     /// The built-in OTP engine with a development outbox; needs no account.
     Local,
+    MessageBird(MessageBirdConfig),
+    Twilio(TwilioConfig),
+}
+
+impl ProviderSettings {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProviderSettings::Local => "local",
+            ProviderSettings::MessageBird(_) => "messagebird",
+            ProviderSettings::Twilio(_) => "twilio",
+        }
+    }
+}
+
+/// The texts of the messages; `%token` stands for the code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageTemplates {
+    /// `VERIFY_SMS_TEMPLATE`, default `Your phone-verify code is %token.`
+    pub sms: String,
+    /// `VERIFY_VOICE_TEMPLATE`, default `Your security code is %token.`; the code is
+    /// read out digit by digit.
+    pub voice: String,
+}
+
+impl Default for MessageTemplates {
+    fn default() -> Self {
+        Self { sms: "Your phone-verify code is %token.".into(), voice: "Your security code is %token.".into() }
+    }
 }
 
 /// How codes are made and how long they live.
@@ -37,9 +68,11 @@ pub struct Settings {
     /// Leptos' own settings: the `LEPTOS_*` variables cargo-leptos sets, or else
     /// `Leptos.toml` (path in `LEPTOS_CONFIG`) with `LEPTOS_*` layered over it.
     pub leptos: LeptosOptions,
-    /// `VERIFY_PROVIDER`: `local` (default).
-    pub provider: ProviderKind,
+    /// `VERIFY_PROVIDER`: `local` (default), `messagebird` or `twilio`, with the
+    /// settings of the chosen one.
+    pub provider: ProviderSettings,
     pub code: CodePolicy,
+    pub templates: MessageTemplates,
     /// `VERIFY_RESEND_COOLDOWN_SECS`, default 30: the wait before a code may be resent.
     pub resend_cooldown: Duration,
     /// `VERIFY_DEFAULT_COUNTRY`: ISO code (e.g. `GB`) for numbers typed without `+`.
@@ -83,18 +116,16 @@ impl Settings {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
-        let provider = match env.get("VERIFY_PROVIDER").as_deref().map(str::trim) {
-            None | Some("") | Some("local") => ProviderKind::Local,
-            Some(other) => {
-                return Err(ConfigError {
-                    variable: "VERIFY_PROVIDER",
-                    problem: format!("{other:?} is not a provider this build supports (supported: local)"),
-                });
-            }
-        };
         let length: u8 = env.parse_in("VERIFY_CODE_LENGTH", 6, 4..=10)?;
         let lifetime: u64 = env.parse_in("VERIFY_CODE_LIFETIME_SECS", 600, 60..=86_400)?;
         let max_attempts: u32 = env.parse_in("VERIFY_MAX_ATTEMPTS", 5, 1..=20)?;
+        let code = CodePolicy { length, lifetime: Duration::from_secs(lifetime), max_attempts };
+        let defaults = MessageTemplates::default();
+        let templates = MessageTemplates {
+            sms: env.template("VERIFY_SMS_TEMPLATE", defaults.sms)?,
+            voice: env.template("VERIFY_VOICE_TEMPLATE", defaults.voice)?,
+        };
+        let provider = provider_settings(&env, code, &templates)?;
         let cooldown: u64 = env.parse_in("VERIFY_RESEND_COOLDOWN_SECS", 30, 0..=3_600)?;
         let default_country = match env.get("VERIFY_DEFAULT_COUNTRY").filter(|v| !v.trim().is_empty()) {
             None => None,
@@ -107,11 +138,67 @@ impl Settings {
         Ok(Self {
             leptos,
             provider,
-            code: CodePolicy { length, lifetime: Duration::from_secs(lifetime), max_attempts },
+            code,
+            templates,
             resend_cooldown: Duration::from_secs(cooldown),
             default_country,
             cookie_secure,
         })
+    }
+}
+
+fn provider_settings(
+    env: &Env<'_>,
+    code: CodePolicy,
+    templates: &MessageTemplates,
+) -> Result<ProviderSettings, ConfigError> {
+    let kind = env.get("VERIFY_PROVIDER").map(|v| v.trim().to_ascii_lowercase()).unwrap_or_default();
+    if kind.is_empty() || kind == "local" {
+        return Ok(ProviderSettings::Local);
+    }
+    let timeouts = UpstreamTimeouts {
+        connect: Duration::from_millis(env.parse_in("UPSTREAM_CONNECT_TIMEOUT_MS", 3_000, 100..=60_000)?),
+        total: Duration::from_millis(env.parse_in("UPSTREAM_TIMEOUT_MS", 10_000, 100..=120_000)?),
+    };
+    let language = env.get("VERIFY_LANGUAGE").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "en-gb".into());
+    if !language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') || language.len() > 10 {
+        return Err(ConfigError { variable: "VERIFY_LANGUAGE", problem: format!("{language:?} is not a language tag like en-gb") });
+    }
+    match kind.as_str() {
+        "messagebird" => {
+            let voice = match env.get("VERIFY_VOICE").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+                None | Some("") | Some("female") => Voice::Female,
+                Some("male") => Voice::Male,
+                Some(other) => {
+                    return Err(ConfigError { variable: "VERIFY_VOICE", problem: format!("{other:?} is not female or male") });
+                }
+            };
+            Ok(ProviderSettings::MessageBird(MessageBirdConfig {
+                access_key: env.secret("MESSAGEBIRD_ACCESS_KEY")?,
+                api_url: env.url("MESSAGEBIRD_API_URL", "https://rest.messagebird.com")?,
+                originator: env.get("MESSAGEBIRD_ORIGINATOR").filter(|v| !v.trim().is_empty()),
+                sms_template: templates.sms.clone(),
+                voice_template: templates.voice.clone(),
+                voice,
+                language: language.to_ascii_lowercase(),
+                code,
+                timeouts,
+            }))
+        }
+        "twilio" => Ok(ProviderSettings::Twilio(TwilioConfig {
+            account_sid: env.sid("TWILIO_ACCOUNT_SID", "AC")?,
+            auth_token: env.secret("TWILIO_AUTH_TOKEN")?,
+            service_sid: env.sid("TWILIO_VERIFY_SERVICE_SID", "VA")?,
+            api_url: env.url("TWILIO_VERIFY_API_URL", "https://verify.twilio.com")?,
+            // Twilio's locales are mostly bare languages: en-gb -> en.
+            locale: language.split('-').next().unwrap_or("en").to_ascii_lowercase(),
+            code,
+            timeouts,
+        })),
+        other => Err(ConfigError {
+            variable: "VERIFY_PROVIDER",
+            problem: format!("{other:?} is not a provider (choose local, messagebird or twilio)"),
+        }),
     }
 }
 
@@ -159,6 +246,47 @@ impl Env<'_> {
         }
     }
 
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or(ConfigError { variable: name, problem: "is required by the chosen VERIFY_PROVIDER".into() })
+    }
+
+    /// A credential; its value never appears in an error.
+    fn secret(&self, name: &'static str) -> Result<SecretString, ConfigError> {
+        self.required(name).map(SecretString::from)
+    }
+
+    /// A Twilio SID: a two-letter prefix and 32 hex digits.
+    fn sid(&self, name: &'static str, prefix: &str) -> Result<String, ConfigError> {
+        let value = self.required(name)?;
+        let well_formed = value.len() == 34
+            && value.starts_with(prefix)
+            && value[2..].chars().all(|c| c.is_ascii_hexdigit());
+        if well_formed {
+            Ok(value)
+        } else {
+            Err(ConfigError { variable: name, problem: format!("must be {prefix} followed by 32 hex digits") })
+        }
+    }
+
+    fn url(&self, name: &'static str, default: &str) -> Result<Url, ConfigError> {
+        let raw = self.get(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned());
+        match Url::parse(raw.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => Ok(url),
+            _ => Err(ConfigError { variable: name, problem: format!("{raw:?} is not an http(s) base URL") }),
+        }
+    }
+
+    fn template(&self, name: &'static str, default: String) -> Result<String, ConfigError> {
+        match self.get(name).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(t) if t.contains("%token") && t.len() <= 400 => Ok(t),
+            Some(_) => Err(ConfigError { variable: name, problem: "must contain %token and be at most 400 characters".into() }),
+        }
+    }
+
     fn parse_bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
         match self.get(name).as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
             None | Some("") => Ok(default),
@@ -184,7 +312,8 @@ mod tests {
     #[test]
     fn defaults_need_no_variables() {
         let s = settings(&[]).unwrap();
-        assert_eq!(s.provider, ProviderKind::Local);
+        assert!(matches!(s.provider, ProviderSettings::Local));
+        assert_eq!(s.templates, MessageTemplates::default());
         assert_eq!(s.code, CodePolicy::default());
         assert_eq!(s.resend_cooldown, Duration::from_secs(30));
         assert_eq!(s.default_country, None);
@@ -210,6 +339,44 @@ mod tests {
         assert!(s.cookie_secure);
     }
 
+    const AC: &str = "AC0123456789abcdef0123456789abcdef";
+    const VA: &str = "VA0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn messagebird_needs_its_key_and_reads_its_options() {
+        let error = settings(&[("VERIFY_PROVIDER", "messagebird")]).unwrap_err();
+        assert_eq!(error.variable, "MESSAGEBIRD_ACCESS_KEY");
+        let s = settings(&[
+            ("VERIFY_PROVIDER", "MessageBird"),
+            ("MESSAGEBIRD_ACCESS_KEY", "live_secret_key"),
+            ("VERIFY_VOICE", "male"),
+            ("VERIFY_LANGUAGE", "de-de"),
+        ])
+        .unwrap();
+        let ProviderSettings::MessageBird(mb) = s.provider else { panic!("not messagebird") };
+        assert_eq!(mb.api_url.as_str(), "https://rest.messagebird.com/");
+        assert_eq!((mb.voice, mb.language.as_str()), (Voice::Male, "de-de"));
+        assert!(!format!("{mb:?}").contains("live_secret_key"), "the key never prints");
+    }
+
+    #[test]
+    fn twilio_needs_well_formed_sids() {
+        let ok = [("VERIFY_PROVIDER", "twilio"), ("TWILIO_ACCOUNT_SID", AC), ("TWILIO_AUTH_TOKEN", "tok_secret"), ("TWILIO_VERIFY_SERVICE_SID", VA)];
+        let ProviderSettings::Twilio(tw) = settings(&ok).unwrap().provider else { panic!("not twilio") };
+        assert_eq!(tw.locale, "en");
+        assert_eq!(tw.api_url.as_str(), "https://verify.twilio.com/");
+        assert!(!format!("{tw:?}").contains("tok_secret"));
+        let mut bad = ok;
+        bad[3] = ("TWILIO_VERIFY_SERVICE_SID", AC);
+        assert_eq!(settings(&bad).unwrap_err().variable, "TWILIO_VERIFY_SERVICE_SID");
+        let mut bad = ok;
+        bad[2] = ("TWILIO_AUTH_TOKEN", " ");
+        assert_eq!(settings(&bad).unwrap_err().variable, "TWILIO_AUTH_TOKEN");
+        let mut with_url = ok.to_vec();
+        with_url.push(("TWILIO_VERIFY_API_URL", "ftp://x"));
+        assert_eq!(settings(&with_url).unwrap_err().variable, "TWILIO_VERIFY_API_URL");
+    }
+
     #[test]
     fn malformed_values_name_their_variable() {
         for (name, value) in [
@@ -220,6 +387,7 @@ mod tests {
             ("VERIFY_DEFAULT_COUNTRY", "Narnia"),
             ("SESSION_COOKIE_SECURE", "maybe"),
             ("VERIFY_PROVIDER", "carrier-pigeon"),
+            ("VERIFY_SMS_TEMPLATE", "no token here"),
         ] {
             let error = settings(&[(name, value)]).unwrap_err();
             assert_eq!(error.variable, name);

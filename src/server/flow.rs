@@ -7,7 +7,7 @@ use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::provider::{CheckOutcome, ProviderError};
+use super::provider::{CheckOutcome, ProviderError, StartRequest};
 use super::session::{Pending, Verified, VerifySession};
 use crate::verify::{Channel, Flow, OtpCode, PhoneNumber, Step, VerifyError};
 
@@ -70,7 +70,12 @@ impl FlowRequest {
                 return Ok(stored.step(self.code_length(), now));
             }
         }
-        let started = self.state.provider.start(&number, channel).await.map_err(|e| self.provider_failed(e))?;
+        let started = self
+            .state
+            .provider
+            .start(StartRequest { to: &number, channel })
+            .await
+            .map_err(|e| self.provider_failed(e))?;
         tracing::info!(to = %number.masked(), channel = channel.as_str(), "code sent");
         stored.verified = None;
         stored.pending = Some(Pending {
@@ -81,6 +86,7 @@ impl FlowRequest {
             expires_at: now + started.lifetime.as_secs(),
             resend_at: now + self.state.settings.resend_cooldown.as_secs(),
             sends: 1,
+            failed_checks: 0,
         });
         stored.save(&self.session).await?;
         Ok(stored.step(self.code_length(), now))
@@ -101,6 +107,10 @@ impl FlowRequest {
         if now >= pending.expires_at {
             return Err(VerifyError::CodeExpired);
         }
+        let max_attempts = self.state.settings.code.max_attempts;
+        if pending.failed_checks >= max_attempts {
+            return Err(VerifyError::TooManyAttempts);
+        }
         let outcome =
             self.state.provider.check(&pending.reference, &code).await.map_err(|e| self.provider_failed(e))?;
         match outcome {
@@ -111,7 +121,17 @@ impl FlowRequest {
                 stored.save(&self.session).await?;
                 Ok(stored.step(self.code_length(), now))
             }
-            CheckOutcome::Wrong { tries_left } => Err(VerifyError::WrongCode { tries_left }),
+            CheckOutcome::Wrong => {
+                let failed = pending.failed_checks + 1;
+                if let Some(stored_pending) = stored.pending.as_mut() {
+                    stored_pending.failed_checks = failed;
+                }
+                stored.save(&self.session).await?;
+                match max_attempts.saturating_sub(failed) {
+                    0 => Err(VerifyError::TooManyAttempts),
+                    tries_left => Err(VerifyError::WrongCode { tries_left }),
+                }
+            }
             CheckOutcome::Expired => Err(VerifyError::CodeExpired),
             CheckOutcome::TooManyAttempts => Err(VerifyError::TooManyAttempts),
             CheckOutcome::NotFound => {
@@ -137,13 +157,18 @@ impl FlowRequest {
             tracing::error!(?problem, "a stored number no longer parses");
             VerifyError::Internal
         })?;
-        let started =
-            self.state.provider.start(&number, pending.channel).await.map_err(|e| self.provider_failed(e))?;
+        let started = self
+            .state
+            .provider
+            .start(StartRequest { to: &number, channel: pending.channel })
+            .await
+            .map_err(|e| self.provider_failed(e))?;
         tracing::info!(to = %number.masked(), channel = pending.channel.as_str(), "code resent");
         pending.reference = started.reference;
         pending.expires_at = now + started.lifetime.as_secs();
         pending.resend_at = now + self.state.settings.resend_cooldown.as_secs();
         pending.sends += 1;
+        pending.failed_checks = 0;
         stored.save(&self.session).await?;
         Ok(stored.step(self.code_length(), now))
     }
@@ -177,12 +202,32 @@ impl FlowRequest {
     }
 
     fn provider_failed(&self, error: ProviderError) -> VerifyError {
-        tracing::warn!(provider = self.state.provider.name(), %error, "provider failed");
+        let provider = self.state.provider.name();
         match error {
-            ProviderError::Unavailable(_) => VerifyError::ServiceUnavailable,
+            ProviderError::Misconfigured(_) => tracing::error!(provider, %error, "provider refuses our account"),
+            ProviderError::NumberRejected(_) | ProviderError::ChannelUnavailable(_) => {
+                tracing::info!(provider, %error, "provider refused the request")
+            }
+            _ => tracing::warn!(provider, %error, "provider failed"),
+        }
+        match error {
+            ProviderError::Timeout(_) => VerifyError::UpstreamTimeout,
+            ProviderError::Unreachable(_) | ProviderError::Misconfigured(_) => VerifyError::ServiceUnavailable,
+            ProviderError::BadGateway(_) => VerifyError::UpstreamError,
+            ProviderError::RateLimited { retry_after } => {
+                VerifyError::RateLimited { retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER_SECS) }
+            }
+            ProviderError::TooManySends => VerifyError::RateLimited { retry_after: SEND_WINDOW_SECS },
+            ProviderError::NumberRejected(_) => VerifyError::NumberUnreachable,
+            ProviderError::ChannelUnavailable(_) => VerifyError::ChannelUnavailable,
         }
     }
 }
+
+/// The wait to suggest when a provider throttles us without saying for how long.
+const DEFAULT_RETRY_AFTER_SECS: u32 = 60;
+/// Twilio counts sends to a number over 10 minutes (error 60203).
+const SEND_WINDOW_SECS: u32 = 600;
 
 fn mask(e164: &str) -> String {
     PhoneNumber::parse(e164, None).map(|n| n.masked()).unwrap_or_else(|_| "+***".to_owned())

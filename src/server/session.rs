@@ -35,6 +35,9 @@ pub struct Pending {
     /// Unix seconds; no resend before this.
     pub resend_at: u64,
     pub sends: u32,
+    /// Wrong codes entered for the current code.
+    #[serde(default)]
+    pub failed_checks: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -100,6 +103,7 @@ mod tests {
             expires_at,
             resend_at,
             sends: 1,
+            failed_checks: 0,
         }
     }
 

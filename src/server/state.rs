@@ -3,9 +3,9 @@ use std::sync::Arc;
 use leptos::config::LeptosOptions;
 
 use super::clock::Clock;
-use super::config::{ProviderKind, Settings};
+use super::config::{ProviderSettings, Settings};
 use super::outbox::Outbox;
-use super::provider::{LocalProvider, VerifyProvider};
+use super::provider::{LocalProvider, MessageBird, Twilio, VerifyProvider};
 
 /// What every request handler and server function can reach (server functions and the
 /// page render get it from Leptos context, see `router::build_router`).
@@ -24,17 +24,17 @@ impl AppState {
     /// Wires the configured provider. With no credentials that is the local provider,
     /// which brings the dev outbox with it.
     pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Self {
-        let outbox = Arc::new(Outbox::new(OUTBOX_CAPACITY));
-        let provider: Arc<dyn VerifyProvider> = match settings.provider {
-            ProviderKind::Local => Arc::new(LocalProvider::new(settings.code, clock.clone(), outbox.clone())),
+        let mut outbox = None;
+        let provider: Arc<dyn VerifyProvider> = match &settings.provider {
+            ProviderSettings::Local => {
+                let dev_outbox = Arc::new(Outbox::new(OUTBOX_CAPACITY));
+                outbox = Some(dev_outbox.clone());
+                Arc::new(LocalProvider::new(settings.code, settings.templates.clone(), clock.clone(), dev_outbox))
+            }
+            ProviderSettings::MessageBird(config) => Arc::new(MessageBird::new(config.clone())),
+            ProviderSettings::Twilio(config) => Arc::new(Twilio::new(config.clone())),
         };
-        Self {
-            leptos_options: settings.leptos.clone(),
-            settings: Arc::new(settings),
-            provider,
-            clock,
-            outbox: Some(outbox),
-        }
+        Self { leptos_options: settings.leptos.clone(), settings: Arc::new(settings), provider, clock, outbox }
     }
 }
 

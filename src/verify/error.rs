@@ -36,8 +36,23 @@ pub enum VerifyError {
     NoVerificationInProgress,
     #[error("resend not allowed for {retry_after} s")]
     ResendTooSoon { retry_after: u32 },
+    /// Too many requests or codes; try again after `retry_after` seconds.
+    #[error("rate limited for {retry_after} s")]
+    RateLimited { retry_after: u32 },
+    /// The provider will not send to this number (invalid there, blocked prefix or country).
+    #[error("number cannot be reached")]
+    NumberUnreachable,
+    /// The chosen channel (SMS or call) is switched off.
+    #[error("channel unavailable")]
+    ChannelUnavailable,
     #[error("verification service unavailable")]
     ServiceUnavailable,
+    /// The provider answered with a fault or nonsense.
+    #[error("verification service error")]
+    UpstreamError,
+    /// The provider did not answer in time.
+    #[error("verification service timed out")]
+    UpstreamTimeout,
     /// A fault on our side; details are in the server log, never in the response.
     #[error("internal error")]
     Internal,
@@ -82,8 +97,24 @@ impl VerifyError {
             VerifyError::ResendTooSoon { retry_after } => {
                 format!("Please wait {retry_after} seconds before asking for another code.")
             }
+            VerifyError::RateLimited { retry_after } => match retry_after {
+                0..=90 => format!("Too many attempts. Please wait {retry_after} seconds and try again."),
+                secs => format!("Too many attempts. Please wait {} minutes and try again.", secs.div_ceil(60)),
+            },
+            VerifyError::NumberUnreachable => {
+                "We can't send codes to this number. Check it, or use another number.".into()
+            }
+            VerifyError::ChannelUnavailable => {
+                "That way of sending codes isn't available right now. Please choose the other one.".into()
+            }
             VerifyError::ServiceUnavailable => {
                 "We can't send codes right now. Please try again in a few minutes.".into()
+            }
+            VerifyError::UpstreamError => {
+                "The verification service had a problem. Please try again in a moment.".into()
+            }
+            VerifyError::UpstreamTimeout => {
+                "The verification service is taking too long to answer. Please try again.".into()
             }
             VerifyError::Internal => "Something went wrong on our side. Please try again.".into(),
             VerifyError::Transport(_) => {
@@ -99,8 +130,11 @@ impl VerifyError {
             VerifyError::WrongCode { .. } => 422,
             VerifyError::CodeExpired => 410,
             VerifyError::NoVerificationInProgress => 409,
-            VerifyError::TooManyAttempts | VerifyError::ResendTooSoon { .. } => 429,
+            VerifyError::NumberUnreachable | VerifyError::ChannelUnavailable => 422,
+            VerifyError::TooManyAttempts | VerifyError::ResendTooSoon { .. } | VerifyError::RateLimited { .. } => 429,
             VerifyError::ServiceUnavailable => 503,
+            VerifyError::UpstreamError => 502,
+            VerifyError::UpstreamTimeout => 504,
             VerifyError::Internal => 500,
             VerifyError::Transport(_) => 400,
         }
@@ -129,11 +163,27 @@ mod tests {
             VerifyError::TooManyAttempts,
             VerifyError::NoVerificationInProgress,
             VerifyError::ResendTooSoon { retry_after: 12 },
+            VerifyError::RateLimited { retry_after: 600 },
+            VerifyError::NumberUnreachable,
+            VerifyError::ChannelUnavailable,
         ];
         for mistake in mistakes {
             assert!((400..500).contains(&mistake.status()), "{mistake:?}");
             assert!(!mistake.message().is_empty());
         }
+    }
+
+    #[test]
+    fn provider_faults_are_gateway_errors() {
+        assert_eq!(VerifyError::ServiceUnavailable.status(), 503);
+        assert_eq!(VerifyError::UpstreamError.status(), 502);
+        assert_eq!(VerifyError::UpstreamTimeout.status(), 504);
+    }
+
+    #[test]
+    fn rate_limit_messages_give_the_wait() {
+        assert!(VerifyError::RateLimited { retry_after: 30 }.message().contains("30 seconds"));
+        assert!(VerifyError::RateLimited { retry_after: 600 }.message().contains("10 minutes"));
     }
 
     #[test]

@@ -13,11 +13,11 @@ use rand::{Rng, TryRngCore};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::{CheckOutcome, ProviderError, Started, VerificationRef, VerifyProvider};
+use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
 use crate::server::clock::Clock;
-use crate::server::config::CodePolicy;
+use crate::server::config::{CodePolicy, MessageTemplates};
 use crate::server::outbox::Outbox;
-use crate::verify::{Channel, OtpCode, PhoneNumber};
+use crate::verify::{Channel, OtpCode};
 
 type Digest = [u8; 32];
 
@@ -29,6 +29,7 @@ struct Pending {
 
 pub struct LocalProvider {
     policy: CodePolicy,
+    templates: MessageTemplates,
     clock: Arc<dyn Clock>,
     outbox: Arc<Outbox>,
     mac_key: Digest,
@@ -36,10 +37,10 @@ pub struct LocalProvider {
 }
 
 impl LocalProvider {
-    pub fn new(policy: CodePolicy, clock: Arc<dyn Clock>, outbox: Arc<Outbox>) -> Self {
+    pub fn new(policy: CodePolicy, templates: MessageTemplates, clock: Arc<dyn Clock>, outbox: Arc<Outbox>) -> Self {
         let mut mac_key = [0u8; 32];
         OsRng.try_fill_bytes(&mut mac_key).expect("the OS random number generator failed");
-        Self { policy, clock, outbox, mac_key, pending: Mutex::new(HashMap::new()) }
+        Self { policy, templates, clock, outbox, mac_key, pending: Mutex::new(HashMap::new()) }
     }
 
     fn mac(&self, id: &str, code: &str) -> Digest {
@@ -63,13 +64,13 @@ fn new_id() -> String {
 }
 
 /// What the visitor receives. The voice call reads the code digit by digit, as
-/// MessageBird's text-to-speech template does.
-fn message_text(channel: Channel, code: &str, lifetime_minutes: u64) -> String {
+/// MessageBird's text-to-speech does with its `%token`.
+fn message_text(templates: &MessageTemplates, channel: Channel, code: &str) -> String {
     match channel {
-        Channel::Sms => format!("Your phone-verify code is {code}. It expires in {lifetime_minutes} minutes."),
+        Channel::Sms => templates.sms.replace("%token", code),
         Channel::Voice => {
             let digits: Vec<String> = code.chars().map(String::from).collect();
-            format!("Your security code is {}.", digits.join(", "))
+            templates.voice.replace("%token", &digits.join(", "))
         }
     }
 }
@@ -80,7 +81,8 @@ impl VerifyProvider for LocalProvider {
         "local"
     }
 
-    async fn start(&self, to: &PhoneNumber, channel: Channel) -> Result<Started, ProviderError> {
+    async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError> {
+        let StartRequest { to, channel } = request;
         let id = new_id();
         let code = self.new_code();
         let now = self.clock.now();
@@ -92,8 +94,7 @@ impl VerifyProvider for LocalProvider {
                 Pending { code_mac: self.mac(&id, &code), expires_at: now + self.policy.lifetime, failed_attempts: 0 },
             );
         }
-        let minutes = self.policy.lifetime.as_secs().div_ceil(60);
-        self.outbox.deliver(to, channel, message_text(channel, &code, minutes));
+        self.outbox.deliver(to, channel, message_text(&self.templates, channel, &code));
         Ok(Started { reference: VerificationRef::new(id), lifetime: self.policy.lifetime })
     }
 
@@ -117,8 +118,7 @@ impl VerifyProvider for LocalProvider {
             return Ok(CheckOutcome::Approved);
         }
         entry.failed_attempts += 1;
-        let tries_left = self.policy.max_attempts - entry.failed_attempts;
-        Ok(if tries_left == 0 { CheckOutcome::TooManyAttempts } else { CheckOutcome::Wrong { tries_left } })
+        Ok(if entry.failed_attempts >= self.policy.max_attempts { CheckOutcome::TooManyAttempts } else { CheckOutcome::Wrong })
     }
 }
 
@@ -128,6 +128,7 @@ mod tests {
 
     use super::*;
     use crate::server::clock::ManualClock;
+    use crate::verify::PhoneNumber;
 
     struct Harness {
         clock: Arc<ManualClock>,
@@ -138,7 +139,7 @@ mod tests {
     fn harness() -> Harness {
         let clock = Arc::new(ManualClock::new());
         let outbox = Arc::new(Outbox::new(10));
-        let provider = LocalProvider::new(CodePolicy::default(), clock.clone(), outbox.clone());
+        let provider = LocalProvider::new(CodePolicy::default(), MessageTemplates::default(), clock.clone(), outbox.clone());
         Harness { clock, outbox, provider }
     }
 
@@ -162,7 +163,7 @@ mod tests {
     #[tokio::test]
     async fn delivers_a_six_digit_code_that_works_once() {
         let h = harness();
-        let started = h.provider.start(&phone(), Channel::Sms).await.unwrap();
+        let started = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
         let message = &h.outbox.messages()[0];
         assert_eq!(message.to, "+447911123456");
         assert!(message.text.starts_with("Your phone-verify code is "));
@@ -174,7 +175,7 @@ mod tests {
     #[tokio::test]
     async fn voice_messages_read_the_code_digit_by_digit() {
         let h = harness();
-        h.provider.start(&phone(), Channel::Voice).await.unwrap();
+        h.provider.start(StartRequest { to: &phone(), channel: Channel::Voice }).await.unwrap();
         let text = &h.outbox.messages()[0].text;
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
         let spoken: Vec<String> = digits.chars().map(String::from).collect();
@@ -184,7 +185,7 @@ mod tests {
     #[tokio::test]
     async fn codes_expire_after_their_lifetime() {
         let h = harness();
-        let started = h.provider.start(&phone(), Channel::Sms).await.unwrap();
+        let started = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
         let code = delivered_code(&h.outbox);
         h.clock.advance(Duration::from_secs(600));
         assert_eq!(h.provider.check(&started.reference, &code).await.unwrap(), CheckOutcome::Expired);
@@ -193,7 +194,7 @@ mod tests {
     #[tokio::test]
     async fn codes_still_work_just_before_expiry() {
         let h = harness();
-        let started = h.provider.start(&phone(), Channel::Sms).await.unwrap();
+        let started = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
         let code = delivered_code(&h.outbox);
         h.clock.advance(Duration::from_secs(599));
         assert_eq!(h.provider.check(&started.reference, &code).await.unwrap(), CheckOutcome::Approved);
@@ -202,11 +203,11 @@ mod tests {
     #[tokio::test]
     async fn five_wrong_codes_kill_the_code() {
         let h = harness();
-        let started = h.provider.start(&phone(), Channel::Sms).await.unwrap();
+        let started = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
         let code = delivered_code(&h.outbox);
-        for tries_left in (1..=4).rev() {
+        for _ in 1..=4 {
             let outcome = h.provider.check(&started.reference, &wrong(&code)).await.unwrap();
-            assert_eq!(outcome, CheckOutcome::Wrong { tries_left });
+            assert_eq!(outcome, CheckOutcome::Wrong);
         }
         let fifth = h.provider.check(&started.reference, &wrong(&code)).await.unwrap();
         assert_eq!(fifth, CheckOutcome::TooManyAttempts);
@@ -217,15 +218,12 @@ mod tests {
     #[tokio::test]
     async fn a_code_only_works_for_its_own_verification() {
         let h = harness();
-        let first = h.provider.start(&phone(), Channel::Sms).await.unwrap();
+        let first = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
         let first_code = delivered_code(&h.outbox);
-        let second = h.provider.start(&phone(), Channel::Sms).await.unwrap();
+        let second = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
         let second_code = delivered_code(&h.outbox);
         if first_code != second_code {
-            assert!(matches!(
-                h.provider.check(&second.reference, &first_code).await.unwrap(),
-                CheckOutcome::Wrong { .. }
-            ));
+            assert_eq!(h.provider.check(&second.reference, &first_code).await.unwrap(), CheckOutcome::Wrong);
         }
         assert_eq!(h.provider.check(&first.reference, &first_code).await.unwrap(), CheckOutcome::Approved);
     }

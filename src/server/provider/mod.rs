@@ -1,7 +1,10 @@
 //! Verify providers: services that send a one-time code and later check it.
 //!
 //! The app talks to all of them through [`VerifyProvider`], so that the flow, the
-//! limits and the tests do not care which one is configured.
+//! limits and the tests do not care which one is configured:
+//! - [`LocalProvider`]: built in, delivers to the dev outbox; the default.
+//! - [`MessageBird`]: MessageBird Verify (`POST /verify`, `GET /verify/{id}?token=`).
+//! - [`Twilio`]: Twilio Verify v2 (`Verifications`, `VerificationCheck`).
 use std::fmt;
 use std::time::Duration;
 
@@ -9,9 +12,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::verify::{Channel, OtpCode, PhoneNumber};
 
+mod http;
 mod local;
+mod messagebird;
+mod twilio;
 
+pub use http::UpstreamTimeouts;
 pub use local::LocalProvider;
+pub use messagebird::{MessageBird, MessageBirdConfig, Voice};
+pub use twilio::{Twilio, TwilioConfig};
 
 /// The provider's handle on one verification (a MessageBird id, a Twilio `VE…` SID,
 /// a local id). It stays on the server, in the session; the browser never sees it.
@@ -34,6 +43,13 @@ impl fmt::Debug for VerificationRef {
     }
 }
 
+/// What to send.
+#[derive(Debug, Clone, Copy)]
+pub struct StartRequest<'a> {
+    pub to: &'a PhoneNumber,
+    pub channel: Channel,
+}
+
 /// A code is on its way.
 #[derive(Debug, Clone)]
 pub struct Started {
@@ -46,19 +62,43 @@ pub struct Started {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckOutcome {
     Approved,
-    Wrong { tries_left: u32 },
+    /// Not the code; the flow counts the tries.
+    Wrong,
     Expired,
     TooManyAttempts,
     /// Unknown, already used, or cancelled.
     NotFound,
 }
 
-/// A provider failed to do its job; never the visitor's fault.
+/// Why a provider could not do what was asked. Each variant becomes one message for
+/// the visitor (see `server::flow`); the `String`s are for logs only and never hold
+/// a URL, a key or a code.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    /// The provider could not be reached or answered with a fault; try later.
-    #[error("provider unavailable: {0}")]
-    Unavailable(String),
+    /// Nothing came back in time (504).
+    #[error("provider timed out: {0}")]
+    Timeout(String),
+    /// No connection could be made (503).
+    #[error("provider unreachable: {0}")]
+    Unreachable(String),
+    /// A 5xx, an unreadable answer, or one we did not expect (502).
+    #[error("provider failed: {0}")]
+    BadGateway(String),
+    /// The provider refuses our credentials or account (503; the operator must act).
+    #[error("provider rejected our account: {0}")]
+    Misconfigured(String),
+    /// The provider is throttling us (429).
+    #[error("provider rate limit, retry after {retry_after:?} s")]
+    RateLimited { retry_after: Option<u32> },
+    /// The number cannot receive codes: invalid for the provider, blocked prefix or country.
+    #[error("number rejected: {0}")]
+    NumberRejected(String),
+    /// The chosen channel is switched off for this account.
+    #[error("channel unavailable: {0}")]
+    ChannelUnavailable(String),
+    /// Too many codes sent to this number recently (Twilio 60203).
+    #[error("too many sends to this number")]
+    TooManySends,
 }
 
 #[async_trait::async_trait]
@@ -66,8 +106,9 @@ pub trait VerifyProvider: Send + Sync {
     /// A short name for logs (`local`, `messagebird`, `twilio`).
     fn name(&self) -> &'static str;
 
-    /// Sends a new code to `to` over `channel`.
-    async fn start(&self, to: &PhoneNumber, channel: Channel) -> Result<Started, ProviderError>;
+    /// Sends a new code. Never retried once the request may have reached the
+    /// provider: a second SMS costs money and confuses the visitor.
+    async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError>;
 
     /// Checks `code` against the verification `reference`.
     async fn check(&self, reference: &VerificationRef, code: &OtpCode) -> Result<CheckOutcome, ProviderError>;

@@ -1,0 +1,55 @@
+//! `/_fake/*`: what tests read and turn.
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Fake, Knobs, SentMessage, World};
+
+pub fn routes() -> Router<Fake> {
+    Router::new()
+        .route("/_fake/messages", get(messages))
+        .route("/_fake/stats", get(stats))
+        .route("/_fake/knobs", get(knobs).post(set_knobs))
+        .route("/_fake/advance", post(advance))
+        .route("/_fake/reset", post(reset))
+}
+
+async fn messages(State(fake): State<Fake>) -> Json<Vec<SentMessage>> {
+    Json(fake.world().sent.clone())
+}
+
+async fn stats(State(fake): State<Fake>) -> Json<Value> {
+    let world = fake.world();
+    let creates: HashMap<String, u32> = world.creates.clone();
+    Json(json!({ "creates": creates, "checks": world.checks }))
+}
+
+async fn knobs(State(fake): State<Fake>) -> Json<Knobs> {
+    Json(fake.world().knobs.clone())
+}
+
+async fn set_knobs(State(fake): State<Fake>, Json(knobs): Json<Knobs>) -> Json<Knobs> {
+    fake.world().knobs = knobs.clone();
+    Json(knobs)
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    secs: u64,
+}
+
+async fn advance(State(fake): State<Fake>, Query(by): Query<Advance>) -> Json<Value> {
+    let mut world = fake.world();
+    world.clock_offset += Duration::from_secs(by.secs);
+    Json(json!({ "offset_secs": world.clock_offset.as_secs() }))
+}
+
+async fn reset(State(fake): State<Fake>) -> Json<Value> {
+    *fake.world() = World::default();
+    Json(json!({ "reset": true }))
+}

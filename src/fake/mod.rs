@@ -1,0 +1,194 @@
+//! A fake Verify upstream that speaks both MessageBird's and Twilio's wire protocols
+//! (../shared/docs/verify-apis.md §6), for tests, the end-to-end suite and
+//! benchmarks. It really generates, sends (to its own log) and checks codes, with the
+//! providers' own rules and error envelopes, and has knobs for latency and faults.
+//!
+//! Control endpoints, for tests:
+//! - `GET  /_fake/messages`: codes "sent", newest first: `[{provider,to,channel,code,sent_at}]`
+//! - `GET  /_fake/stats`: `{creates: {"+44…": n}, checks: n}`
+//! - `GET|POST /_fake/knobs`: read or replace the [`Knobs`] (JSON)
+//! - `POST /_fake/advance?secs=N`: move the fake's clock forward
+//! - `POST /_fake/reset`: forget everything and restore the default knobs
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+mod control;
+mod messagebird;
+mod twilio;
+
+/// The credentials the fake accepts; tests and the e2e suite configure the app with them.
+pub const MESSAGEBIRD_KEY: &str = "test_fake_messagebird_key";
+pub const TWILIO_ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+pub const TWILIO_AUTH_TOKEN: &str = "test_fake_twilio_token";
+pub const TWILIO_SERVICE_SID: &str = "VA00000000000000000000000000000000";
+
+/// What goes wrong, on every protocol request, until changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    #[default]
+    None,
+    /// 500 with a JSON body.
+    ServerError,
+    /// Never answers.
+    Hang,
+    /// Closes the connection without an answer.
+    Reset,
+    /// 200 with a body that is not JSON.
+    Malformed,
+    /// 429 with `Retry-After`.
+    RateLimited,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Knobs {
+    /// Added before every protocol answer.
+    pub latency_ms: u64,
+    pub fault: Fault,
+    /// Seconds in `Retry-After` for [`Fault::RateLimited`].
+    pub retry_after: u32,
+    /// MessageBird create answers 200 (as its SDK fixtures) or 201.
+    pub messagebird_create_status: u16,
+    /// Twilio VerificationCheck answers 200 or 201.
+    pub twilio_check_status: u16,
+    /// MessageBird wrong tokens before a verification fails, when the request sets none.
+    pub messagebird_max_attempts: u32,
+    /// Numbers starting with one of these are refused (MessageBird code 10 on
+    /// `recipient`, Twilio 60410).
+    pub blocked_prefixes: Vec<String>,
+    /// Channels switched off (`sms`, `voice`): Twilio 60223, MessageBird code 10 on `type`.
+    pub disabled_channels: Vec<String>,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            fault: Fault::None,
+            retry_after: 30,
+            messagebird_create_status: 200,
+            twilio_check_status: 200,
+            messagebird_max_attempts: 5,
+            blocked_prefixes: Vec::new(),
+            disabled_channels: Vec::new(),
+        }
+    }
+}
+
+/// A code the fake "sent".
+#[derive(Clone, Debug, Serialize)]
+pub struct SentMessage {
+    pub provider: &'static str,
+    /// E.164.
+    pub to: String,
+    /// `sms` or `voice`.
+    pub channel: &'static str,
+    pub code: String,
+    pub sent_at: String,
+}
+
+#[derive(Default)]
+struct World {
+    knobs: Knobs,
+    clock_offset: Duration,
+    messagebird: HashMap<String, messagebird::Verification>,
+    twilio: HashMap<String, twilio::Verification>,
+    sent: Vec<SentMessage>,
+    creates: HashMap<String, u32>,
+    checks: u32,
+}
+
+/// The fake's shared state.
+#[derive(Clone, Default)]
+pub struct Fake(Arc<Mutex<World>>);
+
+impl Fake {
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.0.lock().expect("fake state lock")
+    }
+
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + self.world().clock_offset
+    }
+
+    fn record_send(&self, provider: &'static str, to: &str, channel: &'static str, code: &str) {
+        let sent_at = time::OffsetDateTime::from(self.now())
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut world = self.world();
+        *world.creates.entry(to.to_owned()).or_default() += 1;
+        world.sent.insert(0, SentMessage { provider, to: to.to_owned(), channel, code: code.to_owned(), sent_at });
+    }
+}
+
+/// The fake upstream's routes: both protocols plus `/_fake`.
+pub fn router(fake: Fake) -> Router {
+    let protocols = Router::new()
+        .merge(messagebird::routes())
+        .merge(twilio::routes())
+        .layer(middleware::from_fn_with_state(fake.clone(), apply_knobs));
+    Router::new().merge(protocols).merge(control::routes()).with_state(fake)
+}
+
+/// Latency and faults, before the protocol handlers.
+async fn apply_knobs(State(fake): State<Fake>, request: Request, next: Next) -> Response {
+    let knobs = fake.world().knobs.clone();
+    if knobs.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(knobs.latency_ms)).await;
+    }
+    let twilio = request.uri().path().starts_with("/v2/");
+    match knobs.fault {
+        Fault::None => next.run(request).await,
+        Fault::ServerError => json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"internal server error"}"#.into()),
+        Fault::Hang => {
+            tokio::time::sleep(Duration::from_secs(3_600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        // Unwinding drops the connection mid-request; `resume_unwind` skips the panic hook.
+        Fault::Reset => std::panic::resume_unwind(Box::new("fake-verify: connection reset knob")),
+        Fault::Malformed => json(StatusCode::OK, "{\"id\": \"truncated".into()),
+        Fault::RateLimited => {
+            let body = if twilio {
+                twilio::error_body(20429, "Too Many Requests", 429)
+            } else {
+                messagebird::error_body(29, "Too many requests", None)
+            };
+            let mut response = json(StatusCode::TOO_MANY_REQUESTS, body);
+            response.headers_mut().insert(header::RETRY_AFTER, knobs.retry_after.into());
+            response
+        }
+    }
+}
+
+fn json(status: StatusCode, body: String) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .expect("a valid response")
+}
+
+fn random_digits(n: usize) -> String {
+    let mut rng = rand::rng();
+    (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+}
+
+fn random_hex(n: usize) -> String {
+    let mut rng = rand::rng();
+    (0..n).map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0')).collect()
+}
+
+fn rfc3339(at: SystemTime) -> String {
+    time::OffsetDateTime::from(at).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

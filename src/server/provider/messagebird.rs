@@ -1,0 +1,195 @@
+//! MessageBird Verify: `POST /verify` sends a code by SMS or text-to-speech call,
+//! `GET /verify/{id}?token=…` checks it. Wire format: ../shared/docs/verify-apis.md §1.
+use reqwest::{StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{self, UpstreamTimeouts};
+use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
+use crate::server::config::CodePolicy;
+use crate::verify::{Channel, OtpCode};
+
+/// The text-to-speech voice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Voice {
+    #[default]
+    Female,
+    Male,
+}
+
+impl Voice {
+    fn as_str(self) -> &'static str {
+        match self {
+            Voice::Female => "female",
+            Voice::Male => "male",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MessageBirdConfig {
+    pub access_key: SecretString,
+    pub api_url: Url,
+    /// Sender name or number; MessageBird's default when `None`.
+    pub originator: Option<String>,
+    /// SMS text; `%token` is replaced by the code.
+    pub sms_template: String,
+    /// Spoken text; `%token` is read out digit by digit.
+    pub voice_template: String,
+    pub voice: Voice,
+    /// e.g. `en-gb`, for the voice.
+    pub language: String,
+    pub code: CodePolicy,
+    pub timeouts: UpstreamTimeouts,
+}
+
+pub struct MessageBird {
+    config: MessageBirdConfig,
+    client: reqwest::Client,
+}
+
+impl MessageBird {
+    pub fn new(config: MessageBirdConfig) -> Self {
+        let client = http::client(config.timeouts);
+        Self { config, client }
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.config.api_url.clone();
+        url.path_segments_mut().expect("an http(s) base URL").pop_if_empty().extend(segments);
+        url
+    }
+
+    fn authorization(&self) -> String {
+        format!("AccessKey {}", self.config.access_key.expose_secret())
+    }
+}
+
+/// The fields of a Verify object this client reads.
+#[derive(Deserialize)]
+struct VerifyObject {
+    id: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    errors: Vec<ApiError>,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    code: u32,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    parameter: Option<String>,
+}
+
+/// The first error of an error answer, or a description of an unexpected one.
+fn first_error(status: StatusCode, body: &[u8]) -> Result<ApiError, ProviderError> {
+    serde_json::from_slice::<ErrorEnvelope>(body)
+        .ok()
+        .and_then(|envelope| envelope.errors.into_iter().next())
+        .ok_or_else(|| ProviderError::BadGateway(format!("MessageBird answered {status} without an error envelope")))
+}
+
+/// Errors that mean the same whichever call returned them.
+fn common_error(status: StatusCode, error: &ApiError) -> ProviderError {
+    match error.code {
+        2 | 25 => ProviderError::Misconfigured(format!("MessageBird error {}: {}", error.code, error.description)),
+        _ if status == StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited { retry_after: None },
+        _ => ProviderError::BadGateway(format!("MessageBird error {} ({status}): {}", error.code, error.description)),
+    }
+}
+
+#[async_trait::async_trait]
+impl VerifyProvider for MessageBird {
+    fn name(&self) -> &'static str {
+        "messagebird"
+    }
+
+    async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError> {
+        let (kind, template) = match request.channel {
+            Channel::Sms => ("sms", &self.config.sms_template),
+            Channel::Voice => ("tts", &self.config.voice_template),
+        };
+        let mut body = json!({
+            "recipient": request.to.e164().trim_start_matches('+'),
+            "type": kind,
+            "template": template,
+            "tokenLength": self.config.code.length,
+            "timeout": self.config.code.lifetime.as_secs(),
+            "maxAttempts": self.config.code.max_attempts,
+            "language": self.config.language,
+        });
+        if request.channel == Channel::Voice {
+            body["voice"] = json!(self.config.voice.as_str());
+        }
+        if let Some(originator) = &self.config.originator {
+            body["originator"] = json!(originator);
+        }
+        let url = self.url(&["verify"]);
+        let response = http::send(|| {
+            self.client.post(url.clone()).header("Authorization", self.authorization()).json(&body)
+        })
+        .await?;
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(ProviderError::RateLimited { retry_after: http::retry_after(&response) });
+        }
+        let bytes = http::body(response).await?;
+        if status.is_success() {
+            let created: VerifyObject = serde_json::from_slice(&bytes)
+                .map_err(|e| ProviderError::BadGateway(format!("MessageBird create answer unreadable: {e}")))?;
+            return Ok(Started { reference: VerificationRef::new(created.id), lifetime: self.config.code.lifetime });
+        }
+        if status.is_server_error() {
+            return Err(ProviderError::BadGateway(format!("MessageBird answered {status}")));
+        }
+        let error = first_error(status, &bytes)?;
+        Err(match (error.code, error.parameter.as_deref()) {
+            (9 | 10, Some("recipient")) => {
+                ProviderError::NumberRejected(format!("MessageBird error {}: {}", error.code, error.description))
+            }
+            _ => common_error(status, &error),
+        })
+    }
+
+    async fn check(&self, reference: &VerificationRef, code: &OtpCode) -> Result<CheckOutcome, ProviderError> {
+        let mut url = self.url(&["verify", reference.as_str()]);
+        url.query_pairs_mut().append_pair("token", code.as_str());
+        let response =
+            http::send(|| self.client.get(url.clone()).header("Authorization", self.authorization())).await?;
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(ProviderError::RateLimited { retry_after: http::retry_after(&response) });
+        }
+        let bytes = http::body(response).await?;
+        if status.is_success() {
+            let object: VerifyObject = serde_json::from_slice(&bytes)
+                .map_err(|e| ProviderError::BadGateway(format!("MessageBird check answer unreadable: {e}")))?;
+            // Only "verified" is a success: an older API answered 200 "sent" to an empty token.
+            return Ok(match object.status.as_str() {
+                "verified" => CheckOutcome::Approved,
+                "expired" => CheckOutcome::Expired,
+                "failed" => CheckOutcome::TooManyAttempts,
+                _ => CheckOutcome::Wrong,
+            });
+        }
+        if status.is_server_error() {
+            return Err(ProviderError::BadGateway(format!("MessageBird answered {status}")));
+        }
+        let error = first_error(status, &bytes)?;
+        let description = error.description.to_ascii_lowercase();
+        Ok(match error.code {
+            20 => CheckOutcome::NotFound,
+            10 if description.contains("expired") => CheckOutcome::Expired,
+            10 if description.contains("already been processed") => CheckOutcome::NotFound,
+            10 if description.contains("too many") || description.contains("failed") => CheckOutcome::TooManyAttempts,
+            10 => CheckOutcome::Wrong,
+            _ => return Err(common_error(status, &error)),
+        })
+    }
+}
