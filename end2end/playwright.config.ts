@@ -1,8 +1,53 @@
 import { defineConfig } from '@playwright/test';
 
-// The release server on its own port, so a dev server on :3000 can keep running.
-const port = process.env.E2E_PORT ?? '3100';
-export const baseURL = `http://127.0.0.1:${port}`;
+// Release binaries on their own ports, so a dev server on :3000 can keep running:
+// the app three times (local provider, MessageBird and Twilio against the fake
+// upstream) and the fake upstream itself.
+const port = Number(process.env.E2E_PORT ?? '3100');
+export const apps = {
+  local: `http://127.0.0.1:${port}`,
+  messagebird: `http://127.0.0.1:${port + 1}`,
+  twilio: `http://127.0.0.1:${port + 2}`,
+};
+export const fakeUpstream = `http://127.0.0.1:${port + 10}`;
+
+const common = {
+  LEPTOS_SITE_ROOT: 'target/site',
+  VERIFY_RESEND_COOLDOWN_SECS: '3',
+  UPSTREAM_TIMEOUT_MS: '2000',
+  RUST_LOG: 'warn',
+};
+
+function app(provider: keyof typeof apps, env: Record<string, string>) {
+  return {
+    command: './target/release/phone-verify',
+    cwd: '..',
+    url: `${apps[provider]}/`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: 'ignore' as const,
+    stderr: 'pipe' as const,
+    env: { ...common, LEPTOS_SITE_ADDR: apps[provider].replace('http://', ''), ...env },
+  };
+}
+
+const chromium = {
+  browserName: 'chromium' as const,
+  trace: 'retain-on-failure' as const,
+  launchOptions: {
+    // Debian's Chromium; Playwright must never download its own browser here.
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  },
+};
 
 export default defineConfig({
   testDir: './tests',
@@ -11,37 +56,33 @@ export default defineConfig({
   workers: 2,
   reporter: [['list']],
   forbidOnly: true,
-  use: {
-    baseURL,
-    browserName: 'chromium',
-    trace: 'retain-on-failure',
-    launchOptions: {
-      // Debian's Chromium; Playwright must never download its own browser here.
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+  projects: [
+    { name: 'local', testMatch: /flow|no-js/, use: { ...chromium, baseURL: apps.local } },
+    { name: 'messagebird', testMatch: /flow|no-js/, use: { ...chromium, baseURL: apps.messagebird } },
+    { name: 'twilio', testMatch: /flow|no-js/, use: { ...chromium, baseURL: apps.twilio } },
+    // Fault knobs are global to the fake upstream: run them alone, after the rest.
+    { name: 'faults', testMatch: /faults/, dependencies: ['local', 'messagebird', 'twilio'], use: chromium },
+  ],
+  webServer: [
+    {
+      command: './target/release/fake-verify',
+      cwd: '..',
+      url: `${fakeUpstream}/_fake/stats`,
+      reuseExistingServer: false,
+      env: { FAKE_VERIFY_ADDR: fakeUpstream.replace('http://', '') },
     },
-  },
-  webServer: {
-    command: './target/release/phone-verify',
-    cwd: '..',
-    url: `${baseURL}/`,
-    reuseExistingServer: false,
-    timeout: 30_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: 'target/site',
-      VERIFY_RESEND_COOLDOWN_SECS: '3',
-      RUST_LOG: 'warn',
-    },
-  },
+    app('local', {}),
+    app('messagebird', {
+      VERIFY_PROVIDER: 'messagebird',
+      MESSAGEBIRD_ACCESS_KEY: 'test_fake_messagebird_key',
+      MESSAGEBIRD_API_URL: fakeUpstream,
+    }),
+    app('twilio', {
+      VERIFY_PROVIDER: 'twilio',
+      TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+      TWILIO_AUTH_TOKEN: 'test_fake_twilio_token',
+      TWILIO_VERIFY_SERVICE_SID: 'VA00000000000000000000000000000000',
+      TWILIO_VERIFY_API_URL: fakeUpstream,
+    }),
+  ],
 });

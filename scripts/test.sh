@@ -3,7 +3,8 @@
 #   1. unit and integration tests of the server (HTTP on 127.0.0.1:0)
 #   2. component tests in headless Chromium (wasm-bindgen-test)
 #   3. the release build, and Playwright end-to-end tests in Debian's Chromium,
-#      with JavaScript and without
+#      with JavaScript and without, on the local provider and on MessageBird and
+#      Twilio against the fake upstream, plus every fault knob
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh
@@ -19,8 +20,9 @@ WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/webdriver.json" \
 WASM_BINDGEN_TEST_TIMEOUT=60 \
   cargo test --locked --target wasm32-unknown-unknown --no-default-features --features hydrate --test browser
 
-step "release build"
+step "release build (app and fake upstream)"
 cargo leptos build --release
+cargo build --locked --release --no-default-features --features ssr --bin fake-verify
 
 step "end-to-end: Playwright in Debian's Chromium"
 (cd end2end && npx playwright test)

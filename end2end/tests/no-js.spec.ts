@@ -27,9 +27,9 @@ test('verifies a number by voice with plain forms', async ({ page, request }) =>
   const number = uniqueNumber();
   await page.goto('/');
   await page.getByLabel('Phone number').fill(number.typed);
-  await page.getByLabel('Phone call').check();
+  await page.getByLabel('Call me').check();
   await page.getByRole('button', { name: 'Send code' }).click();
-  await expect(page.getByText("We're calling you to read out a 6-digit code")).toBeVisible();
+  await expect(page.getByText('A voice will read out your 6-digit code')).toBeVisible();
   const code = await codeFor(request, number.e164);
   expect((await messagesTo(request, number.e164))[0].channel).toBe('voice');
   await page.getByLabel('Code', { exact: true }).fill(code);

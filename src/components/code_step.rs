@@ -19,9 +19,11 @@ pub fn CodeStep(
 ) -> impl IntoView {
     let checking = actions.check.pending();
     let resending = actions.resend.pending();
-    let how = match channel {
-        Channel::Sms => "We texted a ",
-        Channel::Voice => "We're calling you to read out a ",
+    let (before, after) = match channel {
+        Channel::Sms => (format!("We texted a {code_length}-digit code to "), ".".to_owned()),
+        Channel::Voice => {
+            ("We're calling ".to_owned(), format!(" now. A voice will read out your {code_length}-digit code."))
+        }
     };
     let expiry = match expires_in {
         0 => "This code has expired; send a new one.".to_owned(),
@@ -31,7 +33,9 @@ pub fn CodeStep(
         <div class="pv-step pv-code-step">
             <h2 class="pv-title">"Enter the code"</h2>
             <p class="pv-lead">
-                {how} {code_length} "-digit code to " <strong class="pv-number" dir="ltr" data-testid="sent-to">{to}</strong> "."
+                {before}
+                <strong class="pv-number" dir="ltr" data-testid="sent-to">{to}</strong>
+                {after}
             </p>
             <ActionForm action=actions.check attr:class="pv-code-form">
                 <label class="pv-label" for="pv-code">"Code"</label>

@@ -34,11 +34,11 @@ pub fn PhoneStep(
                 <legend class="pv-label">"Send the code by"</legend>
                 <label class="pv-choice">
                     <input type="radio" name="channel" value="sms" checked=channel == Channel::Sms/>
-                    " Text message"
+                    " Text me"
                 </label>
                 <label class="pv-choice">
                     <input type="radio" name="channel" value="voice" checked=channel == Channel::Voice/>
-                    " Phone call"
+                    " Call me"
                 </label>
             </fieldset>
             <FieldError id="pv-phone-error" error/>

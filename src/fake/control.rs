@@ -26,7 +26,12 @@ async fn messages(State(fake): State<Fake>) -> Json<Vec<SentMessage>> {
 async fn stats(State(fake): State<Fake>) -> Json<Value> {
     let world = fake.world();
     let creates: HashMap<String, u32> = world.creates.clone();
-    Json(json!({ "creates": creates, "checks": world.checks }))
+    Json(json!({
+        "creates": creates,
+        "checks": world.checks,
+        "requests": world.requests,
+        "last_messagebird_create": world.last_messagebird_create,
+    }))
 }
 
 async fn knobs(State(fake): State<Fake>) -> Json<Knobs> {

@@ -65,6 +65,7 @@ fn object(v: &Verification) -> Value {
 }
 
 async fn create(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
+    fake.world().last_messagebird_create = Some(body.clone());
     let recipient = match &body["recipient"] {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.trim_start_matches('+').to_owned(),

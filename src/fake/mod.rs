@@ -5,7 +5,7 @@
 //!
 //! Control endpoints, for tests:
 //! - `GET  /_fake/messages`: codes "sent", newest first: `[{provider,to,channel,code,sent_at}]`
-//! - `GET  /_fake/stats`: `{creates: {"+44…": n}, checks: n}`
+//! - `GET  /_fake/stats`: `{creates: {"+44…": n}, checks, requests, last_messagebird_create}`
 //! - `GET|POST /_fake/knobs`: read or replace the [`Knobs`] (JSON)
 //! - `POST /_fake/advance?secs=N`: move the fake's clock forward
 //! - `POST /_fake/reset`: forget everything and restore the default knobs
@@ -107,6 +107,10 @@ struct World {
     sent: Vec<SentMessage>,
     creates: HashMap<String, u32>,
     checks: u32,
+    /// Protocol requests received, faults included.
+    requests: u32,
+    /// The body of the last MessageBird create, for tests of the wire format.
+    last_messagebird_create: Option<serde_json::Value>,
 }
 
 /// The fake's shared state.
@@ -143,7 +147,11 @@ pub fn router(fake: Fake) -> Router {
 
 /// Latency and faults, before the protocol handlers.
 async fn apply_knobs(State(fake): State<Fake>, request: Request, next: Next) -> Response {
-    let knobs = fake.world().knobs.clone();
+    let knobs = {
+        let mut world = fake.world();
+        world.requests += 1;
+        world.knobs.clone()
+    };
     if knobs.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(knobs.latency_ms)).await;
     }

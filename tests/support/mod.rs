@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::config::get_configuration;
+use phone_verify::fake;
 use phone_verify::server::clock::ManualClock;
 use phone_verify::server::{AppState, Settings, build_router, serve};
 use reqwest::header::{ACCEPT, REFERER};
@@ -15,6 +16,58 @@ use serde_json::Value;
 pub struct TestApp {
     pub addr: SocketAddr,
     pub clock: Arc<ManualClock>,
+    /// The fake upstream's base URL, when the app talks to one.
+    pub fake: Option<String>,
+}
+
+/// Which provider the app under test uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    Local,
+    MessageBird,
+    Twilio,
+}
+
+/// Starts the fake MessageBird/Twilio upstream on 127.0.0.1:0.
+pub async fn spawn_fake() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, fake::router(fake::Fake::default())).await });
+    format!("http://{addr}")
+}
+
+/// The app's settings for talking to the fake at `fake_url` as `upstream`.
+pub fn provider_vars(upstream: Upstream, fake_url: &str) -> Vec<(String, String)> {
+    let vars: Vec<(&str, &str)> = match upstream {
+        Upstream::Local => vec![],
+        Upstream::MessageBird => vec![
+            ("VERIFY_PROVIDER", "messagebird"),
+            ("MESSAGEBIRD_ACCESS_KEY", fake::MESSAGEBIRD_KEY),
+            ("MESSAGEBIRD_API_URL", fake_url),
+        ],
+        Upstream::Twilio => vec![
+            ("VERIFY_PROVIDER", "twilio"),
+            ("TWILIO_ACCOUNT_SID", fake::TWILIO_ACCOUNT_SID),
+            ("TWILIO_AUTH_TOKEN", fake::TWILIO_AUTH_TOKEN),
+            ("TWILIO_VERIFY_SERVICE_SID", fake::TWILIO_SERVICE_SID),
+            ("TWILIO_VERIFY_API_URL", fake_url),
+        ],
+    };
+    vars.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+/// Starts the app on `upstream` (and the fake it talks to), with extra settings.
+pub async fn spawn_with(upstream: Upstream, extra: &[(&str, &str)]) -> TestApp {
+    let fake = match upstream {
+        Upstream::Local => None,
+        _ => Some(spawn_fake().await),
+    };
+    let mut vars = provider_vars(upstream, fake.as_deref().unwrap_or(""));
+    vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut app = spawn_app(&vars).await;
+    app.fake = fake;
+    app
 }
 
 /// A browser session: its own cookie jar.
@@ -24,11 +77,14 @@ pub struct Browser {
 }
 
 pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
-    phone_verify::server::telemetry::init();
+    // Server logs only when asked for: TEST_LOG=1 cargo test …
+    if std::env::var_os("TEST_LOG").is_some() {
+        phone_verify::server::telemetry::init();
+    }
     let leptos = get_configuration(Some("Cargo.toml")).expect("Cargo.toml has Leptos settings").leptos_options;
     let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let settings = Settings::from_lookup(leptos, |name| {
-        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     })
     .expect("test settings are valid");
     let clock = Arc::new(ManualClock::new());
@@ -36,7 +92,7 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve(listener, build_router(state)));
-    TestApp { addr, clock }
+    TestApp { addr, clock, fake: None }
 }
 
 impl TestApp {
@@ -65,9 +121,54 @@ impl TestApp {
 
     /// The code in the newest message, read as a person reads it.
     pub async fn latest_code(&self) -> String {
+        if self.fake.is_some() {
+            let sent = self.fake_get("/_fake/messages").await;
+            return sent[0]["code"].as_str().expect("the fake sent a code").to_owned();
+        }
         let outbox = self.outbox().await;
         let text = outbox.first().expect("a message was delivered")["text"].as_str().unwrap().to_owned();
         text.chars().filter(char::is_ascii_digit).take(6).collect()
+    }
+
+    /// Messages sent, newest first, by whichever provider is in use: `(to, channel)`.
+    pub async fn sent(&self) -> Vec<(String, String)> {
+        let list = match &self.fake {
+            Some(_) => self.fake_get("/_fake/messages").await,
+            None => Value::Array(self.outbox().await),
+        };
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["to"].as_str().unwrap().to_owned(), m["channel"].as_str().unwrap().to_owned()))
+            .collect()
+    }
+
+    pub async fn fake_get(&self, path: &str) -> Value {
+        let base = self.fake.as_ref().expect("a fake upstream");
+        reqwest::get(format!("{base}{path}")).await.unwrap().json().await.unwrap()
+    }
+
+    /// Sets the fake's knobs (JSON; omitted fields take their defaults).
+    pub async fn knobs(&self, knobs: Value) {
+        let base = self.fake.as_ref().expect("a fake upstream");
+        let response = reqwest::Client::new().post(format!("{base}/_fake/knobs")).json(&knobs).send().await.unwrap();
+        assert!(response.status().is_success(), "knobs refused: {knobs}");
+    }
+
+    /// Protocol requests the fake has received (0 for the local provider).
+    pub async fn upstream_requests(&self) -> u64 {
+        match &self.fake {
+            Some(_) => self.fake_get("/_fake/stats").await["requests"].as_u64().unwrap(),
+            None => 0,
+        }
+    }
+
+    /// Moves the app's clock and the fake's together.
+    pub async fn advance_all(&self, secs: u64) {
+        self.advance(secs);
+        if let Some(base) = &self.fake {
+            reqwest::Client::new().post(format!("{base}/_fake/advance?secs={secs}")).send().await.unwrap();
+        }
     }
 }
 

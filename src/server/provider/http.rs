@@ -84,3 +84,19 @@ pub async fn body(response: Response) -> Result<Vec<u8>, ProviderError> {
 pub fn retry_after(response: &Response) -> Option<u32> {
     response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn error_text_never_carries_the_url() {
+        // MessageBird's check URL carries the code in its query string.
+        let url = "http://127.0.0.1:9/verify/0123abcd?token=987654";
+        let client = client(UpstreamTimeouts::default());
+        let error = send(|| client.get(url)).await.unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, ProviderError::Unreachable(_)), "{error:?}");
+        assert!(!text.contains("987654") && !text.contains("token") && !text.contains("0123abcd"), "{text}");
+    }
+}

@@ -153,6 +153,9 @@ impl VerifyProvider for MessageBird {
             (9 | 10, Some("recipient")) => {
                 ProviderError::NumberRejected(format!("MessageBird error {}: {}", error.code, error.description))
             }
+            (10, Some("type")) => {
+                ProviderError::ChannelUnavailable(format!("MessageBird error 10: {}", error.description))
+            }
             _ => common_error(status, &error),
         })
     }
