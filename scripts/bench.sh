@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Measures and prints: the release bundle's sizes (wasm, JS, CSS; raw, gzip, brotli)
-# and start+check round trips per second on the local provider.
+# Measures and prints: the release bundle's sizes (wasm, JS, CSS; raw, gzip, brotli),
+# start+check round trips per second on the local provider (closed loop), and
+# open-loop start+check through MessageBird and Twilio against the fake upstream at
+# 0 ms and 50 ms upstream latency, with the latency the app adds over the upstream.
 # Results are recorded in BENCHMARKS.md.
-#   scripts/bench.sh [workers] [seconds]
+#   scripts/bench.sh [workers] [seconds] [open-loop rate]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh >/dev/null 2>&1 || . scripts/setup.sh
 WORKERS="${1:-16}"
 SECONDS_PER_RUN="${2:-10}"
+RATE="${3:-200}"
 PORT=3200
+FAKE=http://127.0.0.1:4210
 
 cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
+cargo build --locked --release --no-default-features --features ssr --bin fake-verify 2>/dev/null
+cargo bench --locked --features ssr --no-run 2>/dev/null
 
 echo "== bundle sizes (target/site/pkg, bytes)"
 printf '%-22s %10s %10s %10s\n' file raw gzip brotli
@@ -29,7 +35,42 @@ echo "== start+check round trips, local provider, $WORKERS sessions, ${SECONDS_P
 LEPTOS_SITE_ADDR="127.0.0.1:$PORT" VERIFY_RESEND_COOLDOWN_SECS=0 RUST_LOG=warn \
   ./target/release/phone-verify &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
+pids=("$server")
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+wait_for() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
+rss() { echo "$(($(awk '/VmRSS/ { print $2 }' "/proc/$1/status") / 1024)) MiB"; }
+wait_for "http://127.0.0.1:$PORT/"
 cargo bench --locked --features ssr --bench flow -- "http://127.0.0.1:$PORT" "$WORKERS" "$SECONDS_PER_RUN" 2>/dev/null
-echo "server RSS after the run: $(($(awk '/VmRSS/ { print $2 }' /proc/$server/status) / 1024)) MiB"
+echo "server RSS after the run: $(rss "$server")"
+
+echo
+echo "== open loop, $RATE start+check/s for ${SECONDS_PER_RUN}s, through each provider against the fake upstream"
+FAKE_VERIFY_ADDR="${FAKE#http://}" ./target/release/fake-verify 2>/dev/null &
+pids+=($!)
+wait_for "$FAKE/_fake/stats"
+declare -A app_pid
+port_of() { if [ "$1" = messagebird ]; then echo $((PORT + 11)); else echo $((PORT + 12)); fi; }
+for provider in messagebird twilio; do
+  port=$(port_of "$provider")
+  if [ "$provider" = messagebird ]; then
+    env LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=error VERIFY_PROVIDER=messagebird \
+      MESSAGEBIRD_ACCESS_KEY=test_fake_messagebird_key MESSAGEBIRD_API_URL="$FAKE" ./target/release/phone-verify &
+  else
+    env LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=error VERIFY_PROVIDER=twilio \
+      TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000 TWILIO_AUTH_TOKEN=test_fake_twilio_token \
+      TWILIO_VERIFY_SERVICE_SID=VA00000000000000000000000000000000 TWILIO_VERIFY_API_URL="$FAKE" ./target/release/phone-verify &
+  fi
+  app_pid[$provider]=$!
+  pids+=($!)
+  wait_for "http://127.0.0.1:$port/"
+done
+for latency in 0 50; do
+  curl -fs -o /dev/null -H 'content-type: application/json' -d "{\"latency_ms\": $latency}" "$FAKE/_fake/knobs"
+  for provider in messagebird twilio; do
+    port=$(port_of "$provider")
+    echo "-- $provider, upstream latency $latency ms"
+    cargo bench --locked --features ssr --bench upstream -- "$provider" "$FAKE" "$RATE" "$SECONDS_PER_RUN" 2>/dev/null
+    cargo bench --locked --features ssr --bench upstream -- app "$FAKE" "$RATE" "$SECONDS_PER_RUN" "http://127.0.0.1:$port" 2>/dev/null
+    echo "   app RSS: $(rss "${app_pid[$provider]}")"
+  done
+done

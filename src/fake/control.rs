@@ -1,4 +1,5 @@
 //! `/_fake/*`: what tests read and turn.
+//! `GET /_fake/messages?to=+44…` filters by number.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -19,8 +20,18 @@ pub fn routes() -> Router<Fake> {
         .route("/_fake/reset", post(reset))
 }
 
-async fn messages(State(fake): State<Fake>) -> Json<Vec<SentMessage>> {
-    Json(fake.world().sent.clone())
+#[derive(Deserialize)]
+struct MessagesQuery {
+    /// Only messages to this E.164 number.
+    to: Option<String>,
+}
+
+async fn messages(State(fake): State<Fake>, Query(query): Query<MessagesQuery>) -> Json<Vec<SentMessage>> {
+    let world = fake.world();
+    Json(match query.to {
+        Some(to) => world.sent.iter().filter(|m| m.to == to).cloned().collect(),
+        None => world.sent.clone(),
+    })
 }
 
 async fn stats(State(fake): State<Fake>) -> Json<Value> {

@@ -4,7 +4,8 @@
 //! providers' own rules and error envelopes, and has knobs for latency and faults.
 //!
 //! Control endpoints, for tests:
-//! - `GET  /_fake/messages`: codes "sent", newest first: `[{provider,to,channel,code,sent_at}]`
+//! - `GET  /_fake/messages[?to=+44…]`: codes "sent", newest first (the last 10,000):
+//!   `[{provider,to,channel,code,sent_at}]`
 //! - `GET  /_fake/stats`: `{creates: {"+44…": n}, checks, requests, last_messagebird_create}`
 //! - `GET|POST /_fake/knobs`: read or replace the [`Knobs`] (JSON)
 //! - `POST /_fake/advance?secs=N`: move the fake's clock forward
@@ -98,6 +99,9 @@ pub struct SentMessage {
     pub sent_at: String,
 }
 
+/// Messages kept for `/_fake/messages`; a benchmark sends far more.
+const MAX_SENT: usize = 10_000;
+
 #[derive(Default)]
 struct World {
     knobs: Knobs,
@@ -133,6 +137,7 @@ impl Fake {
         let mut world = self.world();
         *world.creates.entry(to.to_owned()).or_default() += 1;
         world.sent.insert(0, SentMessage { provider, to: to.to_owned(), channel, code: code.to_owned(), sent_at });
+        world.sent.truncate(MAX_SENT);
     }
 }
 
