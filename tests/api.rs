@@ -11,7 +11,9 @@ async fn sms_flow_from_number_to_verified() {
     let app = spawn_app(&[]).await;
     let browser = app.browser();
 
-    let sent = browser.call("start", &[("phone", NUMBER), ("channel", "sms")]).await;
+    let sent = browser
+        .call("start", &[("phone", NUMBER), ("channel", "sms")])
+        .await;
     assert_eq!(sent.status, 200, "{}", sent.body);
     assert_eq!(
         sent.body,
@@ -26,7 +28,10 @@ async fn sms_flow_from_number_to_verified() {
     let code = app.latest_code().await;
     let checked = browser.call("check", &[("code", &code)]).await;
     assert_eq!(checked.status, 200, "{}", checked.body);
-    assert_eq!(checked.body, json!({"Verified": {"phone": NUMBER, "e164": "+447911123456"}}));
+    assert_eq!(
+        checked.body,
+        json!({"Verified": {"phone": NUMBER, "e164": "+447911123456"}})
+    );
 
     // The page now renders the success step from the session.
     assert!(browser.page().await.contains("Phone number verified"));
@@ -36,13 +41,21 @@ async fn sms_flow_from_number_to_verified() {
 async fn voice_flow_reads_the_code_out() {
     let app = spawn_app(&[]).await;
     let browser = app.browser();
-    let sent = browser.call("start", &[("phone", "+1 201 555 0123"), ("channel", "voice")]).await;
+    let sent = browser
+        .call(
+            "start",
+            &[("phone", "+1 201 555 0123"), ("channel", "voice")],
+        )
+        .await;
     assert_eq!(sent.body["EnterCode"]["channel"], "voice");
     let text = app.outbox().await[0]["text"].as_str().unwrap().to_owned();
     assert!(text.starts_with("Your security code is "), "{text}");
     let code = app.latest_code().await;
     let spoken: Vec<String> = code.chars().map(String::from).collect();
-    assert_eq!(text, format!("Your security code is {}.", spoken.join(", ")));
+    assert_eq!(
+        text,
+        format!("Your security code is {}.", spoken.join(", "))
+    );
     assert_eq!(browser.call("check", &[("code", &code)]).await.status, 200);
 }
 
@@ -56,19 +69,27 @@ async fn a_bad_number_is_a_clear_error_with_nothing_sent_and_nothing_lost() {
         ("07911 123456", "MissingCountryCode"),
         ("+44 7911 1234", "Invalid"),
     ] {
-        let answer = browser.call("start", &[("phone", input), ("channel", "sms")]).await;
+        let answer = browser
+            .call("start", &[("phone", input), ("channel", "sms")])
+            .await;
         assert_eq!(answer.status, 422, "{input:?}");
         assert_eq!(answer.body, json!({"InvalidPhone": problem}), "{input:?}");
     }
     assert!(app.outbox().await.is_empty(), "no message for a bad number");
     let state = browser.call("state", &[]).await;
-    assert_eq!(state.body["step"], json!({"EnterPhone": {"phone": "+44 7911 1234", "channel": "sms"}}));
+    assert_eq!(
+        state.body["step"],
+        json!({"EnterPhone": {"phone": "+44 7911 1234", "channel": "sms"}})
+    );
 }
 
 #[tokio::test]
 async fn a_national_number_uses_the_configured_country() {
     let app = spawn_app(&[("VERIFY_DEFAULT_COUNTRY", "GB")]).await;
-    let answer = app.browser().call("start", &[("phone", "07911 123456")]).await;
+    let answer = app
+        .browser()
+        .call("start", &[("phone", "07911 123456")])
+        .await;
     assert_eq!(answer.body["EnterCode"]["to"], NUMBER);
 }
 
@@ -88,7 +109,11 @@ async fn malformed_codes_are_refused_without_using_a_try() {
     }
     let code = app.latest_code().await;
     let answer = browser.call("check", &[("code", &wrong(&code))]).await;
-    assert_eq!(answer.body, json!({"WrongCode": {"tries_left": 4}}), "malformed codes used no tries");
+    assert_eq!(
+        answer.body,
+        json!({"WrongCode": {"tries_left": 4}}),
+        "malformed codes used no tries"
+    );
 }
 
 #[tokio::test]
@@ -97,9 +122,15 @@ async fn pasted_and_non_ascii_codes_work() {
     let browser = app.browser();
     browser.call("start", &[("phone", NUMBER)]).await;
     let code = app.latest_code().await;
-    let arabic: String = code.chars().map(|c| char::from_u32(0x0660 + c.to_digit(10).unwrap()).unwrap()).collect();
+    let arabic: String = code
+        .chars()
+        .map(|c| char::from_u32(0x0660 + c.to_digit(10).unwrap()).unwrap())
+        .collect();
     let pasted = format!(" {}-{} ", &arabic[..6], &arabic[6..]);
-    assert_eq!(browser.call("check", &[("code", &pasted)]).await.status, 200);
+    assert_eq!(
+        browser.call("check", &[("code", &pasted)]).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -111,7 +142,10 @@ async fn five_wrong_codes_lock_the_code() {
     for tries_left in (1..=4).rev() {
         let answer = browser.call("check", &[("code", &wrong(&code))]).await;
         assert_eq!(answer.status, 422);
-        assert_eq!(answer.body, json!({"WrongCode": {"tries_left": tries_left}}));
+        assert_eq!(
+            answer.body,
+            json!({"WrongCode": {"tries_left": tries_left}})
+        );
     }
     let fifth = browser.call("check", &[("code", &wrong(&code))]).await;
     assert_eq!((fifth.status, fifth.body), (429, json!("TooManyAttempts")));
@@ -138,11 +172,21 @@ async fn a_code_is_single_use() {
     let code = app.latest_code().await;
     assert_eq!(browser.call("check", &[("code", &code)]).await.status, 200);
     // The same session asking again just sees its success…
-    assert!(browser.call("check", &[("code", &code)]).await.body.get("Verified").is_some());
+    assert!(
+        browser
+            .call("check", &[("code", &code)])
+            .await
+            .body
+            .get("Verified")
+            .is_some()
+    );
     // …and after starting over the old code is worthless.
     browser.call("restart", &[]).await;
     let answer = browser.call("check", &[("code", &code)]).await;
-    assert_eq!((answer.status, answer.body), (409, json!("NoVerificationInProgress")));
+    assert_eq!(
+        (answer.status, answer.body),
+        (409, json!("NoVerificationInProgress"))
+    );
 }
 
 #[tokio::test]
@@ -153,7 +197,10 @@ async fn a_code_cannot_complete_another_sessions_verification() {
     victim.call("start", &[("phone", NUMBER)]).await;
     let code = app.latest_code().await;
     let answer = attacker.call("check", &[("code", &code)]).await;
-    assert_eq!((answer.status, answer.body), (409, json!("NoVerificationInProgress")));
+    assert_eq!(
+        (answer.status, answer.body),
+        (409, json!("NoVerificationInProgress"))
+    );
     assert_eq!(victim.call("check", &[("code", &code)]).await.status, 200);
 }
 
@@ -166,7 +213,10 @@ async fn resend_waits_for_the_countdown_then_sends_a_new_code() {
 
     app.advance(10);
     let early = browser.call("resend", &[]).await;
-    assert_eq!((early.status, early.body), (429, json!({"ResendTooSoon": {"retry_after": 20}})));
+    assert_eq!(
+        (early.status, early.body),
+        (429, json!({"ResendTooSoon": {"retry_after": 20}}))
+    );
     assert_eq!(app.outbox().await.len(), 1, "nothing sent early");
 
     app.advance(20);
@@ -176,9 +226,16 @@ async fn resend_waits_for_the_countdown_then_sends_a_new_code() {
     assert_eq!(app.outbox().await.len(), 2);
     let second = app.latest_code().await;
     if first != second {
-        assert_eq!(browser.call("check", &[("code", &first)]).await.status, 422, "the old code is replaced");
+        assert_eq!(
+            browser.call("check", &[("code", &first)]).await.status,
+            422,
+            "the old code is replaced"
+        );
     }
-    assert_eq!(browser.call("check", &[("code", &second)]).await.status, 200);
+    assert_eq!(
+        browser.call("check", &[("code", &second)]).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -195,9 +252,14 @@ async fn a_double_submit_sends_one_message() {
 async fn change_number_goes_back_with_the_number_kept() {
     let app = spawn_app(&[]).await;
     let browser = app.browser();
-    browser.call("start", &[("phone", NUMBER), ("channel", "voice")]).await;
+    browser
+        .call("start", &[("phone", NUMBER), ("channel", "voice")])
+        .await;
     let back = browser.call("restart", &[]).await;
-    assert_eq!(back.body, json!({"EnterPhone": {"phone": NUMBER, "channel": "voice"}}));
+    assert_eq!(
+        back.body,
+        json!({"EnterPhone": {"phone": NUMBER, "channel": "voice"}})
+    );
 }
 
 #[tokio::test]
@@ -206,7 +268,11 @@ async fn resend_and_check_without_a_verification_are_refused() {
     let browser = app.browser();
     for endpoint in ["resend", "check"] {
         let answer = browser.call(endpoint, &[("code", "123456")]).await;
-        assert_eq!((answer.status, answer.body), (409, json!("NoVerificationInProgress")), "{endpoint}");
+        assert_eq!(
+            (answer.status, answer.body),
+            (409, json!("NoVerificationInProgress")),
+            "{endpoint}"
+        );
     }
     assert!(app.outbox().await.is_empty());
 }
@@ -215,7 +281,9 @@ async fn resend_and_check_without_a_verification_are_refused() {
 async fn undecodable_requests_are_400_not_500() {
     let app = spawn_app(&[]).await;
     let browser = app.browser();
-    let answer = browser.call("start", &[("phone", NUMBER), ("channel", "fax")]).await;
+    let answer = browser
+        .call("start", &[("phone", NUMBER), ("channel", "fax")])
+        .await;
     assert_eq!(answer.status, 400);
     assert!(answer.body.get("Transport").is_some(), "{}", answer.body);
     assert!(app.outbox().await.is_empty());
@@ -225,20 +293,35 @@ async fn undecodable_requests_are_400_not_500() {
 async fn without_javascript_forms_redirect_back_and_the_page_shows_the_error_once() {
     let app = spawn_app(&[]).await;
     let browser = app.browser();
-    let (status, location) = browser.post_form("start", &[("phone", "not a number"), ("channel", "sms")]).await;
+    let (status, location) = browser
+        .post_form("start", &[("phone", "not a number"), ("channel", "sms")])
+        .await;
     assert_eq!(status, 302);
     assert!(location.unwrap().starts_with(&app.url("/")));
     let page = browser.page().await;
-    assert!(page.contains("doesn&#x27;t look like a phone number") || page.contains("doesn't look like a phone number"));
-    assert!(page.contains("value=\"not a number\""), "the typed number is kept");
+    assert!(
+        page.contains("doesn&#x27;t look like a phone number")
+            || page.contains("doesn't look like a phone number")
+    );
+    assert!(
+        page.contains("value=\"not a number\""),
+        "the typed number is kept"
+    );
     let again = browser.page().await;
-    assert!(!again.contains("look like a phone number"), "the error is shown once");
+    assert!(
+        !again.contains("look like a phone number"),
+        "the error is shown once"
+    );
 
-    let (status, _) = browser.post_form("start", &[("phone", NUMBER), ("channel", "sms")]).await;
+    let (status, _) = browser
+        .post_form("start", &[("phone", NUMBER), ("channel", "sms")])
+        .await;
     assert_eq!(status, 302);
     let page = browser.page().await;
     assert!(page.contains("Enter the code") && page.contains(NUMBER));
-    let (status, _) = browser.post_form("check", &[("code", &app.latest_code().await)]).await;
+    let (status, _) = browser
+        .post_form("check", &[("code", &app.latest_code().await)])
+        .await;
     assert_eq!(status, 302);
     assert!(browser.page().await.contains("Phone number verified"));
 }
@@ -253,21 +336,40 @@ async fn the_session_cookie_is_http_only_and_same_site() {
         .send()
         .await
         .unwrap();
-    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.starts_with("pv_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let body = response.text().await.unwrap();
-    assert!(!body.contains(&app.latest_code().await), "the code never reaches the browser");
+    assert!(
+        !body.contains(&app.latest_code().await),
+        "the code never reaches the browser"
+    );
 }
 
 #[tokio::test]
 async fn the_dev_outbox_page_lists_messages() {
     let app = spawn_app(&[]).await;
     app.browser().call("start", &[("phone", NUMBER)]).await;
-    let page = reqwest::get(app.url("/dev/outbox")).await.unwrap().text().await.unwrap();
+    let page = reqwest::get(app.url("/dev/outbox"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("+447911123456") && page.contains(&app.latest_code().await));
 }
 
 fn wrong(code: &str) -> String {
-    code.chars().map(|c| if c == '0' { '1' } else { '0' }).collect()
+    code.chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect()
 }

@@ -22,7 +22,9 @@ fn container() -> HtmlElement {
 }
 
 fn find<T: JsCast>(root: &HtmlElement, selector: &str) -> Option<T> {
-    root.query_selector(selector).unwrap().map(|e| e.unchecked_into())
+    root.query_selector(selector)
+        .unwrap()
+        .map(|e| e.unchecked_into())
 }
 
 async fn settle() {
@@ -33,7 +35,10 @@ async fn settle() {
 #[wasm_bindgen_test]
 async fn countdown_disables_resend_until_the_deadline() {
     let root = container();
-    let handle = mount_to(root.clone(), || view! { <ResendCountdown seconds=2 busy=Signal::from(false)/> });
+    let handle = mount_to(
+        root.clone(),
+        || view! { <ResendCountdown seconds=2 busy=Signal::from(false)/> },
+    );
     settle().await;
     let button: HtmlButtonElement = find(&root, "button").unwrap();
     assert!(button.disabled(), "disabled while counting down");
@@ -52,7 +57,10 @@ async fn countdown_disables_resend_until_the_deadline() {
 #[wasm_bindgen_test]
 async fn countdown_at_zero_starts_enabled() {
     let root = container();
-    let _handle = mount_to(root.clone(), || view! { <ResendCountdown seconds=0 busy=Signal::from(false)/> });
+    let _handle = mount_to(
+        root.clone(),
+        || view! { <ResendCountdown seconds=0 busy=Signal::from(false)/> },
+    );
     settle().await;
     let button: HtmlButtonElement = find(&root, "button").unwrap();
     assert!(!button.disabled());
@@ -63,7 +71,10 @@ async fn countdown_at_zero_starts_enabled() {
 async fn a_busy_resend_is_disabled() {
     let root = container();
     let busy = RwSignal::new(true);
-    let _handle = mount_to(root.clone(), move || view! { <ResendCountdown seconds=0 busy/> });
+    let _handle = mount_to(
+        root.clone(),
+        move || view! { <ResendCountdown seconds=0 busy/> },
+    );
     settle().await;
     let button: HtmlButtonElement = find(&root, "button").unwrap();
     assert!(button.disabled());
@@ -75,7 +86,10 @@ async fn a_busy_resend_is_disabled() {
 #[wasm_bindgen_test]
 async fn steps_follow_the_step_signal() {
     let root = container();
-    let step = RwSignal::new(Step::EnterPhone { phone: "+44 7911".into(), channel: Channel::Voice });
+    let step = RwSignal::new(Step::EnterPhone {
+        phone: "+44 7911".into(),
+        channel: Channel::Voice,
+    });
     let error = RwSignal::new(None::<VerifyError>);
     let _handle = mount_to(root.clone(), move || {
         view! { <StepView step error actions=FlowActions::new()/> }
@@ -96,9 +110,15 @@ async fn steps_follow_the_step_signal() {
         expires_in: 600,
     });
     settle().await;
-    assert!(find::<HtmlElement>(&root, "#pv-phone").is_none(), "the phone step is gone");
+    assert!(
+        find::<HtmlElement>(&root, "#pv-phone").is_none(),
+        "the phone step is gone"
+    );
     let code: HtmlInputElement = find(&root, "#pv-code").expect("code step");
-    assert_eq!(code.get_attribute("autocomplete").as_deref(), Some("one-time-code"));
+    assert_eq!(
+        code.get_attribute("autocomplete").as_deref(),
+        Some("one-time-code")
+    );
     assert_eq!(code.get_attribute("inputmode").as_deref(), Some("numeric"));
     let sent_to: HtmlElement = find(&root, "[data-testid=sent-to]").unwrap();
     assert_eq!(sent_to.text_content().unwrap(), "+44 7911 123456");
@@ -106,10 +126,17 @@ async fn steps_follow_the_step_signal() {
     assert!(resend.disabled());
     assert_eq!(resend.text_content().unwrap(), "Resend code in 0:30");
 
-    step.set(Step::Verified { phone: "+44 7911 123456".into(), e164: "+447911123456".into() });
+    step.set(Step::Verified {
+        phone: "+44 7911 123456".into(),
+        e164: "+447911123456".into(),
+    });
     settle().await;
     assert!(find::<HtmlElement>(&root, "#pv-code").is_none());
-    assert!(root.text_content().unwrap().contains("Phone number verified"));
+    assert!(
+        root.text_content()
+            .unwrap()
+            .contains("Phone number verified")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -123,7 +150,10 @@ async fn errors_show_under_the_field_and_mark_it_invalid() {
         expires_in: 600,
     });
     let error = RwSignal::new(None::<VerifyError>);
-    let _handle = mount_to(root.clone(), move || view! { <StepView step error actions=FlowActions::new()/> });
+    let _handle = mount_to(
+        root.clone(),
+        move || view! { <StepView step error actions=FlowActions::new()/> },
+    );
     settle().await;
     let code: HtmlInputElement = find(&root, "#pv-code").unwrap();
     assert_eq!(code.get_attribute("aria-invalid").as_deref(), Some("false"));
@@ -131,7 +161,14 @@ async fn errors_show_under_the_field_and_mark_it_invalid() {
     error.set(Some(VerifyError::WrongCode { tries_left: 2 }));
     settle().await;
     let message: HtmlElement = find(&root, "#pv-code-error").unwrap();
-    assert_eq!(message.text_content().unwrap(), "That code isn't right. You have 2 tries left.");
+    assert_eq!(
+        message.text_content().unwrap(),
+        "That code isn't right. You have 2 tries left."
+    );
     assert_eq!(code.get_attribute("aria-invalid").as_deref(), Some("true"));
-    assert!(code.get_attribute("aria-describedby").unwrap().contains("pv-code-error"));
+    assert!(
+        code.get_attribute("aria-describedby")
+            .unwrap()
+            .contains("pv-code-error")
+    );
 }

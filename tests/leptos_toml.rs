@@ -4,7 +4,10 @@
 fn leptos_table(path: &str) -> toml::Table {
     let text = std::fs::read_to_string(path).unwrap();
     let doc: toml::Table = text.parse().unwrap();
-    doc["package"]["metadata"]["leptos"].as_table().unwrap().clone()
+    doc["package"]["metadata"]["leptos"]
+        .as_table()
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -15,7 +18,11 @@ fn leptos_toml_agrees_with_cargo_toml() {
         if key == "env" {
             continue; // DEV under cargo-leptos, PROD when deployed: different on purpose
         }
-        assert_eq!(Some(value), cargo.get(key), "Leptos.toml's {key} differs from Cargo.toml's");
+        assert_eq!(
+            Some(value),
+            cargo.get(key),
+            "Leptos.toml's {key} differs from Cargo.toml's"
+        );
     }
     for key in ["output-name", "site-root", "site-pkg-dir", "site-addr"] {
         assert!(runtime.contains_key(key), "Leptos.toml lacks {key}");

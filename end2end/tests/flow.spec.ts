@@ -105,3 +105,18 @@ test('a reload keeps the step and the countdown', async ({ page }) => {
   await expect(page.getByTestId('sent-to')).toHaveText(number.shown);
   await expect(page.getByTestId('resend')).toBeDisabled();
 });
+
+test('the page hydrates under its Content-Security-Policy with no console errors', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto('/');
+  await waitForHydration(page);
+  const number = uniqueNumber();
+  await page.getByLabel('Phone number').fill(number.typed);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await expect(page.getByTestId('sent-to')).toHaveText(number.shown);
+  expect(errors).toEqual([]);
+});

@@ -20,10 +20,14 @@ pub fn CodeStep(
     let checking = actions.check.pending();
     let resending = actions.resend.pending();
     let (before, after) = match channel {
-        Channel::Sms => (format!("We texted a {code_length}-digit code to "), ".".to_owned()),
-        Channel::Voice => {
-            ("We're calling ".to_owned(), format!(" now. A voice will read out your {code_length}-digit code."))
-        }
+        Channel::Sms => (
+            format!("We texted a {code_length}-digit code to "),
+            ".".to_owned(),
+        ),
+        Channel::Voice => (
+            "We're calling ".to_owned(),
+            format!(" now. A voice will read out your {code_length}-digit code."),
+        ),
     };
     let expiry = match expires_in {
         0 => "This code has expired; send a new one.".to_owned(),

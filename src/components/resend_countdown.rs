@@ -48,7 +48,9 @@ fn tick_down(remaining: RwSignal<u32>, interactive: RwSignal<bool>) {
             return;
         }
         let interval = Interval::new(250, move || {
-            let left = ((deadline_ms - js_sys::Date::now()) / 1000.0).ceil().max(0.0) as u32;
+            let left = ((deadline_ms - js_sys::Date::now()) / 1000.0)
+                .ceil()
+                .max(0.0) as u32;
             if left != remaining.get_untracked() {
                 remaining.set(left);
             }

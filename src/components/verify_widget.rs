@@ -13,7 +13,9 @@ use crate::verify::{Flow, Step, VerifyError};
 /// become reactive. Every step is a real form, so the flow also works without
 /// JavaScript. `on_verified` receives the verified number in E.164 form.
 #[component]
-pub fn VerifyWidget(#[prop(optional, into)] on_verified: Option<Callback<String>>) -> impl IntoView {
+pub fn VerifyWidget(
+    #[prop(optional, into)] on_verified: Option<Callback<String>>,
+) -> impl IntoView {
     let flow = Resource::new(|| (), |()| current_flow());
     view! {
         <section class="pv-widget" aria-label="Phone verification">
@@ -101,8 +103,16 @@ pub fn StepView(
     #[prop(optional)] dev_outbox: bool,
 ) -> impl IntoView {
     move || match step.get() {
-        Step::EnterPhone { phone, channel } => view! { <PhoneStep phone channel error actions/> }.into_any(),
-        Step::EnterCode { to, channel, code_length, resend_in, expires_in } => view! {
+        Step::EnterPhone { phone, channel } => {
+            view! { <PhoneStep phone channel error actions/> }.into_any()
+        }
+        Step::EnterCode {
+            to,
+            channel,
+            code_length,
+            resend_in,
+            expires_in,
+        } => view! {
             <CodeStep to channel code_length resend_in expires_in error actions dev_outbox/>
         }
         .into_any(),

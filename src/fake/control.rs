@@ -26,7 +26,10 @@ struct MessagesQuery {
     to: Option<String>,
 }
 
-async fn messages(State(fake): State<Fake>, Query(query): Query<MessagesQuery>) -> Json<Vec<SentMessage>> {
+async fn messages(
+    State(fake): State<Fake>,
+    Query(query): Query<MessagesQuery>,
+) -> Json<Vec<SentMessage>> {
     let world = fake.world();
     Json(match query.to {
         Some(to) => world.sent.iter().filter(|m| m.to == to).cloned().collect(),

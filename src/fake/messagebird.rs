@@ -33,7 +33,8 @@ pub fn routes() -> Router<Fake> {
 }
 
 pub fn error_body(code: u32, description: &str, parameter: Option<&str>) -> String {
-    json!({ "errors": [{ "code": code, "description": description, "parameter": parameter }] }).to_string()
+    json!({ "errors": [{ "code": code, "description": description, "parameter": parameter }] })
+        .to_string()
 }
 
 fn error(status: StatusCode, code: u32, description: &str, parameter: Option<&str>) -> Response {
@@ -42,15 +43,27 @@ fn error(status: StatusCode, code: u32, description: &str, parameter: Option<&st
 
 async fn access_key(request: Request, next: Next) -> Response {
     let expected = format!("AccessKey {MESSAGEBIRD_KEY}");
-    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     if given != Some(expected.as_str()) {
-        return error(StatusCode::UNAUTHORIZED, 2, "Request not allowed (incorrect access_key)", Some("access_key"));
+        return error(
+            StatusCode::UNAUTHORIZED,
+            2,
+            "Request not allowed (incorrect access_key)",
+            Some("access_key"),
+        );
     }
     next.run(request).await
 }
 
 fn object(v: &Verification) -> Value {
-    let message_path = if v.kind == "tts" { "voicemessages" } else { "messages" };
+    let message_path = if v.kind == "tts" {
+        "voicemessages"
+    } else {
+        "messages"
+    };
     json!({
         "id": v.id,
         "href": format!("https://rest.messagebird.com/verify/{}", v.id),
@@ -69,33 +82,75 @@ async fn create(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
     let recipient = match &body["recipient"] {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.trim_start_matches('+').to_owned(),
-        Value::Null => return error(StatusCode::UNPROCESSABLE_ENTITY, 9, "recipient is required", Some("recipient")),
+        Value::Null => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                9,
+                "recipient is required",
+                Some("recipient"),
+            );
+        }
         _ => String::new(),
     };
-    if recipient.len() < 8 || recipient.len() > 15 || !recipient.chars().all(|c| c.is_ascii_digit()) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "recipient is invalid", Some("recipient"));
+    if recipient.len() < 8 || recipient.len() > 15 || !recipient.chars().all(|c| c.is_ascii_digit())
+    {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "recipient is invalid",
+            Some("recipient"),
+        );
     }
     let kind = body["type"].as_str().unwrap_or("sms").to_owned();
     if !matches!(kind.as_str(), "sms" | "tts" | "flash") {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "type is invalid", Some("type"));
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "type is invalid",
+            Some("type"),
+        );
     }
     let channel = if kind == "tts" { "voice" } else { "sms" };
     let knobs = fake.world().knobs.clone();
     if knobs.disabled_channels.iter().any(|c| c == channel) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "type is not enabled for this account", Some("type"));
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "type is not enabled for this account",
+            Some("type"),
+        );
     }
     let to = format!("+{recipient}");
-    if knobs.blocked_prefixes.iter().any(|p| to.starts_with(p.as_str())) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "recipient is not allowed", Some("recipient"));
+    if knobs
+        .blocked_prefixes
+        .iter()
+        .any(|p| to.starts_with(p.as_str()))
+    {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "recipient is not allowed",
+            Some("recipient"),
+        );
     }
     if let Some(template) = body["template"].as_str() {
         if !template.contains("%token") {
-            return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "template should contain %token", Some("template"));
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                10,
+                "template should contain %token",
+                Some("template"),
+            );
         }
     }
     let length = body["tokenLength"].as_u64().unwrap_or(6);
     if !(6..=10).contains(&length) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "tokenLength is invalid", Some("tokenLength"));
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "tokenLength is invalid",
+            Some("tokenLength"),
+        );
     }
     let timeout = body["timeout"].as_u64().unwrap_or(30);
     let now = fake.now();
@@ -116,7 +171,9 @@ async fn create(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
     };
     fake.record_send("messagebird", &to, channel, &verification.token);
     let answer = object(&verification);
-    fake.world().messagebird.insert(verification.id.clone(), verification);
+    fake.world()
+        .messagebird
+        .insert(verification.id.clone(), verification);
     let status = StatusCode::from_u16(knobs.messagebird_create_status).unwrap_or(StatusCode::OK);
     respond(status, answer.to_string())
 }
@@ -126,30 +183,59 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-async fn read_or_check(State(fake): State<Fake>, Path(id): Path<String>, Query(query): Query<TokenQuery>) -> Response {
+async fn read_or_check(
+    State(fake): State<Fake>,
+    Path(id): Path<String>,
+    Query(query): Query<TokenQuery>,
+) -> Response {
     let now = fake.now();
     let mut world = fake.world();
     if query.token.is_some() {
         world.checks += 1;
     }
     let Some(v) = world.messagebird.get_mut(&id) else {
-        return error(StatusCode::NOT_FOUND, 20, "Verify object could not be found", None);
+        return error(
+            StatusCode::NOT_FOUND,
+            20,
+            "Verify object could not be found",
+            None,
+        );
     };
     let Some(token) = query.token else {
         return respond(StatusCode::OK, object(v).to_string());
     };
     if !(6..=10).contains(&token.len()) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "Token should between 6 and 10 characters", Some("token"));
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "Token should between 6 and 10 characters",
+            Some("token"),
+        );
     }
     if v.status == "verified" {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "The token has already been processed", Some("token"));
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "The token has already been processed",
+            Some("token"),
+        );
     }
     if now >= v.valid_until || v.status == "expired" {
         v.status = "expired";
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "The token has expired", Some("token"));
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "The token has expired",
+            Some("token"),
+        );
     }
     if v.status == "failed" {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 10, "The token is invalid", Some("token"));
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "The token is invalid",
+            Some("token"),
+        );
     }
     if token == v.token {
         v.status = "verified";
@@ -159,12 +245,22 @@ async fn read_or_check(State(fake): State<Fake>, Path(id): Path<String>, Query(q
     if v.failed_attempts >= v.max_attempts {
         v.status = "failed";
     }
-    error(StatusCode::UNPROCESSABLE_ENTITY, 10, "The token is invalid", Some("token"))
+    error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        10,
+        "The token is invalid",
+        Some("token"),
+    )
 }
 
 async fn delete(State(fake): State<Fake>, Path(id): Path<String>) -> Response {
     match fake.world().messagebird.remove(&id) {
         Some(_) => respond(StatusCode::NO_CONTENT, String::new()),
-        None => error(StatusCode::NOT_FOUND, 20, "Verify object could not be found", None),
+        None => error(
+            StatusCode::NOT_FOUND,
+            20,
+            "Verify object could not be found",
+            None,
+        ),
     }
 }

@@ -136,7 +136,16 @@ impl Fake {
             .unwrap_or_default();
         let mut world = self.world();
         *world.creates.entry(to.to_owned()).or_default() += 1;
-        world.sent.insert(0, SentMessage { provider, to: to.to_owned(), channel, code: code.to_owned(), sent_at });
+        world.sent.insert(
+            0,
+            SentMessage {
+                provider,
+                to: to.to_owned(),
+                channel,
+                code: code.to_owned(),
+                sent_at,
+            },
+        );
         world.sent.truncate(MAX_SENT);
     }
 }
@@ -147,7 +156,10 @@ pub fn router(fake: Fake) -> Router {
         .merge(messagebird::routes())
         .merge(twilio::routes())
         .layer(middleware::from_fn_with_state(fake.clone(), apply_knobs));
-    Router::new().merge(protocols).merge(control::routes()).with_state(fake)
+    Router::new()
+        .merge(protocols)
+        .merge(control::routes())
+        .with_state(fake)
 }
 
 /// Latency and faults, before the protocol handlers.
@@ -163,7 +175,10 @@ async fn apply_knobs(State(fake): State<Fake>, request: Request, next: Next) -> 
     let twilio = request.uri().path().starts_with("/v2/");
     match knobs.fault {
         Fault::None => next.run(request).await,
-        Fault::ServerError => json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"internal server error"}"#.into()),
+        Fault::ServerError => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"error":"internal server error"}"#.into(),
+        ),
         Fault::Hang => {
             tokio::time::sleep(Duration::from_secs(3_600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
@@ -178,7 +193,9 @@ async fn apply_knobs(State(fake): State<Fake>, request: Request, next: Next) -> 
                 messagebird::error_body(29, "Too many requests", None)
             };
             let mut response = json(StatusCode::TOO_MANY_REQUESTS, body);
-            response.headers_mut().insert(header::RETRY_AFTER, knobs.retry_after.into());
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, knobs.retry_after.into());
             response
         }
     }
@@ -194,14 +211,20 @@ fn json(status: StatusCode, body: String) -> Response {
 
 fn random_digits(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
 }
 
 fn random_hex(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n).map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0')).collect()
+    (0..n)
+        .map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0'))
+        .collect()
 }
 
 fn rfc3339(at: SystemTime) -> String {
-    time::OffsetDateTime::from(at).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    time::OffsetDateTime::from(at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

@@ -11,7 +11,10 @@ use axum::{Form, Router};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{Fake, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_SERVICE_SID, json as respond, random_digits, random_hex, rfc3339};
+use super::{
+    Fake, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_SERVICE_SID, json as respond,
+    random_digits, random_hex, rfc3339,
+};
 
 /// Twilio's defaults: 10-minute codes, 5 checks, 5 sends per 10 minutes.
 const LIFETIME: Duration = Duration::from_secs(600);
@@ -53,9 +56,13 @@ fn error(status: StatusCode, code: u32, message: &str) -> Response {
 async fn basic_auth(request: Request, next: Next) -> Response {
     let expected = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_ACCOUNT_SID}:{TWILIO_AUTH_TOKEN}"))
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{TWILIO_ACCOUNT_SID}:{TWILIO_AUTH_TOKEN}"))
     );
-    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     if given != Some(expected.as_str()) {
         return error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     }
@@ -63,7 +70,13 @@ async fn basic_auth(request: Request, next: Next) -> Response {
 }
 
 fn unknown_service(service: &str) -> Option<Response> {
-    (service != TWILIO_SERVICE_SID).then(|| error(StatusCode::NOT_FOUND, 20404, "The requested resource was not found"))
+    (service != TWILIO_SERVICE_SID).then(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        )
+    })
 }
 
 fn resource(v: &Verification, status: &str, now: SystemTime) -> Value {
@@ -85,11 +98,17 @@ fn resource(v: &Verification, status: &str, now: SystemTime) -> Value {
 
 fn is_e164(to: &str) -> bool {
     to.strip_prefix('+').is_some_and(|digits| {
-        (7..=15).contains(&digits.len()) && !digits.starts_with('0') && digits.chars().all(|c| c.is_ascii_digit())
+        (7..=15).contains(&digits.len())
+            && !digits.starts_with('0')
+            && digits.chars().all(|c| c.is_ascii_digit())
     })
 }
 
-async fn create(State(fake): State<Fake>, Path(service): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn create(
+    State(fake): State<Fake>,
+    Path(service): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if let Some(refused) = unknown_service(&service) {
         return refused;
     }
@@ -107,20 +126,36 @@ async fn create(State(fake): State<Fake>, Path(service): Path<String>, Form(form
     if knobs.disabled_channels.iter().any(|c| c == spoken) {
         return error(StatusCode::BAD_REQUEST, 60223, "Delivery channel disabled");
     }
-    if knobs.blocked_prefixes.iter().any(|p| to.starts_with(p.as_str())) {
-        return error(StatusCode::FORBIDDEN, 60410, "Verification delivery attempt blocked");
+    if knobs
+        .blocked_prefixes
+        .iter()
+        .any(|p| to.starts_with(p.as_str()))
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            60410,
+            "Verification delivery attempt blocked",
+        );
     }
     let now = fake.now();
     let mut world = fake.world();
     world.twilio.retain(|_, v| now < v.created + LIFETIME);
     // A pending verification for the same number is reused, with the same code.
-    let existing = world.twilio.values().find(|v| v.to == to).map(|v| v.sid.clone());
+    let existing = world
+        .twilio
+        .values()
+        .find(|v| v.to == to)
+        .map(|v| v.sid.clone());
     let sid = match existing {
         Some(sid) => {
             let v = world.twilio.get_mut(&sid).expect("found above");
             v.sends.retain(|at| now < *at + Duration::from_secs(600));
             if v.sends.len() >= MAX_SENDS {
-                return error(StatusCode::TOO_MANY_REQUESTS, 60203, "Max send attempts reached");
+                return error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    60203,
+                    "Max send attempts reached",
+                );
             }
             v.sends.push(now);
             v.channel = channel;
@@ -154,13 +189,25 @@ async fn read(State(fake): State<Fake>, Path((service, sid)): Path<(String, Stri
     }
     let now = fake.now();
     let world = fake.world();
-    match world.twilio.get(&sid).filter(|v| now < v.created + LIFETIME) {
+    match world
+        .twilio
+        .get(&sid)
+        .filter(|v| now < v.created + LIFETIME)
+    {
         Some(v) => respond(StatusCode::OK, resource(v, "pending", now).to_string()),
-        None => error(StatusCode::NOT_FOUND, 20404, "The requested resource was not found"),
+        None => error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        ),
     }
 }
 
-async fn check(State(fake): State<Fake>, Path(service): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn check(
+    State(fake): State<Fake>,
+    Path(service): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if let Some(refused) = unknown_service(&service) {
         return refused;
     }
@@ -175,14 +222,32 @@ async fn check(State(fake): State<Fake>, Path(service): Path<String>, Form(form)
     world.twilio.retain(|_, v| now < v.created + LIFETIME);
     let sid = match (form.get("VerificationSid"), form.get("To")) {
         (Some(sid), _) => Some(sid.clone()),
-        (None, Some(to)) => world.twilio.values().find(|v| &v.to == to).map(|v| v.sid.clone()),
-        (None, None) => return error(StatusCode::BAD_REQUEST, 60200, "Invalid parameter: To or VerificationSid"),
+        (None, Some(to)) => world
+            .twilio
+            .values()
+            .find(|v| &v.to == to)
+            .map(|v| v.sid.clone()),
+        (None, None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                60200,
+                "Invalid parameter: To or VerificationSid",
+            );
+        }
     };
     let Some(v) = sid.and_then(|sid| world.twilio.get_mut(&sid)) else {
-        return error(StatusCode::NOT_FOUND, 20404, "The requested resource was not found");
+        return error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        );
     };
     if v.failed_checks >= MAX_CHECKS {
-        return error(StatusCode::TOO_MANY_REQUESTS, 60202, "Max check attempts reached");
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            60202,
+            "Max check attempts reached",
+        );
     }
     let status = StatusCode::from_u16(check_status).unwrap_or(StatusCode::OK);
     if v.code == code {

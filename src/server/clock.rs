@@ -8,7 +8,9 @@ pub trait Clock: Send + Sync {
 
     /// Whole seconds since the Unix epoch, the unit sessions store.
     fn unix_secs(&self) -> u64 {
-        self.now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 }
 

@@ -42,7 +42,10 @@ pub struct MessageTemplates {
 
 impl Default for MessageTemplates {
     fn default() -> Self {
-        Self { sms: "Your phone-verify code is %token.".into(), voice: "Your security code is %token.".into() }
+        Self {
+            sms: "Your phone-verify code is %token.".into(),
+            voice: "Your security code is %token.".into(),
+        }
     }
 }
 
@@ -59,7 +62,11 @@ pub struct CodePolicy {
 
 impl Default for CodePolicy {
     fn default() -> Self {
-        Self { length: 6, lifetime: Duration::from_secs(600), max_attempts: 5 }
+        Self {
+            length: 6,
+            lifetime: Duration::from_secs(600),
+            max_attempts: 5,
+        }
     }
 }
 
@@ -78,8 +85,15 @@ pub struct Settings {
     /// `VERIFY_DEFAULT_COUNTRY`: ISO code (e.g. `GB`) for numbers typed without `+`.
     /// Unset by default: visitors must type their country code.
     pub default_country: Option<CountryCode>,
-    /// `SESSION_COOKIE_SECURE`, default false: set true whenever the app is served over HTTPS.
+    /// `SESSION_COOKIE_SECURE`, default false: set true whenever the app is served over
+    /// HTTPS (also turns on HSTS).
     pub cookie_secure: bool,
+    /// `FRAME_ANCESTORS`, default `'self'`: who may show the widget in a frame, as a
+    /// CSP source list, e.g. `'self' https://shop.example`.
+    pub frame_ancestors: String,
+    /// `ALLOWED_ORIGINS`, comma-separated, default none: other origins whose pages may
+    /// call the API (everything else cross-site is refused as CSRF).
+    pub allowed_origins: Vec<String>,
 }
 
 /// A setting that is present but unusable.
@@ -119,7 +133,11 @@ impl Settings {
         let length: u8 = env.parse_in("VERIFY_CODE_LENGTH", 6, 4..=10)?;
         let lifetime: u64 = env.parse_in("VERIFY_CODE_LIFETIME_SECS", 600, 60..=86_400)?;
         let max_attempts: u32 = env.parse_in("VERIFY_MAX_ATTEMPTS", 5, 1..=20)?;
-        let code = CodePolicy { length, lifetime: Duration::from_secs(lifetime), max_attempts };
+        let code = CodePolicy {
+            length,
+            lifetime: Duration::from_secs(lifetime),
+            max_attempts,
+        };
         let defaults = MessageTemplates::default();
         let templates = MessageTemplates {
             sms: env.template("VERIFY_SMS_TEMPLATE", defaults.sms)?,
@@ -127,14 +145,23 @@ impl Settings {
         };
         let provider = provider_settings(&env, code, &templates)?;
         let cooldown: u64 = env.parse_in("VERIFY_RESEND_COOLDOWN_SECS", 30, 0..=3_600)?;
-        let default_country = match env.get("VERIFY_DEFAULT_COUNTRY").filter(|v| !v.trim().is_empty()) {
+        let default_country = match env
+            .get("VERIFY_DEFAULT_COUNTRY")
+            .filter(|v| !v.trim().is_empty())
+        {
             None => None,
-            Some(value) => Some(value.parse::<CountryCode>().map_err(|problem| ConfigError {
-                variable: "VERIFY_DEFAULT_COUNTRY",
-                problem,
-            })?),
+            Some(value) => Some(
+                value
+                    .parse::<CountryCode>()
+                    .map_err(|problem| ConfigError {
+                        variable: "VERIFY_DEFAULT_COUNTRY",
+                        problem,
+                    })?,
+            ),
         };
         let cookie_secure = env.parse_bool("SESSION_COOKIE_SECURE", false)?;
+        let frame_ancestors = env.source_list("FRAME_ANCESTORS")?;
+        let allowed_origins = env.origins("ALLOWED_ORIGINS")?;
         Ok(Self {
             leptos,
             provider,
@@ -143,6 +170,8 @@ impl Settings {
             resend_cooldown: Duration::from_secs(cooldown),
             default_country,
             cookie_secure,
+            frame_ancestors,
+            allowed_origins,
         })
     }
 }
@@ -152,31 +181,57 @@ fn provider_settings(
     code: CodePolicy,
     templates: &MessageTemplates,
 ) -> Result<ProviderSettings, ConfigError> {
-    let kind = env.get("VERIFY_PROVIDER").map(|v| v.trim().to_ascii_lowercase()).unwrap_or_default();
+    let kind = env
+        .get("VERIFY_PROVIDER")
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
     if kind.is_empty() || kind == "local" {
         return Ok(ProviderSettings::Local);
     }
     let timeouts = UpstreamTimeouts {
-        connect: Duration::from_millis(env.parse_in("UPSTREAM_CONNECT_TIMEOUT_MS", 3_000, 100..=60_000)?),
+        connect: Duration::from_millis(env.parse_in(
+            "UPSTREAM_CONNECT_TIMEOUT_MS",
+            3_000,
+            100..=60_000,
+        )?),
         total: Duration::from_millis(env.parse_in("UPSTREAM_TIMEOUT_MS", 10_000, 100..=120_000)?),
     };
-    let language = env.get("VERIFY_LANGUAGE").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "en-gb".into());
-    if !language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') || language.len() > 10 {
-        return Err(ConfigError { variable: "VERIFY_LANGUAGE", problem: format!("{language:?} is not a language tag like en-gb") });
+    let language = env
+        .get("VERIFY_LANGUAGE")
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "en-gb".into());
+    if !language
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        || language.len() > 10
+    {
+        return Err(ConfigError {
+            variable: "VERIFY_LANGUAGE",
+            problem: format!("{language:?} is not a language tag like en-gb"),
+        });
     }
     match kind.as_str() {
         "messagebird" => {
-            let voice = match env.get("VERIFY_VOICE").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            let voice = match env
+                .get("VERIFY_VOICE")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
                 None | Some("") | Some("female") => Voice::Female,
                 Some("male") => Voice::Male,
                 Some(other) => {
-                    return Err(ConfigError { variable: "VERIFY_VOICE", problem: format!("{other:?} is not female or male") });
+                    return Err(ConfigError {
+                        variable: "VERIFY_VOICE",
+                        problem: format!("{other:?} is not female or male"),
+                    });
                 }
             };
             Ok(ProviderSettings::MessageBird(MessageBirdConfig {
                 access_key: env.secret("MESSAGEBIRD_ACCESS_KEY")?,
                 api_url: env.url("MESSAGEBIRD_API_URL", "https://rest.messagebird.com")?,
-                originator: env.get("MESSAGEBIRD_ORIGINATOR").filter(|v| !v.trim().is_empty()),
+                originator: env
+                    .get("MESSAGEBIRD_ORIGINATOR")
+                    .filter(|v| !v.trim().is_empty()),
                 sms_template: templates.sms.clone(),
                 voice_template: templates.voice.clone(),
                 voice,
@@ -191,7 +246,11 @@ fn provider_settings(
             service_sid: env.sid("TWILIO_VERIFY_SERVICE_SID", "VA")?,
             api_url: env.url("TWILIO_VERIFY_API_URL", "https://verify.twilio.com")?,
             // Twilio's locales are mostly bare languages: en-gb -> en.
-            locale: language.split('-').next().unwrap_or("en").to_ascii_lowercase(),
+            locale: language
+                .split('-')
+                .next()
+                .unwrap_or("en")
+                .to_ascii_lowercase(),
             code,
             timeouts,
         })),
@@ -202,16 +261,34 @@ fn provider_settings(
     }
 }
 
+/// `scheme://host[:port]` and nothing more.
+fn is_origin(text: &str) -> bool {
+    Url::parse(text).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && text.trim_end_matches('/') == url.origin().ascii_serialization()
+    })
+}
+
 /// cargo-leptos passes Leptos' settings as `LEPTOS_*` variables; a deployed binary
 /// reads `Leptos.toml` instead.
 fn leptos_options() -> Result<LeptosOptions, ConfigError> {
     let from_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
     let path = std::env::var("LEPTOS_CONFIG").unwrap_or_else(|_| "Leptos.toml".to_owned());
-    let conf = if from_cargo_leptos { get_configuration(None) } else { get_configuration(Some(&path)) };
-    conf.map(|conf| conf.leptos_options).map_err(|error| ConfigError {
-        variable: if from_cargo_leptos { "LEPTOS_*" } else { "LEPTOS_CONFIG" },
-        problem: format!("cannot load Leptos settings from {path}: {error}"),
-    })
+    let conf = if from_cargo_leptos {
+        get_configuration(None)
+    } else {
+        get_configuration(Some(&path))
+    };
+    conf.map(|conf| conf.leptos_options)
+        .map_err(|error| ConfigError {
+            variable: if from_cargo_leptos {
+                "LEPTOS_*"
+            } else {
+                "LEPTOS_CONFIG"
+            },
+            problem: format!("cannot load Leptos settings from {path}: {error}"),
+        })
 }
 
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
@@ -250,7 +327,10 @@ impl Env<'_> {
         self.get(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
-            .ok_or(ConfigError { variable: name, problem: "is required by the chosen VERIFY_PROVIDER".into() })
+            .ok_or(ConfigError {
+                variable: name,
+                problem: "is required by the chosen VERIFY_PROVIDER".into(),
+            })
     }
 
     /// A credential; its value never appears in an error.
@@ -267,15 +347,45 @@ impl Env<'_> {
         if well_formed {
             Ok(value)
         } else {
-            Err(ConfigError { variable: name, problem: format!("must be {prefix} followed by 32 hex digits") })
+            Err(ConfigError {
+                variable: name,
+                problem: format!("must be {prefix} followed by 32 hex digits"),
+            })
         }
     }
 
     fn url(&self, name: &'static str, default: &str) -> Result<Url, ConfigError> {
-        let raw = self.get(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned());
+        let raw = self
+            .get(name)
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_owned());
         match Url::parse(raw.trim()) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => Ok(url),
-            _ => Err(ConfigError { variable: name, problem: format!("{raw:?} is not an http(s) base URL") }),
+            _ => Err(ConfigError {
+                variable: name,
+                problem: format!("{raw:?} is not an http(s) base URL"),
+            }),
+        }
+    }
+
+    /// A CSP source list of `'self'`, `'none'` and http(s) origins.
+    fn source_list(&self, name: &'static str) -> Result<String, ConfigError> {
+        let raw = self.get(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "'self'".to_owned());
+        let sources: Vec<&str> = raw.split_whitespace().collect();
+        let valid = |s: &&str| matches!(*s, "'self'" | "'none'") || is_origin(s);
+        if sources.iter().all(valid) && (sources.len() == 1 || !sources.contains(&"'none'")) {
+            Ok(sources.join(" "))
+        } else {
+            Err(ConfigError { variable: name, problem: format!("{raw:?} is not a list of 'self', 'none' or https://origins") })
+        }
+    }
+
+    fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
+        let raw = self.get(name).unwrap_or_default();
+        let origins: Vec<String> = raw.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
+        match origins.iter().find(|o| !is_origin(o)) {
+            None => Ok(origins),
+            Some(bad) => Err(ConfigError { variable: name, problem: format!("{bad:?} is not an origin like https://shop.example") }),
         }
     }
 
@@ -283,16 +393,28 @@ impl Env<'_> {
         match self.get(name).filter(|v| !v.trim().is_empty()) {
             None => Ok(default),
             Some(t) if t.contains("%token") && t.len() <= 400 => Ok(t),
-            Some(_) => Err(ConfigError { variable: name, problem: "must contain %token and be at most 400 characters".into() }),
+            Some(_) => Err(ConfigError {
+                variable: name,
+                problem: "must contain %token and be at most 400 characters".into(),
+            }),
         }
     }
 
     fn parse_bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.get(name).as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .get(name)
+            .as_deref()
+            .map(str::trim)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("") => Ok(default),
             Some("1" | "true" | "yes" | "on") => Ok(true),
             Some("0" | "false" | "no" | "off") => Ok(false),
-            Some(other) => Err(ConfigError { variable: name, problem: format!("{other:?} is not true or false") }),
+            Some(other) => Err(ConfigError {
+                variable: name,
+                problem: format!("{other:?} is not true or false"),
+            }),
         }
     }
 }
@@ -304,9 +426,13 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        Settings::from_lookup(LeptosOptions::builder().output_name("t").build(), |name| vars.get(name).cloned())
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(LeptosOptions::builder().output_name("t").build(), |name| {
+            vars.get(name).cloned()
+        })
     }
 
     #[test]
@@ -318,6 +444,28 @@ mod tests {
         assert_eq!(s.resend_cooldown, Duration::from_secs(30));
         assert_eq!(s.default_country, None);
         assert!(!s.cookie_secure);
+        assert_eq!(s.frame_ancestors, "'self'");
+        assert!(s.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn embedding_settings_are_origins() {
+        let s = settings(&[
+            ("FRAME_ANCESTORS", "'self'  https://shop.example"),
+            ("ALLOWED_ORIGINS", "https://shop.example, http://localhost:8080"),
+        ])
+        .unwrap();
+        assert_eq!(s.frame_ancestors, "'self' https://shop.example");
+        assert_eq!(s.allowed_origins, ["https://shop.example", "http://localhost:8080"]);
+        for (name, value) in [
+            ("FRAME_ANCESTORS", "*"),
+            ("FRAME_ANCESTORS", "https://shop.example/path"),
+            ("FRAME_ANCESTORS", "'none' 'self'"),
+            ("ALLOWED_ORIGINS", "shop.example"),
+            ("ALLOWED_ORIGINS", "https://shop.example/; script-src *"),
+        ] {
+            assert_eq!(settings(&[(name, value)]).unwrap_err().variable, name, "{value}");
+        }
     }
 
     #[test]
@@ -353,28 +501,46 @@ mod tests {
             ("VERIFY_LANGUAGE", "de-de"),
         ])
         .unwrap();
-        let ProviderSettings::MessageBird(mb) = s.provider else { panic!("not messagebird") };
+        let ProviderSettings::MessageBird(mb) = s.provider else {
+            panic!("not messagebird")
+        };
         assert_eq!(mb.api_url.as_str(), "https://rest.messagebird.com/");
         assert_eq!((mb.voice, mb.language.as_str()), (Voice::Male, "de-de"));
-        assert!(!format!("{mb:?}").contains("live_secret_key"), "the key never prints");
+        assert!(
+            !format!("{mb:?}").contains("live_secret_key"),
+            "the key never prints"
+        );
     }
 
     #[test]
     fn twilio_needs_well_formed_sids() {
-        let ok = [("VERIFY_PROVIDER", "twilio"), ("TWILIO_ACCOUNT_SID", AC), ("TWILIO_AUTH_TOKEN", "tok_secret"), ("TWILIO_VERIFY_SERVICE_SID", VA)];
-        let ProviderSettings::Twilio(tw) = settings(&ok).unwrap().provider else { panic!("not twilio") };
+        let ok = [
+            ("VERIFY_PROVIDER", "twilio"),
+            ("TWILIO_ACCOUNT_SID", AC),
+            ("TWILIO_AUTH_TOKEN", "tok_secret"),
+            ("TWILIO_VERIFY_SERVICE_SID", VA),
+        ];
+        let ProviderSettings::Twilio(tw) = settings(&ok).unwrap().provider else {
+            panic!("not twilio")
+        };
         assert_eq!(tw.locale, "en");
         assert_eq!(tw.api_url.as_str(), "https://verify.twilio.com/");
         assert!(!format!("{tw:?}").contains("tok_secret"));
         let mut bad = ok;
         bad[3] = ("TWILIO_VERIFY_SERVICE_SID", AC);
-        assert_eq!(settings(&bad).unwrap_err().variable, "TWILIO_VERIFY_SERVICE_SID");
+        assert_eq!(
+            settings(&bad).unwrap_err().variable,
+            "TWILIO_VERIFY_SERVICE_SID"
+        );
         let mut bad = ok;
         bad[2] = ("TWILIO_AUTH_TOKEN", " ");
         assert_eq!(settings(&bad).unwrap_err().variable, "TWILIO_AUTH_TOKEN");
         let mut with_url = ok.to_vec();
         with_url.push(("TWILIO_VERIFY_API_URL", "ftp://x"));
-        assert_eq!(settings(&with_url).unwrap_err().variable, "TWILIO_VERIFY_API_URL");
+        assert_eq!(
+            settings(&with_url).unwrap_err().variable,
+            "TWILIO_VERIFY_API_URL"
+        );
     }
 
     #[test]

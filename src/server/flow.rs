@@ -29,9 +29,20 @@ impl FlowRequest {
             VerifyError::Internal
         })?;
         let plain_form = use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.headers.get(header::ACCEPT)?.to_str().ok().map(|a| a.contains("text/html")))
+            .and_then(|parts| {
+                parts
+                    .headers
+                    .get(header::ACCEPT)?
+                    .to_str()
+                    .ok()
+                    .map(|a| a.contains("text/html"))
+            })
             .unwrap_or(false);
-        Ok(Self { state, session, plain_form })
+        Ok(Self {
+            state,
+            session,
+            plain_form,
+        })
     }
 
     fn now(&self) -> u64 {
@@ -49,7 +60,11 @@ impl FlowRequest {
         if error.is_some() {
             stored.save(&self.session).await?;
         }
-        Ok(Flow { step: stored.step(self.code_length(), self.now()), error, dev_outbox: self.state.outbox.is_some() })
+        Ok(Flow {
+            step: stored.step(self.code_length(), self.now()),
+            error,
+            dev_outbox: self.state.outbox.is_some(),
+        })
     }
 
     /// Sends a first code to `phone`.
@@ -66,14 +81,20 @@ impl FlowRequest {
         let now = self.now();
         // A double submit of the same request must not send a second message.
         if let Some(pending) = &stored.pending {
-            if pending.e164 == number.e164() && pending.channel == channel && now < pending.resend_at {
+            if pending.e164 == number.e164()
+                && pending.channel == channel
+                && now < pending.resend_at
+            {
                 return Ok(stored.step(self.code_length(), now));
             }
         }
         let started = self
             .state
             .provider
-            .start(StartRequest { to: &number, channel })
+            .start(StartRequest {
+                to: &number,
+                channel,
+            })
             .await
             .map_err(|e| self.provider_failed(e))?;
         tracing::info!(to = %number.masked(), channel = channel.as_str(), "code sent");
@@ -111,13 +132,21 @@ impl FlowRequest {
         if pending.failed_checks >= max_attempts {
             return Err(VerifyError::TooManyAttempts);
         }
-        let outcome =
-            self.state.provider.check(&pending.reference, &code).await.map_err(|e| self.provider_failed(e))?;
+        let outcome = self
+            .state
+            .provider
+            .check(&pending.reference, &code)
+            .await
+            .map_err(|e| self.provider_failed(e))?;
         match outcome {
             CheckOutcome::Approved => {
                 tracing::info!(to = %mask(&pending.e164), "number verified");
                 stored.pending = None;
-                stored.verified = Some(Verified { e164: pending.e164, display: pending.display, at: now });
+                stored.verified = Some(Verified {
+                    e164: pending.e164,
+                    display: pending.display,
+                    at: now,
+                });
                 stored.save(&self.session).await?;
                 Ok(stored.step(self.code_length(), now))
             }
@@ -160,7 +189,10 @@ impl FlowRequest {
         let started = self
             .state
             .provider
-            .start(StartRequest { to: &number, channel: pending.channel })
+            .start(StartRequest {
+                to: &number,
+                channel: pending.channel,
+            })
             .await
             .map_err(|e| self.provider_failed(e))?;
         tracing::info!(to = %number.masked(), channel = pending.channel.as_str(), "code resent");
@@ -196,7 +228,9 @@ impl FlowRequest {
             stored.flash = Some(error.clone());
             stored.save(&self.session).await?;
         } else if let Some(response) = use_context::<ResponseOptions>() {
-            response.set_status(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST));
+            response.set_status(
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            );
         }
         Err(error)
     }
@@ -204,7 +238,9 @@ impl FlowRequest {
     fn provider_failed(&self, error: ProviderError) -> VerifyError {
         let provider = self.state.provider.name();
         match error {
-            ProviderError::Misconfigured(_) => tracing::error!(provider, %error, "provider refuses our account"),
+            ProviderError::Misconfigured(_) => {
+                tracing::error!(provider, %error, "provider refuses our account")
+            }
             ProviderError::NumberRejected(_) | ProviderError::ChannelUnavailable(_) => {
                 tracing::info!(provider, %error, "provider refused the request")
             }
@@ -212,12 +248,16 @@ impl FlowRequest {
         }
         match error {
             ProviderError::Timeout(_) => VerifyError::UpstreamTimeout,
-            ProviderError::Unreachable(_) | ProviderError::Misconfigured(_) => VerifyError::ServiceUnavailable,
-            ProviderError::BadGateway(_) => VerifyError::UpstreamError,
-            ProviderError::RateLimited { retry_after } => {
-                VerifyError::RateLimited { retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER_SECS) }
+            ProviderError::Unreachable(_) | ProviderError::Misconfigured(_) => {
+                VerifyError::ServiceUnavailable
             }
-            ProviderError::TooManySends => VerifyError::RateLimited { retry_after: SEND_WINDOW_SECS },
+            ProviderError::BadGateway(_) => VerifyError::UpstreamError,
+            ProviderError::RateLimited { retry_after } => VerifyError::RateLimited {
+                retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER_SECS),
+            },
+            ProviderError::TooManySends => VerifyError::RateLimited {
+                retry_after: SEND_WINDOW_SECS,
+            },
             ProviderError::NumberRejected(_) => VerifyError::NumberUnreachable,
             ProviderError::ChannelUnavailable(_) => VerifyError::ChannelUnavailable,
         }
@@ -230,5 +270,7 @@ const DEFAULT_RETRY_AFTER_SECS: u32 = 60;
 const SEND_WINDOW_SECS: u32 = 600;
 
 fn mask(e164: &str) -> String {
-    PhoneNumber::parse(e164, None).map(|n| n.masked()).unwrap_or_else(|_| "+***".to_owned())
+    PhoneNumber::parse(e164, None)
+        .map(|n| n.masked())
+        .unwrap_or_else(|_| "+***".to_owned())
 }

@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: settings from the environment, checked at start-up.
 //! - [`flow`]: the verification steps, run by the server functions in [`crate::api`].
+//! - [`hardening`]: security headers, CSP, CSRF checks.
 //! - [`session`]: what a browser session remembers between requests.
 //! - [`provider`]: the Verify providers behind one trait, and the built-in local one.
 //! - [`outbox`]: where the local provider "delivers" messages during development.
@@ -11,6 +12,7 @@
 pub mod clock;
 pub mod config;
 pub mod flow;
+pub mod hardening;
 pub mod outbox;
 pub mod provider;
 pub mod session;

@@ -32,24 +32,39 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, messages: Mutex::new(VecDeque::with_capacity(capacity)) }
+        Self {
+            capacity,
+            messages: Mutex::new(VecDeque::with_capacity(capacity)),
+        }
     }
 
     /// Stores a message and logs that it arrived. The log line leaves the code out:
     /// logs outlive codes and travel further.
     pub fn deliver(&self, to: &PhoneNumber, channel: Channel, text: String) {
-        let sent_at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
+        let sent_at = OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default();
         tracing::info!(to = %to.masked(), channel = channel.as_str(), "dev outbox: message delivered, read it at /dev/outbox");
         let mut messages = self.messages.lock().expect("outbox lock");
         if messages.len() == self.capacity {
             messages.pop_back();
         }
-        messages.push_front(OutboxMessage { to: to.e164().to_owned(), channel, text, sent_at });
+        messages.push_front(OutboxMessage {
+            to: to.e164().to_owned(),
+            channel,
+            text,
+            sent_at,
+        });
     }
 
     /// Newest first.
     pub fn messages(&self) -> Vec<OutboxMessage> {
-        self.messages.lock().expect("outbox lock").iter().cloned().collect()
+        self.messages
+            .lock()
+            .expect("outbox lock")
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 
@@ -66,7 +81,11 @@ pub async fn page(State(outbox): State<Arc<Outbox>>) -> Html<String> {
                 "<tr><td><time>{}</time></td><td>{}</td><td>{}</td><td class=\"text\">{}</td></tr>",
                 escape(&m.sent_at),
                 escape(&m.to),
-                if m.channel == Channel::Sms { "SMS" } else { "Voice call" },
+                if m.channel == Channel::Sms {
+                    "SMS"
+                } else {
+                    "Voice call"
+                },
                 escape(&m.text)
             )
         })
@@ -74,7 +93,9 @@ pub async fn page(State(outbox): State<Arc<Outbox>>) -> Html<String> {
     let body = if rows.is_empty() {
         "<p>No messages yet. Ask for a code on <a href=\"/\">the widget</a> and reload this page.</p>".to_owned()
     } else {
-        format!("<table><thead><tr><th>Sent (UTC)</th><th>To</th><th>Channel</th><th>Message</th></tr></thead><tbody>{rows}</tbody></table>")
+        format!(
+            "<table><thead><tr><th>Sent (UTC)</th><th>To</th><th>Channel</th><th>Message</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
     };
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
@@ -89,7 +110,10 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .6
 .text{font-family:ui-monospace,monospace}.note{opacity:.8}";
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

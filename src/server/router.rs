@@ -3,21 +3,23 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::extract::Request;
 use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos_axum::{handle_server_fns_with_context, render_app_async_with_context};
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer};
 
 use super::clock::SystemClock;
-use super::{AppState, Settings, outbox};
+use super::{AppState, Settings, hardening, outbox};
 use crate::app::shell;
 use crate::verify::VerifyError;
 
@@ -37,7 +39,9 @@ pub fn build_router(state: AppState) -> Router {
         // redirect back to the page) but not on cross-site subrequests.
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.cookie_secure)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(SESSION_IDLE_MINUTES)));
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::minutes(SESSION_IDLE_MINUTES),
+        ));
 
     let provide_state = {
         let state = state.clone();
@@ -47,10 +51,15 @@ pub fn build_router(state: AppState) -> Router {
     // Async rendering: the page waits for the session's step before the first byte,
     // so the session is settled (and saved) with the response.
     let page = render_app_async_with_context(provide_state.clone(), move || shell(options.clone()));
-    let server_fns = move |request: Request| handle_server_fns_with_context(provide_state.clone(), request);
+    let server_fns =
+        move |request: Request| handle_server_fns_with_context(provide_state.clone(), request);
+    let api = Router::new()
+        .route("/api/{*server_fn}", post(server_fns))
+        .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hardening::reject_cross_site));
     let mut router = Router::new()
         .route("/", get(page))
-        .route("/api/{*server_fn}", post(server_fns))
+        .merge(api)
         .fallback_service(ServeDir::new(&*state.leptos_options.site_root));
     if let Some(outbox) = state.outbox.clone() {
         router = router.merge(dev_outbox_routes(outbox));
@@ -58,21 +67,36 @@ pub fn build_router(state: AppState) -> Router {
     router
         .layer(sessions)
         .layer(axum::middleware::map_response(transport_errors_are_bad_requests))
+        .layer(axum::middleware::from_fn_with_state(state, hardening::security_headers))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
 }
+
+/// The API takes a phone number or a code: a few hundred bytes. Anything bigger is
+/// refused unread.
+const API_BODY_LIMIT: usize = 8 * 1024;
+
+/// No request may hold a connection longer; above the upstream timeout so that one
+/// gets its own, clearer answer.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A server-function request whose body cannot be decoded (a missing form, an unknown
 /// channel) never reaches our code, and server_fn answers it with a 500. It is the
 /// client's mistake, so say 400.
 async fn transport_errors_are_bad_requests(response: Response) -> Response {
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
         return Response::from_parts(parts, Body::empty());
     };
-    if matches!(serde_json::from_slice(&bytes), Ok(VerifyError::Transport(_))) {
+    if matches!(
+        serde_json::from_slice(&bytes),
+        Ok(VerifyError::Transport(_))
+    ) {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, Body::from(bytes))
@@ -90,7 +114,9 @@ fn dev_outbox_routes<S>(outbox: Arc<outbox::Outbox>) -> Router<S> {
 
 /// Serves `router` on `listener` until SIGINT or SIGTERM, letting requests in flight finish.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Binds the configured address and serves the app.
@@ -102,7 +128,11 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         provider = state.provider.name(),
         "listening on http://{}{}",
         listener.local_addr()?,
-        if state.outbox.is_some() { " (dev outbox at /dev/outbox)" } else { "" }
+        if state.outbox.is_some() {
+            " (dev outbox at /dev/outbox)"
+        } else {
+            ""
+        }
     );
     serve(listener, build_router(state)).await
 }
@@ -113,7 +143,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             signal.recv().await;
         }
     };

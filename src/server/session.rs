@@ -50,10 +50,14 @@ pub struct Verified {
 
 impl VerifySession {
     pub async fn load(session: &Session) -> Result<Self, VerifyError> {
-        session.get::<Self>(KEY).await.map(Option::unwrap_or_default).map_err(|error| {
-            tracing::error!(%error, "cannot read the session");
-            VerifyError::Internal
-        })
+        session
+            .get::<Self>(KEY)
+            .await
+            .map(Option::unwrap_or_default)
+            .map_err(|error| {
+                tracing::error!(%error, "cannot read the session");
+                VerifyError::Internal
+            })
     }
 
     pub async fn save(&self, session: &Session) -> Result<(), VerifyError> {
@@ -71,7 +75,10 @@ impl VerifySession {
     /// The step to show at Unix time `now`.
     pub fn step(&self, code_length: u8, now: u64) -> Step {
         if let Some(verified) = &self.verified {
-            return Step::Verified { phone: verified.display.clone(), e164: verified.e164.clone() };
+            return Step::Verified {
+                phone: verified.display.clone(),
+                e164: verified.e164.clone(),
+            };
         }
         match &self.pending {
             Some(pending) => Step::EnterCode {
@@ -81,7 +88,10 @@ impl VerifySession {
                 resend_in: secs_until(pending.resend_at, now),
                 expires_in: secs_until(pending.expires_at, now),
             },
-            None => Step::EnterPhone { phone: self.draft_phone.clone(), channel: self.channel },
+            None => Step::EnterPhone {
+                phone: self.draft_phone.clone(),
+                channel: self.channel,
+            },
         }
     }
 }
@@ -114,7 +124,10 @@ mod tests {
 
     #[test]
     fn a_pending_code_counts_down_from_the_server_clock() {
-        let session = VerifySession { pending: Some(pending(1_030, 1_600)), ..Default::default() };
+        let session = VerifySession {
+            pending: Some(pending(1_030, 1_600)),
+            ..Default::default()
+        };
         assert_eq!(
             session.step(6, 1_010),
             Step::EnterCode {
@@ -125,7 +138,14 @@ mod tests {
                 expires_in: 590
             }
         );
-        let Step::EnterCode { resend_in, expires_in, .. } = session.step(6, 2_000) else { panic!() };
+        let Step::EnterCode {
+            resend_in,
+            expires_in,
+            ..
+        } = session.step(6, 2_000)
+        else {
+            panic!()
+        };
         assert_eq!((resend_in, expires_in), (0, 0));
     }
 

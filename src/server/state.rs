@@ -19,7 +19,6 @@ pub struct AppState {
     pub outbox: Option<Arc<Outbox>>,
 }
 
-
 impl AppState {
     /// Wires the configured provider. With no credentials that is the local provider,
     /// which brings the dev outbox with it.
@@ -29,12 +28,23 @@ impl AppState {
             ProviderSettings::Local => {
                 let dev_outbox = Arc::new(Outbox::new(OUTBOX_CAPACITY));
                 outbox = Some(dev_outbox.clone());
-                Arc::new(LocalProvider::new(settings.code, settings.templates.clone(), clock.clone(), dev_outbox))
+                Arc::new(LocalProvider::new(
+                    settings.code,
+                    settings.templates.clone(),
+                    clock.clone(),
+                    dev_outbox,
+                ))
             }
             ProviderSettings::MessageBird(config) => Arc::new(MessageBird::new(config.clone())),
             ProviderSettings::Twilio(config) => Arc::new(Twilio::new(config.clone())),
         };
-        Self { leptos_options: settings.leptos.clone(), settings: Arc::new(settings), provider, clock, outbox }
+        Self {
+            leptos_options: settings.leptos.clone(),
+            settings: Arc::new(settings),
+            provider,
+            clock,
+            outbox,
+        }
     }
 }
 

@@ -6,7 +6,9 @@ pub enum CodeProblem {
     Empty,
     /// Something other than digits, spaces or dashes.
     NotDigits,
-    WrongLength { expected: u8 },
+    WrongLength {
+        expected: u8,
+    },
 }
 
 /// A one-time code as the visitor typed it, normalised to ASCII digits.
@@ -80,8 +82,18 @@ mod tests {
 
     #[test]
     fn strips_spaces_and_dashes_from_pasted_codes() {
-        for pasted in [" 123 456 ", "123-456", "12 34 56\n", "123\u{2013}456", "123.456"] {
-            assert_eq!(OtpCode::parse(pasted, 6).unwrap().as_str(), "123456", "{pasted:?}");
+        for pasted in [
+            " 123 456 ",
+            "123-456",
+            "12 34 56\n",
+            "123\u{2013}456",
+            "123.456",
+        ] {
+            assert_eq!(
+                OtpCode::parse(pasted, 6).unwrap().as_str(),
+                "123456",
+                "{pasted:?}"
+            );
         }
     }
 
@@ -89,7 +101,10 @@ mod tests {
     fn normalises_non_ascii_digits() {
         assert_eq!(OtpCode::parse("١٢٣٤٥٦", 6).unwrap().as_str(), "123456");
         assert_eq!(OtpCode::parse("۱۲۳۴۵۶", 6).unwrap().as_str(), "123456");
-        assert_eq!(OtpCode::parse("１２３４５６", 6).unwrap().as_str(), "123456");
+        assert_eq!(
+            OtpCode::parse("１２３４５６", 6).unwrap().as_str(),
+            "123456"
+        );
         assert_eq!(OtpCode::parse("٠٩۰۹０９", 6).unwrap().as_str(), "090909");
     }
 
@@ -98,8 +113,14 @@ mod tests {
         assert_eq!(OtpCode::parse("", 6), Err(CodeProblem::Empty));
         assert_eq!(OtpCode::parse(" - ", 6), Err(CodeProblem::Empty));
         assert_eq!(OtpCode::parse("12345a", 6), Err(CodeProblem::NotDigits));
-        assert_eq!(OtpCode::parse("12345", 6), Err(CodeProblem::WrongLength { expected: 6 }));
-        assert_eq!(OtpCode::parse("1234567", 6), Err(CodeProblem::WrongLength { expected: 6 }));
+        assert_eq!(
+            OtpCode::parse("12345", 6),
+            Err(CodeProblem::WrongLength { expected: 6 })
+        );
+        assert_eq!(
+            OtpCode::parse("1234567", 6),
+            Err(CodeProblem::WrongLength { expected: 6 })
+        );
         assert!(OtpCode::parse("12345678", 8).is_ok());
     }
 

@@ -1,6 +1,6 @@
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 use super::CodeProblem;
 
@@ -53,6 +53,9 @@ pub enum VerifyError {
     /// The provider did not answer in time.
     #[error("verification service timed out")]
     UpstreamTimeout,
+    /// Another website's page tried to call the API (CSRF); refused.
+    #[error("cross-site request refused")]
+    CrossSiteRequest,
     /// A fault on our side; details are in the server log, never in the response.
     #[error("internal error")]
     Internal,
@@ -116,6 +119,9 @@ impl VerifyError {
             VerifyError::UpstreamTimeout => {
                 "The verification service is taking too long to answer. Please try again.".into()
             }
+            VerifyError::CrossSiteRequest => {
+                "This request came from another website and was blocked. Reload this page and try again.".into()
+            }
             VerifyError::Internal => "Something went wrong on our side. Please try again.".into(),
             VerifyError::Transport(_) => {
                 "We couldn't reach the server. Check your connection and try again.".into()
@@ -131,10 +137,13 @@ impl VerifyError {
             VerifyError::CodeExpired => 410,
             VerifyError::NoVerificationInProgress => 409,
             VerifyError::NumberUnreachable | VerifyError::ChannelUnavailable => 422,
-            VerifyError::TooManyAttempts | VerifyError::ResendTooSoon { .. } | VerifyError::RateLimited { .. } => 429,
+            VerifyError::TooManyAttempts
+            | VerifyError::ResendTooSoon { .. }
+            | VerifyError::RateLimited { .. } => 429,
             VerifyError::ServiceUnavailable => 503,
             VerifyError::UpstreamError => 502,
             VerifyError::UpstreamTimeout => 504,
+            VerifyError::CrossSiteRequest => 403,
             VerifyError::Internal => 500,
             VerifyError::Transport(_) => 400,
         }
@@ -182,13 +191,29 @@ mod tests {
 
     #[test]
     fn rate_limit_messages_give_the_wait() {
-        assert!(VerifyError::RateLimited { retry_after: 30 }.message().contains("30 seconds"));
-        assert!(VerifyError::RateLimited { retry_after: 600 }.message().contains("10 minutes"));
+        assert!(
+            VerifyError::RateLimited { retry_after: 30 }
+                .message()
+                .contains("30 seconds")
+        );
+        assert!(
+            VerifyError::RateLimited { retry_after: 600 }
+                .message()
+                .contains("10 minutes")
+        );
     }
 
     #[test]
     fn wrong_code_message_counts_tries() {
-        assert!(VerifyError::WrongCode { tries_left: 3 }.message().contains("3 tries left"));
-        assert!(VerifyError::WrongCode { tries_left: 1 }.message().contains("1 try left"));
+        assert!(
+            VerifyError::WrongCode { tries_left: 3 }
+                .message()
+                .contains("3 tries left")
+        );
+        assert!(
+            VerifyError::WrongCode { tries_left: 1 }
+                .message()
+                .contains("1 try left")
+        );
     }
 }

@@ -77,7 +77,11 @@ impl PhoneNumber {
     pub fn masked(&self) -> String {
         let keep_tail = 3;
         let head: String = self.e164.chars().take(3).collect();
-        let tail: String = self.e164.chars().skip(self.e164.len().saturating_sub(keep_tail)).collect();
+        let tail: String = self
+            .e164
+            .chars()
+            .skip(self.e164.len().saturating_sub(keep_tail))
+            .collect();
         let hidden = self.e164.len().saturating_sub(head.len() + tail.len());
         format!("{head}{}{tail}", "*".repeat(hidden))
     }
@@ -107,33 +111,64 @@ mod tests {
 
     #[test]
     fn parses_international_numbers_to_e164() {
-        for input in ["+44 7911 123456", "+447911123456", "+44 (0)7911-123456", "0044 7911 123456"] {
+        for input in [
+            "+44 7911 123456",
+            "+447911123456",
+            "+44 (0)7911-123456",
+            "0044 7911 123456",
+        ] {
             let number = PhoneNumber::parse(input, None).unwrap();
             assert_eq!(number.e164(), "+447911123456", "{input}");
             assert_eq!(number.international(), "+44 7911 123456");
         }
-        assert_eq!(PhoneNumber::parse("+1 (201) 555-0123", None).unwrap().e164(), "+12015550123");
+        assert_eq!(
+            PhoneNumber::parse("+1 (201) 555-0123", None)
+                .unwrap()
+                .e164(),
+            "+12015550123"
+        );
     }
 
     #[test]
     fn places_national_numbers_in_the_default_country() {
-        assert_eq!(PhoneNumber::parse("07911 123456", gb()).unwrap().e164(), "+447911123456");
-        assert_eq!(PhoneNumber::parse("07911 123456", None), Err(PhoneProblem::MissingCountryCode));
+        assert_eq!(
+            PhoneNumber::parse("07911 123456", gb()).unwrap().e164(),
+            "+447911123456"
+        );
+        assert_eq!(
+            PhoneNumber::parse("07911 123456", None),
+            Err(PhoneProblem::MissingCountryCode)
+        );
     }
 
     #[test]
     fn refuses_what_is_not_a_number() {
         assert_eq!(PhoneNumber::parse("", None), Err(PhoneProblem::Empty));
         assert_eq!(PhoneNumber::parse("   ", None), Err(PhoneProblem::Empty));
-        assert_eq!(PhoneNumber::parse("call me", None), Err(PhoneProblem::NotANumber));
-        assert_eq!(PhoneNumber::parse("+44", None), Err(PhoneProblem::NotANumber));
-        assert_eq!(PhoneNumber::parse(&"1".repeat(200), None), Err(PhoneProblem::NotANumber));
+        assert_eq!(
+            PhoneNumber::parse("call me", None),
+            Err(PhoneProblem::NotANumber)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+44", None),
+            Err(PhoneProblem::NotANumber)
+        );
+        assert_eq!(
+            PhoneNumber::parse(&"1".repeat(200), None),
+            Err(PhoneProblem::NotANumber)
+        );
     }
 
     #[test]
     fn refuses_numbers_invalid_for_their_country() {
-        assert_eq!(PhoneNumber::parse("+44 7911 1234", None), Err(PhoneProblem::Invalid));
-        assert_eq!(PhoneNumber::parse("+1 555 0123", None), Err(PhoneProblem::Invalid));
+        assert_eq!(
+            PhoneNumber::parse("+44 7911 1234", None),
+            Err(PhoneProblem::Invalid)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 555 0123", None),
+            Err(PhoneProblem::Invalid)
+        );
     }
 
     #[test]

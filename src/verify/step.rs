@@ -26,7 +26,10 @@ pub enum Step {
 
 impl Default for Step {
     fn default() -> Self {
-        Step::EnterPhone { phone: String::new(), channel: Channel::Sms }
+        Step::EnterPhone {
+            phone: String::new(),
+            channel: Channel::Sms,
+        }
     }
 }
 

@@ -12,7 +12,10 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
-    let base = args.get(1).cloned().unwrap_or_else(|| "http://127.0.0.1:3200".to_owned());
+    let base = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:3200".to_owned());
     let workers: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(16);
     let seconds: u64 = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(10);
 
@@ -22,7 +25,10 @@ async fn main() {
         .map(|worker| {
             let base = base.clone();
             tokio::spawn(async move {
-                let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+                let client = reqwest::Client::builder()
+                    .cookie_store(true)
+                    .build()
+                    .unwrap();
                 let e164 = format!("+447400{worker:06}");
                 round_trip(&client, &base, &e164).await;
                 let mut latencies = Vec::new();
@@ -53,9 +59,22 @@ async fn main() {
 }
 
 async fn round_trip(client: &reqwest::Client, base: &str, e164: &str) {
-    let sent = post(client, base, "start", &[("phone", e164), ("channel", "sms")]).await;
+    let sent = post(
+        client,
+        base,
+        "start",
+        &[("phone", e164), ("channel", "sms")],
+    )
+    .await;
     assert!(sent.get("EnterCode").is_some(), "start failed: {sent}");
-    let outbox: Value = client.get(format!("{base}/dev/outbox.json")).send().await.unwrap().json().await.unwrap();
+    let outbox: Value = client
+        .get(format!("{base}/dev/outbox.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let text = outbox
         .as_array()
         .unwrap()
@@ -70,7 +89,12 @@ async fn round_trip(client: &reqwest::Client, base: &str, e164: &str) {
     assert!(checked.get("Verified").is_some(), "check failed: {checked}");
 }
 
-async fn post(client: &reqwest::Client, base: &str, endpoint: &str, form: &[(&str, &str)]) -> Value {
+async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> Value {
     client
         .post(format!("{base}/api/verify/{endpoint}"))
         .header("accept", "application/json")

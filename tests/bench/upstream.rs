@@ -28,14 +28,31 @@ struct Target {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let kind = args.first().cloned().unwrap_or_else(|| "app".into());
-    let fake = args.get(1).cloned().unwrap_or_else(|| "http://127.0.0.1:4210".into());
+    let fake = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:4210".into());
     let rate: u64 = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(200);
     let seconds: u64 = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(10);
-    let app = args.get(4).cloned().unwrap_or_else(|| "http://127.0.0.1:3210".into());
-    let client = reqwest::Client::builder().pool_max_idle_per_host(512).build().unwrap();
-    let target = Target { kind, fake, app, client };
+    let app = args
+        .get(4)
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:3210".into());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .build()
+        .unwrap();
+    let target = Target {
+        kind,
+        fake,
+        app,
+        client,
+    };
     // Each run uses its own block of numbers, so runs never meet a pending verification.
     let base = std::process::id() as u64 % 90 * 10_000;
 
@@ -57,11 +74,18 @@ async fn main() {
     let mut latencies = Vec::new();
     let mut errors = 0;
     while let Some((latency, ok)) = rx.recv().await {
-        if ok { latencies.push(latency) } else { errors += 1 }
+        if ok {
+            latencies.push(latency)
+        } else {
+            errors += 1
+        }
     }
     let elapsed = begun.elapsed().as_secs_f64();
     latencies.sort();
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)));
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+    };
     let ms = |d: Option<&Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
     println!(
         "{:<11} offered {rate}/s for {seconds}s: done {}, errors {errors}, throughput {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
@@ -86,7 +110,16 @@ async fn round_trip(t: &Target, e164: &str) -> bool {
 
 async fn code_for(t: &Target, e164: &str) -> Option<String> {
     let url = format!("{}/_fake/messages", t.fake);
-    let sent: Value = t.client.get(url).query(&[("to", e164)]).send().await.ok()?.json().await.ok()?;
+    let sent: Value = t
+        .client
+        .get(url)
+        .query(&[("to", e164)])
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
     Some(sent[0]["code"].as_str()?.to_owned())
 }
 
@@ -99,7 +132,14 @@ async fn through_app(t: &Target, e164: &str) -> Option<bool> {
         .send()
         .await
         .ok()?;
-    let cookie = started.headers().get(SET_COOKIE)?.to_str().ok()?.split(';').next()?.to_owned();
+    let cookie = started
+        .headers()
+        .get(SET_COOKIE)?
+        .to_str()
+        .ok()?
+        .split(';')
+        .next()?
+        .to_owned();
     if !started.status().is_success() {
         return Some(false);
     }
@@ -148,7 +188,10 @@ async fn messagebird(t: &Target, e164: &str) -> Option<bool> {
 }
 
 async fn twilio(t: &Target, e164: &str) -> Option<bool> {
-    let auth = ("AC00000000000000000000000000000000", Some("test_fake_twilio_token"));
+    let auth = (
+        "AC00000000000000000000000000000000",
+        Some("test_fake_twilio_token"),
+    );
     let created: Value = t
         .client
         .post(format!("{}/v2/Services/{TW_SERVICE}/Verifications", t.fake))
@@ -164,7 +207,10 @@ async fn twilio(t: &Target, e164: &str) -> Option<bool> {
     let code = code_for(t, e164).await?;
     let checked: Value = t
         .client
-        .post(format!("{}/v2/Services/{TW_SERVICE}/VerificationCheck", t.fake))
+        .post(format!(
+            "{}/v2/Services/{TW_SERVICE}/VerificationCheck",
+            t.fake
+        ))
         .basic_auth(auth.0, auth.1)
         .form(&[("VerificationSid", sid.as_str()), ("Code", code.as_str())])
         .send()

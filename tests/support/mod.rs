@@ -53,7 +53,9 @@ pub fn provider_vars(upstream: Upstream, fake_url: &str) -> Vec<(String, String)
             ("TWILIO_VERIFY_API_URL", fake_url),
         ],
     };
-    vars.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+    vars.into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 /// Starts the app on `upstream` (and the fake it talks to), with extra settings.
@@ -63,7 +65,11 @@ pub async fn spawn_with(upstream: Upstream, extra: &[(&str, &str)]) -> TestApp {
         _ => Some(spawn_fake().await),
     };
     let mut vars = provider_vars(upstream, fake.as_deref().unwrap_or(""));
-    vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut app = spawn_app(&vars).await;
     app.fake = fake;
@@ -81,10 +87,18 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         phone_verify::server::telemetry::init();
     }
-    let leptos = get_configuration(Some("Cargo.toml")).expect("Cargo.toml has Leptos settings").leptos_options;
-    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let leptos = get_configuration(Some("Cargo.toml"))
+        .expect("Cargo.toml has Leptos settings")
+        .leptos_options;
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let settings = Settings::from_lookup(leptos, |name| {
-        vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        vars.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     })
     .expect("test settings are valid");
     let clock = Arc::new(ManualClock::new());
@@ -92,7 +106,11 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve(listener, build_router(state)));
-    TestApp { addr, clock, fake: None }
+    TestApp {
+        addr,
+        clock,
+        fake: None,
+    }
 }
 
 impl TestApp {
@@ -107,7 +125,10 @@ impl TestApp {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
-        Browser { app: self.url(""), client }
+        Browser {
+            app: self.url(""),
+            client,
+        }
     }
 
     pub fn advance(&self, secs: u64) {
@@ -115,7 +136,12 @@ impl TestApp {
     }
 
     pub async fn outbox(&self) -> Vec<Value> {
-        let body: Value = reqwest::get(self.url("/dev/outbox.json")).await.unwrap().json().await.unwrap();
+        let body: Value = reqwest::get(self.url("/dev/outbox.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         body.as_array().expect("the outbox is a JSON array").clone()
     }
 
@@ -123,10 +149,16 @@ impl TestApp {
     pub async fn latest_code(&self) -> String {
         if self.fake.is_some() {
             let sent = self.fake_get("/_fake/messages").await;
-            return sent[0]["code"].as_str().expect("the fake sent a code").to_owned();
+            return sent[0]["code"]
+                .as_str()
+                .expect("the fake sent a code")
+                .to_owned();
         }
         let outbox = self.outbox().await;
-        let text = outbox.first().expect("a message was delivered")["text"].as_str().unwrap().to_owned();
+        let text = outbox.first().expect("a message was delivered")["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         text.chars().filter(char::is_ascii_digit).take(6).collect()
     }
 
@@ -139,36 +171,62 @@ impl TestApp {
         list.as_array()
             .unwrap()
             .iter()
-            .map(|m| (m["to"].as_str().unwrap().to_owned(), m["channel"].as_str().unwrap().to_owned()))
+            .map(|m| {
+                (
+                    m["to"].as_str().unwrap().to_owned(),
+                    m["channel"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect()
     }
 
     pub async fn fake_get(&self, path: &str) -> Value {
         let base = self.fake.as_ref().expect("a fake upstream");
-        reqwest::get(format!("{base}{path}")).await.unwrap().json().await.unwrap()
+        reqwest::get(format!("{base}{path}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Sets the fake's knobs (JSON; omitted fields take their defaults).
     pub async fn knobs(&self, knobs: Value) {
         let base = self.fake.as_ref().expect("a fake upstream");
-        let response = reqwest::Client::new().post(format!("{base}/_fake/knobs")).json(&knobs).send().await.unwrap();
+        let response = reqwest::Client::new()
+            .post(format!("{base}/_fake/knobs"))
+            .json(&knobs)
+            .send()
+            .await
+            .unwrap();
         assert!(response.status().is_success(), "knobs refused: {knobs}");
     }
 
     /// Protocol requests the fake has received (0 for the local provider).
     pub async fn upstream_requests(&self) -> u64 {
         match &self.fake {
-            Some(_) => self.fake_get("/_fake/stats").await["requests"].as_u64().unwrap(),
+            Some(_) => self.fake_get("/_fake/stats").await["requests"]
+                .as_u64()
+                .unwrap(),
             None => 0,
+        }
+    }
+
+    /// Moves the fake upstream's clock only (the provider runs ahead of the app).
+    pub async fn advance_upstream(&self, secs: u64) {
+        if let Some(base) = &self.fake {
+            reqwest::Client::new()
+                .post(format!("{base}/_fake/advance?secs={secs}"))
+                .send()
+                .await
+                .unwrap();
         }
     }
 
     /// Moves the app's clock and the fake's together.
     pub async fn advance_all(&self, secs: u64) {
         self.advance(secs);
-        if let Some(base) = &self.fake {
-            reqwest::Client::new().post(format!("{base}/_fake/advance?secs={secs}")).send().await.unwrap();
-        }
+        self.advance_upstream(secs).await;
     }
 }
 
@@ -205,13 +263,21 @@ impl Browser {
             .send()
             .await
             .unwrap();
-        let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
         (response.status().as_u16(), location)
     }
 
     /// The server-rendered page.
     pub async fn page(&self) -> String {
-        let response = self.client.get(format!("{}/", self.app)).send().await.unwrap();
+        let response = self
+            .client
+            .get(format!("{}/", self.app))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         response.text().await.unwrap()
     }

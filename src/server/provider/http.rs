@@ -16,7 +16,10 @@ pub struct UpstreamTimeouts {
 
 impl Default for UpstreamTimeouts {
     fn default() -> Self {
-        Self { connect: Duration::from_secs(3), total: Duration::from_secs(10) }
+        Self {
+            connect: Duration::from_secs(3),
+            total: Duration::from_secs(10),
+        }
     }
 }
 
@@ -77,12 +80,23 @@ fn describe(error: reqwest::Error) -> String {
 
 /// Reads a whole answer, mapping a body cut short to a transport failure.
 pub async fn body(response: Response) -> Result<Vec<u8>, ProviderError> {
-    response.bytes().await.map(|b| b.to_vec()).map_err(transport_error)
+    response
+        .bytes()
+        .await
+        .map(|b| b.to_vec())
+        .map_err(transport_error)
 }
 
 /// `Retry-After` in seconds, if present and numeric.
 pub fn retry_after(response: &Response) -> Option<u32> {
-    response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -97,6 +111,9 @@ mod tests {
         let error = send(|| client.get(url)).await.unwrap_err();
         let text = error.to_string();
         assert!(matches!(error, ProviderError::Unreachable(_)), "{error:?}");
-        assert!(!text.contains("987654") && !text.contains("token") && !text.contains("0123abcd"), "{text}");
+        assert!(
+            !text.contains("987654") && !text.contains("token") && !text.contains("0123abcd"),
+            "{text}"
+        );
     }
 }

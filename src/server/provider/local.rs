@@ -37,14 +37,29 @@ pub struct LocalProvider {
 }
 
 impl LocalProvider {
-    pub fn new(policy: CodePolicy, templates: MessageTemplates, clock: Arc<dyn Clock>, outbox: Arc<Outbox>) -> Self {
+    pub fn new(
+        policy: CodePolicy,
+        templates: MessageTemplates,
+        clock: Arc<dyn Clock>,
+        outbox: Arc<Outbox>,
+    ) -> Self {
         let mut mac_key = [0u8; 32];
-        OsRng.try_fill_bytes(&mut mac_key).expect("the OS random number generator failed");
-        Self { policy, templates, clock, outbox, mac_key, pending: Mutex::new(HashMap::new()) }
+        OsRng
+            .try_fill_bytes(&mut mac_key)
+            .expect("the OS random number generator failed");
+        Self {
+            policy,
+            templates,
+            clock,
+            outbox,
+            mac_key,
+            pending: Mutex::new(HashMap::new()),
+        }
     }
 
     fn mac(&self, id: &str, code: &str) -> Digest {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
         mac.update(id.as_bytes());
         mac.update(b":");
         mac.update(code.as_bytes());
@@ -53,13 +68,17 @@ impl LocalProvider {
 
     fn new_code(&self) -> String {
         let mut rng = OsRng.unwrap_err();
-        (0..self.policy.length).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+        (0..self.policy.length)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect()
     }
 }
 
 fn new_id() -> String {
     let mut bytes = [0u8; 16];
-    OsRng.try_fill_bytes(&mut bytes).expect("the OS random number generator failed");
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the OS random number generator failed");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -91,14 +110,26 @@ impl VerifyProvider for LocalProvider {
             pending.retain(|_, p| p.expires_at > now);
             pending.insert(
                 id.clone(),
-                Pending { code_mac: self.mac(&id, &code), expires_at: now + self.policy.lifetime, failed_attempts: 0 },
+                Pending {
+                    code_mac: self.mac(&id, &code),
+                    expires_at: now + self.policy.lifetime,
+                    failed_attempts: 0,
+                },
             );
         }
-        self.outbox.deliver(to, channel, message_text(&self.templates, channel, &code));
-        Ok(Started { reference: VerificationRef::new(id), lifetime: self.policy.lifetime })
+        self.outbox
+            .deliver(to, channel, message_text(&self.templates, channel, &code));
+        Ok(Started {
+            reference: VerificationRef::new(id),
+            lifetime: self.policy.lifetime,
+        })
     }
 
-    async fn check(&self, reference: &VerificationRef, code: &OtpCode) -> Result<CheckOutcome, ProviderError> {
+    async fn check(
+        &self,
+        reference: &VerificationRef,
+        code: &OtpCode,
+    ) -> Result<CheckOutcome, ProviderError> {
         let id = reference.as_str();
         let candidate = self.mac(id, code.as_str());
         let now = self.clock.now();
@@ -118,7 +149,11 @@ impl VerifyProvider for LocalProvider {
             return Ok(CheckOutcome::Approved);
         }
         entry.failed_attempts += 1;
-        Ok(if entry.failed_attempts >= self.policy.max_attempts { CheckOutcome::TooManyAttempts } else { CheckOutcome::Wrong })
+        Ok(if entry.failed_attempts >= self.policy.max_attempts {
+            CheckOutcome::TooManyAttempts
+        } else {
+            CheckOutcome::Wrong
+        })
     }
 }
 
@@ -139,8 +174,17 @@ mod tests {
     fn harness() -> Harness {
         let clock = Arc::new(ManualClock::new());
         let outbox = Arc::new(Outbox::new(10));
-        let provider = LocalProvider::new(CodePolicy::default(), MessageTemplates::default(), clock.clone(), outbox.clone());
-        Harness { clock, outbox, provider }
+        let provider = LocalProvider::new(
+            CodePolicy::default(),
+            MessageTemplates::default(),
+            clock.clone(),
+            outbox.clone(),
+        );
+        Harness {
+            clock,
+            outbox,
+            provider,
+        }
     }
 
     fn phone() -> PhoneNumber {
@@ -155,77 +199,166 @@ mod tests {
     }
 
     fn wrong(code: &OtpCode) -> OtpCode {
-        let flipped: String =
-            code.as_str().chars().map(|c| if c == '0' { '1' } else { '0' }).collect();
+        let flipped: String = code
+            .as_str()
+            .chars()
+            .map(|c| if c == '0' { '1' } else { '0' })
+            .collect();
         OtpCode::parse(&flipped, 6).unwrap()
     }
 
     #[tokio::test]
     async fn delivers_a_six_digit_code_that_works_once() {
         let h = harness();
-        let started = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
+        let started = h
+            .provider
+            .start(StartRequest {
+                to: &phone(),
+                channel: Channel::Sms,
+            })
+            .await
+            .unwrap();
         let message = &h.outbox.messages()[0];
         assert_eq!(message.to, "+447911123456");
         assert!(message.text.starts_with("Your phone-verify code is "));
         let code = delivered_code(&h.outbox);
-        assert_eq!(h.provider.check(&started.reference, &code).await.unwrap(), CheckOutcome::Approved);
-        assert_eq!(h.provider.check(&started.reference, &code).await.unwrap(), CheckOutcome::NotFound);
+        assert_eq!(
+            h.provider.check(&started.reference, &code).await.unwrap(),
+            CheckOutcome::Approved
+        );
+        assert_eq!(
+            h.provider.check(&started.reference, &code).await.unwrap(),
+            CheckOutcome::NotFound
+        );
     }
 
     #[tokio::test]
     async fn voice_messages_read_the_code_digit_by_digit() {
         let h = harness();
-        h.provider.start(StartRequest { to: &phone(), channel: Channel::Voice }).await.unwrap();
+        h.provider
+            .start(StartRequest {
+                to: &phone(),
+                channel: Channel::Voice,
+            })
+            .await
+            .unwrap();
         let text = &h.outbox.messages()[0].text;
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
         let spoken: Vec<String> = digits.chars().map(String::from).collect();
-        assert_eq!(text, &format!("Your security code is {}.", spoken.join(", ")));
+        assert_eq!(
+            text,
+            &format!("Your security code is {}.", spoken.join(", "))
+        );
     }
 
     #[tokio::test]
     async fn codes_expire_after_their_lifetime() {
         let h = harness();
-        let started = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
+        let started = h
+            .provider
+            .start(StartRequest {
+                to: &phone(),
+                channel: Channel::Sms,
+            })
+            .await
+            .unwrap();
         let code = delivered_code(&h.outbox);
         h.clock.advance(Duration::from_secs(600));
-        assert_eq!(h.provider.check(&started.reference, &code).await.unwrap(), CheckOutcome::Expired);
+        assert_eq!(
+            h.provider.check(&started.reference, &code).await.unwrap(),
+            CheckOutcome::Expired
+        );
     }
 
     #[tokio::test]
     async fn codes_still_work_just_before_expiry() {
         let h = harness();
-        let started = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
+        let started = h
+            .provider
+            .start(StartRequest {
+                to: &phone(),
+                channel: Channel::Sms,
+            })
+            .await
+            .unwrap();
         let code = delivered_code(&h.outbox);
         h.clock.advance(Duration::from_secs(599));
-        assert_eq!(h.provider.check(&started.reference, &code).await.unwrap(), CheckOutcome::Approved);
+        assert_eq!(
+            h.provider.check(&started.reference, &code).await.unwrap(),
+            CheckOutcome::Approved
+        );
     }
 
     #[tokio::test]
     async fn five_wrong_codes_kill_the_code() {
         let h = harness();
-        let started = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
+        let started = h
+            .provider
+            .start(StartRequest {
+                to: &phone(),
+                channel: Channel::Sms,
+            })
+            .await
+            .unwrap();
         let code = delivered_code(&h.outbox);
         for _ in 1..=4 {
-            let outcome = h.provider.check(&started.reference, &wrong(&code)).await.unwrap();
+            let outcome = h
+                .provider
+                .check(&started.reference, &wrong(&code))
+                .await
+                .unwrap();
             assert_eq!(outcome, CheckOutcome::Wrong);
         }
-        let fifth = h.provider.check(&started.reference, &wrong(&code)).await.unwrap();
+        let fifth = h
+            .provider
+            .check(&started.reference, &wrong(&code))
+            .await
+            .unwrap();
         assert_eq!(fifth, CheckOutcome::TooManyAttempts);
         // Even the right code is refused now.
-        assert_eq!(h.provider.check(&started.reference, &code).await.unwrap(), CheckOutcome::TooManyAttempts);
+        assert_eq!(
+            h.provider.check(&started.reference, &code).await.unwrap(),
+            CheckOutcome::TooManyAttempts
+        );
     }
 
     #[tokio::test]
     async fn a_code_only_works_for_its_own_verification() {
         let h = harness();
-        let first = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
+        let first = h
+            .provider
+            .start(StartRequest {
+                to: &phone(),
+                channel: Channel::Sms,
+            })
+            .await
+            .unwrap();
         let first_code = delivered_code(&h.outbox);
-        let second = h.provider.start(StartRequest { to: &phone(), channel: Channel::Sms }).await.unwrap();
+        let second = h
+            .provider
+            .start(StartRequest {
+                to: &phone(),
+                channel: Channel::Sms,
+            })
+            .await
+            .unwrap();
         let second_code = delivered_code(&h.outbox);
         if first_code != second_code {
-            assert_eq!(h.provider.check(&second.reference, &first_code).await.unwrap(), CheckOutcome::Wrong);
+            assert_eq!(
+                h.provider
+                    .check(&second.reference, &first_code)
+                    .await
+                    .unwrap(),
+                CheckOutcome::Wrong
+            );
         }
-        assert_eq!(h.provider.check(&first.reference, &first_code).await.unwrap(), CheckOutcome::Approved);
+        assert_eq!(
+            h.provider
+                .check(&first.reference, &first_code)
+                .await
+                .unwrap(),
+            CheckOutcome::Approved
+        );
     }
 
     #[test]
@@ -238,13 +371,22 @@ mod tests {
             }
         }
         // 12,000 digits, 1,200 expected each; a biased generator would fall far outside.
-        assert!(counts.iter().all(|&n| (1_000..1_400).contains(&n)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&n| (1_000..1_400).contains(&n)),
+            "{counts:?}"
+        );
     }
 
     #[test]
     fn stores_only_a_mac_of_the_code() {
         let h = harness();
-        assert_ne!(h.provider.mac("id", "123456"), h.provider.mac("id", "123457"));
-        assert_ne!(h.provider.mac("id", "123456"), h.provider.mac("other", "123456"));
+        assert_ne!(
+            h.provider.mac("id", "123456"),
+            h.provider.mac("id", "123457")
+        );
+        assert_ne!(
+            h.provider.mac("id", "123456"),
+            h.provider.mac("other", "123456")
+        );
     }
 }

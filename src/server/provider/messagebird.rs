@@ -57,7 +57,10 @@ impl MessageBird {
 
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.config.api_url.clone();
-        url.path_segments_mut().expect("an http(s) base URL").pop_if_empty().extend(segments);
+        url.path_segments_mut()
+            .expect("an http(s) base URL")
+            .pop_if_empty()
+            .extend(segments);
         url
     }
 
@@ -92,15 +95,27 @@ fn first_error(status: StatusCode, body: &[u8]) -> Result<ApiError, ProviderErro
     serde_json::from_slice::<ErrorEnvelope>(body)
         .ok()
         .and_then(|envelope| envelope.errors.into_iter().next())
-        .ok_or_else(|| ProviderError::BadGateway(format!("MessageBird answered {status} without an error envelope")))
+        .ok_or_else(|| {
+            ProviderError::BadGateway(format!(
+                "MessageBird answered {status} without an error envelope"
+            ))
+        })
 }
 
 /// Errors that mean the same whichever call returned them.
 fn common_error(status: StatusCode, error: &ApiError) -> ProviderError {
     match error.code {
-        2 | 25 => ProviderError::Misconfigured(format!("MessageBird error {}: {}", error.code, error.description)),
-        _ if status == StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited { retry_after: None },
-        _ => ProviderError::BadGateway(format!("MessageBird error {} ({status}): {}", error.code, error.description)),
+        2 | 25 => ProviderError::Misconfigured(format!(
+            "MessageBird error {}: {}",
+            error.code, error.description
+        )),
+        _ if status == StatusCode::TOO_MANY_REQUESTS => {
+            ProviderError::RateLimited { retry_after: None }
+        }
+        _ => ProviderError::BadGateway(format!(
+            "MessageBird error {} ({status}): {}",
+            error.code, error.description
+        )),
     }
 }
 
@@ -132,47 +147,71 @@ impl VerifyProvider for MessageBird {
         }
         let url = self.url(&["verify"]);
         let response = http::send(|| {
-            self.client.post(url.clone()).header("Authorization", self.authorization()).json(&body)
+            self.client
+                .post(url.clone())
+                .header("Authorization", self.authorization())
+                .json(&body)
         })
         .await?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(ProviderError::RateLimited { retry_after: http::retry_after(&response) });
+            return Err(ProviderError::RateLimited {
+                retry_after: http::retry_after(&response),
+            });
         }
         let bytes = http::body(response).await?;
         if status.is_success() {
-            let created: VerifyObject = serde_json::from_slice(&bytes)
-                .map_err(|e| ProviderError::BadGateway(format!("MessageBird create answer unreadable: {e}")))?;
-            return Ok(Started { reference: VerificationRef::new(created.id), lifetime: self.config.code.lifetime });
+            let created: VerifyObject = serde_json::from_slice(&bytes).map_err(|e| {
+                ProviderError::BadGateway(format!("MessageBird create answer unreadable: {e}"))
+            })?;
+            return Ok(Started {
+                reference: VerificationRef::new(created.id),
+                lifetime: self.config.code.lifetime,
+            });
         }
         if status.is_server_error() {
-            return Err(ProviderError::BadGateway(format!("MessageBird answered {status}")));
+            return Err(ProviderError::BadGateway(format!(
+                "MessageBird answered {status}"
+            )));
         }
         let error = first_error(status, &bytes)?;
         Err(match (error.code, error.parameter.as_deref()) {
-            (9 | 10, Some("recipient")) => {
-                ProviderError::NumberRejected(format!("MessageBird error {}: {}", error.code, error.description))
-            }
-            (10, Some("type")) => {
-                ProviderError::ChannelUnavailable(format!("MessageBird error 10: {}", error.description))
-            }
+            (9 | 10, Some("recipient")) => ProviderError::NumberRejected(format!(
+                "MessageBird error {}: {}",
+                error.code, error.description
+            )),
+            (10, Some("type")) => ProviderError::ChannelUnavailable(format!(
+                "MessageBird error 10: {}",
+                error.description
+            )),
             _ => common_error(status, &error),
         })
     }
 
-    async fn check(&self, reference: &VerificationRef, code: &OtpCode) -> Result<CheckOutcome, ProviderError> {
+    async fn check(
+        &self,
+        reference: &VerificationRef,
+        code: &OtpCode,
+    ) -> Result<CheckOutcome, ProviderError> {
         let mut url = self.url(&["verify", reference.as_str()]);
         url.query_pairs_mut().append_pair("token", code.as_str());
-        let response =
-            http::send(|| self.client.get(url.clone()).header("Authorization", self.authorization())).await?;
+        let response = http::send(|| {
+            self.client
+                .get(url.clone())
+                .header("Authorization", self.authorization())
+        })
+        .await?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(ProviderError::RateLimited { retry_after: http::retry_after(&response) });
+            return Err(ProviderError::RateLimited {
+                retry_after: http::retry_after(&response),
+            });
         }
         let bytes = http::body(response).await?;
         if status.is_success() {
-            let object: VerifyObject = serde_json::from_slice(&bytes)
-                .map_err(|e| ProviderError::BadGateway(format!("MessageBird check answer unreadable: {e}")))?;
+            let object: VerifyObject = serde_json::from_slice(&bytes).map_err(|e| {
+                ProviderError::BadGateway(format!("MessageBird check answer unreadable: {e}"))
+            })?;
             // Only "verified" is a success: an older API answered 200 "sent" to an empty token.
             return Ok(match object.status.as_str() {
                 "verified" => CheckOutcome::Approved,
@@ -182,7 +221,9 @@ impl VerifyProvider for MessageBird {
             });
         }
         if status.is_server_error() {
-            return Err(ProviderError::BadGateway(format!("MessageBird answered {status}")));
+            return Err(ProviderError::BadGateway(format!(
+                "MessageBird answered {status}"
+            )));
         }
         let error = first_error(status, &bytes)?;
         let description = error.description.to_ascii_lowercase();
@@ -190,7 +231,9 @@ impl VerifyProvider for MessageBird {
             20 => CheckOutcome::NotFound,
             10 if description.contains("expired") => CheckOutcome::Expired,
             10 if description.contains("already been processed") => CheckOutcome::NotFound,
-            10 if description.contains("too many") || description.contains("failed") => CheckOutcome::TooManyAttempts,
+            10 if description.contains("too many") || description.contains("failed") => {
+                CheckOutcome::TooManyAttempts
+            }
             10 => CheckOutcome::Wrong,
             _ => return Err(common_error(status, &error)),
         })

@@ -111,5 +111,9 @@ pub trait VerifyProvider: Send + Sync {
     async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError>;
 
     /// Checks `code` against the verification `reference`.
-    async fn check(&self, reference: &VerificationRef, code: &OtpCode) -> Result<CheckOutcome, ProviderError>;
+    async fn check(
+        &self,
+        reference: &VerificationRef,
+        code: &OtpCode,
+    ) -> Result<CheckOutcome, ProviderError>;
 }

@@ -44,12 +44,19 @@ impl Twilio {
         url
     }
 
-    async fn post(&self, last: &str, form: &[(&str, &str)]) -> Result<reqwest::Response, ProviderError> {
+    async fn post(
+        &self,
+        last: &str,
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::Response, ProviderError> {
         let url = self.url(last);
         http::send(|| {
             self.client
                 .post(url.clone())
-                .basic_auth(&self.config.account_sid, Some(self.config.auth_token.expose_secret()))
+                .basic_auth(
+                    &self.config.account_sid,
+                    Some(self.config.auth_token.expose_secret()),
+                )
                 .form(form)
         })
         .await
@@ -110,7 +117,14 @@ impl VerifyProvider for Twilio {
             Channel::Voice => "call",
         };
         let response = self
-            .post("Verifications", &[("To", request.to.e164()), ("Channel", channel), ("Locale", &self.config.locale)])
+            .post(
+                "Verifications",
+                &[
+                    ("To", request.to.e164()),
+                    ("Channel", channel),
+                    ("Locale", &self.config.locale),
+                ],
+            )
             .await?;
         let status = response.status();
         let retry_after = http::retry_after(&response);
@@ -118,20 +132,38 @@ impl VerifyProvider for Twilio {
         if !status.is_success() {
             return Err(error(status, retry_after, &bytes));
         }
-        let verification: Verification = serde_json::from_slice(&bytes)
-            .map_err(|e| ProviderError::BadGateway(format!("Twilio Verifications answer unreadable: {e}")))?;
-        Ok(Started { reference: VerificationRef::new(verification.sid), lifetime: self.config.code.lifetime })
+        let verification: Verification = serde_json::from_slice(&bytes).map_err(|e| {
+            ProviderError::BadGateway(format!("Twilio Verifications answer unreadable: {e}"))
+        })?;
+        Ok(Started {
+            reference: VerificationRef::new(verification.sid),
+            lifetime: self.config.code.lifetime,
+        })
     }
 
-    async fn check(&self, reference: &VerificationRef, code: &OtpCode) -> Result<CheckOutcome, ProviderError> {
-        let response =
-            self.post("VerificationCheck", &[("VerificationSid", reference.as_str()), ("Code", code.as_str())]).await?;
+    async fn check(
+        &self,
+        reference: &VerificationRef,
+        code: &OtpCode,
+    ) -> Result<CheckOutcome, ProviderError> {
+        let response = self
+            .post(
+                "VerificationCheck",
+                &[
+                    ("VerificationSid", reference.as_str()),
+                    ("Code", code.as_str()),
+                ],
+            )
+            .await?;
         let status = response.status();
         let retry_after = http::retry_after(&response);
         let bytes = http::body(response).await?;
         if status.is_success() {
-            let answer: CheckAnswer = serde_json::from_slice(&bytes)
-                .map_err(|e| ProviderError::BadGateway(format!("Twilio VerificationCheck answer unreadable: {e}")))?;
+            let answer: CheckAnswer = serde_json::from_slice(&bytes).map_err(|e| {
+                ProviderError::BadGateway(format!(
+                    "Twilio VerificationCheck answer unreadable: {e}"
+                ))
+            })?;
             return Ok(match answer.status.as_str() {
                 "approved" => CheckOutcome::Approved,
                 "pending" => CheckOutcome::Wrong,
