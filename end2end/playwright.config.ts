@@ -15,7 +15,7 @@ const common = {
   LEPTOS_SITE_ROOT: 'target/site',
   VERIFY_RESEND_COOLDOWN_SECS: '3',
   UPSTREAM_TIMEOUT_MS: '2000',
-  RUST_LOG: 'warn',
+  RUST_LOG: 'error,tower_http=off',
 };
 
 function app(provider: keyof typeof apps, env: Record<string, string>) {
