@@ -11,6 +11,9 @@ export const apps = {
 };
 export const fakeUpstream = `http://127.0.0.1:${port + 10}`;
 
+// Fresh state for every run, one SQLite file per app.
+const dataRoot = `target/e2e-data/${Date.now()}`;
+
 const common = {
   LEPTOS_SITE_ROOT: 'target/site',
   VERIFY_RESEND_COOLDOWN_SECS: '3',
@@ -27,7 +30,12 @@ function app(provider: keyof typeof apps, env: Record<string, string>) {
     timeout: 30_000,
     stdout: 'ignore' as const,
     stderr: 'pipe' as const,
-    env: { ...common, LEPTOS_SITE_ADDR: apps[provider].replace('http://', ''), ...env },
+    env: {
+      ...common,
+      LEPTOS_SITE_ADDR: apps[provider].replace('http://', ''),
+      DATA_DIR: `${dataRoot}/${provider}`,
+      ...env,
+    },
   };
 }
 

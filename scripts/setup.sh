@@ -84,9 +84,10 @@ ensure_wasm_bindgen() {
     debian_cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 }
 
-# 4. Chromium for the browser tests, and brotli for the size report.
+# 4. Chromium for the browser tests, redis-server for the shared-state tests, and
+#    brotli for the size report.
 ensure_debian_tools() {
-  apt_install chromium chromium-driver brotli
+  apt_install chromium chromium-driver brotli redis-server
 }
 
 # 5. npm tools: Playwright, and wasm-opt from binaryen (Debian's is too old and

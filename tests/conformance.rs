@@ -1,19 +1,33 @@
-//! One behaviour, three providers: the same scenarios run against the local
-//! provider and against MessageBird and Twilio as spoken by the fake upstream, all
-//! through the app's server functions over HTTP.
+//! One behaviour, three providers, two state backends: the same scenarios run
+//! against the local provider and against MessageBird and Twilio as spoken by the
+//! fake upstream, with state in SQLite and in a real redis-server, all through the
+//! app's server functions over HTTP.
 mod support;
 
 use serde_json::json;
-use support::{Upstream, spawn_with};
+use support::{Backend, Upstream, spawn_on};
 
 const NUMBER: &str = "+44 7400 123456";
 const E164: &str = "+447400123456";
 
 macro_rules! for_each_provider {
     ($($scenario:ident),* $(,)?) => {
-        mod local { $( #[tokio::test] async fn $scenario() { super::$scenario(super::Upstream::Local).await } )* }
-        mod messagebird { $( #[tokio::test] async fn $scenario() { super::$scenario(super::Upstream::MessageBird).await } )* }
-        mod twilio { $( #[tokio::test] async fn $scenario() { super::$scenario(super::Upstream::Twilio).await } )* }
+        for_each_provider!(@mod local, Local, Sqlite; $($scenario),*);
+        for_each_provider!(@mod messagebird, MessageBird, Sqlite; $($scenario),*);
+        for_each_provider!(@mod twilio, Twilio, Sqlite; $($scenario),*);
+        for_each_provider!(@mod local_redis, Local, Redis; $($scenario),*);
+        for_each_provider!(@mod messagebird_redis, MessageBird, Redis; $($scenario),*);
+        for_each_provider!(@mod twilio_redis, Twilio, Redis; $($scenario),*);
+    };
+    (@mod $name:ident, $upstream:ident, $backend:ident; $($scenario:ident),*) => {
+        mod $name {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::Upstream::$upstream, super::Backend::$backend).await
+                }
+            )*
+        }
     };
 }
 
@@ -27,8 +41,8 @@ for_each_provider!(
     bad_input_never_reaches_the_provider,
 );
 
-async fn send_and_verify_by_sms(upstream: Upstream) {
-    let app = spawn_with(upstream, &[]).await;
+async fn send_and_verify_by_sms(upstream: Upstream, backend: Backend) {
+    let app = spawn_on(upstream, backend, &[]).await;
     let browser = app.browser();
     let sent = browser
         .call("start", &[("phone", NUMBER), ("channel", "sms")])
@@ -45,8 +59,8 @@ async fn send_and_verify_by_sms(upstream: Upstream) {
     );
 }
 
-async fn send_and_verify_by_voice(upstream: Upstream) {
-    let app = spawn_with(upstream, &[]).await;
+async fn send_and_verify_by_voice(upstream: Upstream, backend: Backend) {
+    let app = spawn_on(upstream, backend, &[]).await;
     let browser = app.browser();
     let sent = browser
         .call("start", &[("phone", NUMBER), ("channel", "voice")])
@@ -62,8 +76,8 @@ async fn send_and_verify_by_voice(upstream: Upstream) {
     );
 }
 
-async fn wrong_code_counts_down_then_right_code_works(upstream: Upstream) {
-    let app = spawn_with(upstream, &[]).await;
+async fn wrong_code_counts_down_then_right_code_works(upstream: Upstream, backend: Backend) {
+    let app = spawn_on(upstream, backend, &[]).await;
     let browser = app.browser();
     browser.call("start", &[("phone", NUMBER)]).await;
     let code = app.latest_code().await;
@@ -77,8 +91,8 @@ async fn wrong_code_counts_down_then_right_code_works(upstream: Upstream) {
     assert_eq!(browser.call("check", &[("code", &code)]).await.status, 200);
 }
 
-async fn too_many_wrong_codes_stop_checking(upstream: Upstream) {
-    let app = spawn_with(upstream, &[]).await;
+async fn too_many_wrong_codes_stop_checking(upstream: Upstream, backend: Backend) {
+    let app = spawn_on(upstream, backend, &[]).await;
     let browser = app.browser();
     browser.call("start", &[("phone", NUMBER)]).await;
     let code = app.latest_code().await;
@@ -97,8 +111,8 @@ async fn too_many_wrong_codes_stop_checking(upstream: Upstream) {
     );
 }
 
-async fn expired_codes_are_refused_without_an_upstream_call(upstream: Upstream) {
-    let app = spawn_with(upstream, &[]).await;
+async fn expired_codes_are_refused_without_an_upstream_call(upstream: Upstream, backend: Backend) {
+    let app = spawn_on(upstream, backend, &[]).await;
     let browser = app.browser();
     browser.call("start", &[("phone", NUMBER)]).await;
     let code = app.latest_code().await;
@@ -109,8 +123,8 @@ async fn expired_codes_are_refused_without_an_upstream_call(upstream: Upstream) 
     assert_eq!(app.upstream_requests().await, before);
 }
 
-async fn resend_waits_then_sends_a_working_code(upstream: Upstream) {
-    let app = spawn_with(upstream, &[]).await;
+async fn resend_waits_then_sends_a_working_code(upstream: Upstream, backend: Backend) {
+    let app = spawn_on(upstream, backend, &[]).await;
     let browser = app.browser();
     browser.call("start", &[("phone", NUMBER)]).await;
     let early = browser.call("resend", &[]).await;
@@ -132,8 +146,8 @@ async fn resend_waits_then_sends_a_working_code(upstream: Upstream) {
     );
 }
 
-async fn bad_input_never_reaches_the_provider(upstream: Upstream) {
-    let app = spawn_with(upstream, &[]).await;
+async fn bad_input_never_reaches_the_provider(upstream: Upstream, backend: Backend) {
+    let app = spawn_on(upstream, backend, &[]).await;
     let browser = app.browser();
     let bad_phone = browser.call("start", &[("phone", "+44 7400 12")]).await;
     assert_eq!(

@@ -94,6 +94,13 @@ pub struct Settings {
     /// `ALLOWED_ORIGINS`, comma-separated, default none: other origins whose pages may
     /// call the API (everything else cross-site is refused as CSRF).
     pub allowed_origins: Vec<String>,
+    /// `DATA_DIR`, default `data`: where the embedded SQLite state lives.
+    pub data_dir: std::path::PathBuf,
+    /// `REDIS_URL`, unset by default: share state through Redis instead of SQLite
+    /// (secret: it may hold a password).
+    pub redis_url: Option<SecretString>,
+    /// `REDIS_PREFIX`, default `phone-verify:`: keeps deployments apart in one Redis.
+    pub redis_prefix: String,
 }
 
 /// A setting that is present but unusable.
@@ -162,6 +169,17 @@ impl Settings {
         let cookie_secure = env.parse_bool("SESSION_COOKIE_SECURE", false)?;
         let frame_ancestors = env.source_list("FRAME_ANCESTORS")?;
         let allowed_origins = env.origins("ALLOWED_ORIGINS")?;
+        let data_dir = env.get("DATA_DIR").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "data".into()).into();
+        let redis_url = match env.get("REDIS_URL").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://") => {
+                Some(SecretString::from(url))
+            }
+            Some(_) => {
+                return Err(ConfigError { variable: "REDIS_URL", problem: "must start with redis://, rediss:// or unix://".into() });
+            }
+        };
+        let redis_prefix = env.get("REDIS_PREFIX").unwrap_or_else(|| "phone-verify:".into());
         Ok(Self {
             leptos,
             provider,
@@ -172,6 +190,9 @@ impl Settings {
             cookie_secure,
             frame_ancestors,
             allowed_origins,
+            data_dir,
+            redis_url,
+            redis_prefix,
         })
     }
 }

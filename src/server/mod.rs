@@ -4,6 +4,7 @@
 //! - [`flow`]: the verification steps, run by the server functions in [`crate::api`].
 //! - [`hardening`]: security headers, CSP, CSRF checks.
 //! - [`session`]: what a browser session remembers between requests.
+//! - [`store`]: durable state (SQLite or Redis) for sessions, codes and counters.
 //! - [`provider`]: the Verify providers behind one trait, and the built-in local one.
 //! - [`outbox`]: where the local provider "delivers" messages during development.
 //! - [`clock`]: wall-clock time, replaceable in tests.
@@ -16,6 +17,7 @@ pub mod hardening;
 pub mod outbox;
 pub mod provider;
 pub mod session;
+pub mod store;
 pub mod telemetry;
 
 mod router;

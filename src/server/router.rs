@@ -16,9 +16,10 @@ use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer};
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use super::clock::SystemClock;
+use super::store::Sessions;
 use super::{AppState, Settings, hardening, outbox};
 use crate::app::shell;
 use crate::verify::VerifyError;
@@ -32,7 +33,7 @@ const SESSION_IDLE_MINUTES: i64 = 30;
 pub fn build_router(state: AppState) -> Router {
     // Leptos spawns rendering tasks on the tokio runtime; a second call is a no-op.
     let _ = any_spawner::Executor::init_tokio();
-    let sessions = SessionManagerLayer::new(MemoryStore::default())
+    let sessions = SessionManagerLayer::new(Sessions(state.store.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         // Lax: the cookie rides on top-level navigation (the no-JS form posts
@@ -122,7 +123,9 @@ pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()>
 /// Binds the configured address and serves the app.
 pub async fn run(settings: Settings) -> std::io::Result<()> {
     let addr = settings.leptos.site_addr;
-    let state = AppState::new(settings, Arc::new(SystemClock));
+    let state = AppState::new(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
     let listener = TcpListener::bind(addr).await?;
     tracing::info!(
         provider = state.provider.name(),

@@ -6,6 +6,7 @@ use super::clock::Clock;
 use super::config::{ProviderSettings, Settings};
 use super::outbox::Outbox;
 use super::provider::{LocalProvider, MessageBird, Twilio, VerifyProvider};
+use super::store::{RedisStore, SqliteStore, StateStore, StoreError};
 
 /// What every request handler and server function can reach (server functions and the
 /// page render get it from Leptos context, see `router::build_router`).
@@ -17,35 +18,55 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Present only while the built-in local provider is in use.
     pub outbox: Option<Arc<Outbox>>,
+    /// Sessions, the local provider's codes and the limits' counters.
+    pub store: Arc<dyn StateStore>,
 }
 
 impl AppState {
     /// Wires the configured provider. With no credentials that is the local provider,
     /// which brings the dev outbox with it.
-    pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Self {
+    ///
+    /// # Errors
+    /// When the state store cannot be opened.
+    pub async fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let store = open_store(&settings).await?;
         let mut outbox = None;
         let provider: Arc<dyn VerifyProvider> = match &settings.provider {
             ProviderSettings::Local => {
                 let dev_outbox = Arc::new(Outbox::new(OUTBOX_CAPACITY));
                 outbox = Some(dev_outbox.clone());
-                Arc::new(LocalProvider::new(
-                    settings.code,
-                    settings.templates.clone(),
-                    clock.clone(),
-                    dev_outbox,
-                ))
+                Arc::new(
+                    LocalProvider::open(
+                        settings.code,
+                        settings.templates.clone(),
+                        clock.clone(),
+                        dev_outbox,
+                        store.clone(),
+                    )
+                    .await?,
+                )
             }
             ProviderSettings::MessageBird(config) => Arc::new(MessageBird::new(config.clone())),
             ProviderSettings::Twilio(config) => Arc::new(Twilio::new(config.clone())),
         };
-        Self {
+        Ok(Self {
             leptos_options: settings.leptos.clone(),
             settings: Arc::new(settings),
             provider,
             clock,
             outbox,
-        }
+            store,
+        })
     }
+}
+
+/// Redis when `REDIS_URL` is set, else the SQLite file under `DATA_DIR`.
+async fn open_store(settings: &Settings) -> Result<Arc<dyn StateStore>, StoreError> {
+    use secrecy::ExposeSecret;
+    Ok(match &settings.redis_url {
+        Some(url) => Arc::new(RedisStore::connect(url.expose_secret(), &settings.redis_prefix).await?),
+        None => Arc::new(SqliteStore::open(&settings.data_dir.join("phone-verify.sqlite3"))?),
+    })
 }
 
 /// Enough history to find one's code, little enough to never matter for memory.

@@ -18,6 +18,48 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// The fake upstream's base URL, when the app talks to one.
     pub fake: Option<String>,
+    /// The Redis server the app's state lives in, kept alive as long as the app.
+    pub redis: Option<Arc<RedisServer>>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Where the app keeps its state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Redis,
+}
+
+/// A real `redis-server` on a free loopback port, killed when dropped.
+pub struct RedisServer {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl RedisServer {
+    pub async fn start() -> Arc<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/setup.sh installs it)");
+        let url = format!("redis://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Arc::new(Self { child, url });
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("redis-server did not start on port {port}");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Which provider the app under test uses.
@@ -60,6 +102,28 @@ pub fn provider_vars(upstream: Upstream, fake_url: &str) -> Vec<(String, String)
 
 /// Starts the app on `upstream` (and the fake it talks to), with extra settings.
 pub async fn spawn_with(upstream: Upstream, extra: &[(&str, &str)]) -> TestApp {
+    spawn_on(upstream, Backend::Sqlite, extra).await
+}
+
+/// Starts the app on `upstream` with its state in `backend` (a fresh SQLite file or a
+/// fresh redis-server).
+pub async fn spawn_on(upstream: Upstream, backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    let redis = match backend {
+        Backend::Sqlite => None,
+        Backend::Redis => Some(RedisServer::start().await),
+    };
+    let redis_url = redis.as_ref().map(|r| r.url.clone()).unwrap_or_default();
+    let mut with_redis: Vec<(&str, &str)> = Vec::new();
+    if redis.is_some() {
+        with_redis.push(("REDIS_URL", &redis_url));
+    }
+    with_redis.extend_from_slice(extra);
+    let mut app = spawn_upstream(upstream, &with_redis).await;
+    app.redis = redis;
+    app
+}
+
+async fn spawn_upstream(upstream: Upstream, extra: &[(&str, &str)]) -> TestApp {
     let fake = match upstream {
         Upstream::Local => None,
         _ => Some(spawn_fake().await),
@@ -82,6 +146,15 @@ pub struct Browser {
     pub client: reqwest::Client,
 }
 
+/// An empty directory for one app's state.
+pub fn fresh_data_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("phone-verify-tests/{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     // Server logs only when asked for: TEST_LOG=1 cargo test …
     if std::env::var_os("TEST_LOG").is_some() {
@@ -90,10 +163,10 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let leptos = get_configuration(Some("Cargo.toml"))
         .expect("Cargo.toml has Leptos settings")
         .leptos_options;
-    let vars: Vec<(String, String)> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    // Each app gets its own SQLite file unless the test names one (restart tests do).
+    let mut all = vec![("DATA_DIR".to_owned(), fresh_data_dir().display().to_string())];
+    all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let vars = all;
     let settings = Settings::from_lookup(leptos, |name| {
         vars.iter()
             .rev()
@@ -102,18 +175,32 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     })
     .expect("test settings are valid");
     let clock = Arc::new(ManualClock::new());
-    let state = AppState::new(settings, clock.clone());
+    let state = AppState::new(settings, clock.clone()).await.expect("the state store opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(serve(listener, build_router(state)));
+    let server = tokio::spawn(serve(listener, build_router(state)));
     TestApp {
         addr,
         clock,
+        redis: None,
+        server,
         fake: None,
     }
 }
 
 impl TestApp {
+    /// Stops the app as a crash would: no goodbye, state only where it was stored.
+    pub async fn kill(self) -> Option<Arc<RedisServer>> {
+        self.server.abort();
+        let _ = self.server.await;
+        self.redis
+    }
+
+    /// The same browser (cookie jar) pointed at another app, as behind a load balancer.
+    pub fn browser_for(&self, other: &Browser) -> Browser {
+        Browser { app: self.url(""), client: other.client.clone() }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -1,15 +1,17 @@
 //! The built-in provider: a real OTP engine that "delivers" to the development outbox.
 //!
 //! Codes come from the operating system's CSPRNG; only an HMAC of each code is kept,
-//! under a key that lives in memory for the life of the process; comparison is in
-//! constant time; a code works once, for a limited time and a limited number of tries.
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+//! in the state store (so a code survives a restart and works on every instance),
+//! under a key that is itself kept there and never leaves the server; comparison is
+//! in constant time; a code works once, for a limited time and a limited number of
+//! tries.
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
 use rand::{Rng, TryRngCore};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -17,13 +19,16 @@ use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef,
 use crate::server::clock::Clock;
 use crate::server::config::{CodePolicy, MessageTemplates};
 use crate::server::outbox::Outbox;
+use crate::server::store::{StateStore, StoreError};
 use crate::verify::{Channel, OtpCode};
 
 type Digest = [u8; 32];
 
+#[derive(Serialize, Deserialize)]
 struct Pending {
     code_mac: Digest,
-    expires_at: SystemTime,
+    /// Unix milliseconds, by the app's clock.
+    expires_at: u64,
     failed_attempts: u32,
 }
 
@@ -32,34 +37,53 @@ pub struct LocalProvider {
     templates: MessageTemplates,
     clock: Arc<dyn Clock>,
     outbox: Arc<Outbox>,
+    store: Arc<dyn StateStore>,
     mac_key: Digest,
-    pending: Mutex<HashMap<String, Pending>>,
+}
+
+const MAC_KEY: &str = "local:mac-key";
+/// The MAC key outlives any code by far; a new one only invalidates codes in flight.
+const MAC_KEY_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
+fn pending_key(id: &str) -> String {
+    format!("local:pending:{id}")
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn store_failed(error: StoreError) -> ProviderError {
+    ProviderError::Unreachable(error.to_string())
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    OsRng.try_fill_bytes(&mut bytes).expect("the OS random number generator failed");
+    bytes
 }
 
 impl LocalProvider {
-    pub fn new(
+    /// Loads the MAC key shared by all instances, creating it on first start.
+    ///
+    /// # Errors
+    /// When the state store fails.
+    pub async fn open(
         policy: CodePolicy,
         templates: MessageTemplates,
         clock: Arc<dyn Clock>,
         outbox: Arc<Outbox>,
-    ) -> Self {
-        let mut mac_key = [0u8; 32];
-        OsRng
-            .try_fill_bytes(&mut mac_key)
-            .expect("the OS random number generator failed");
-        Self {
-            policy,
-            templates,
-            clock,
-            outbox,
-            mac_key,
-            pending: Mutex::new(HashMap::new()),
-        }
+        store: Arc<dyn StateStore>,
+    ) -> Result<Self, StoreError> {
+        store.set_if_absent(MAC_KEY, &random_bytes::<32>(), MAC_KEY_TTL).await?;
+        let stored = store.get(MAC_KEY).await?.ok_or_else(|| StoreError("the MAC key vanished".into()))?;
+        let mac_key: Digest =
+            stored.try_into().map_err(|_| StoreError("the stored MAC key is malformed".into()))?;
+        Ok(Self { policy, templates, clock, outbox, store, mac_key })
     }
 
     fn mac(&self, id: &str, code: &str) -> Digest {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
         mac.update(id.as_bytes());
         mac.update(b":");
         mac.update(code.as_bytes());
@@ -68,18 +92,32 @@ impl LocalProvider {
 
     fn new_code(&self) -> String {
         let mut rng = OsRng.unwrap_err();
-        (0..self.policy.length)
-            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-            .collect()
+        (0..self.policy.length).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Pending>, ProviderError> {
+        match self.store.get(&pending_key(id)).await.map_err(store_failed)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| ProviderError::BadGateway(format!("stored code unreadable: {e}"))),
+        }
+    }
+
+    async fn save(&self, id: &str, pending: &Pending) -> Result<(), ProviderError> {
+        let bytes = serde_json::to_vec(pending).map_err(|e| ProviderError::BadGateway(e.to_string()))?;
+        // The store forgets a code a minute after it expires by the app's clock.
+        let ttl = self.policy.lifetime + Duration::from_secs(60);
+        self.store.set(&pending_key(id), &bytes, ttl).await.map_err(store_failed)
+    }
+
+    async fn forget(&self, id: &str) -> Result<(), ProviderError> {
+        self.store.delete(&pending_key(id)).await.map_err(store_failed)
     }
 }
 
 fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the OS random number generator failed");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    random_bytes::<16>().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the visitor receives. The voice call reads the code digit by digit, as
@@ -104,51 +142,30 @@ impl VerifyProvider for LocalProvider {
         let StartRequest { to, channel } = request;
         let id = new_id();
         let code = self.new_code();
-        let now = self.clock.now();
-        {
-            let mut pending = self.pending.lock().expect("local provider lock");
-            pending.retain(|_, p| p.expires_at > now);
-            pending.insert(
-                id.clone(),
-                Pending {
-                    code_mac: self.mac(&id, &code),
-                    expires_at: now + self.policy.lifetime,
-                    failed_attempts: 0,
-                },
-            );
-        }
-        self.outbox
-            .deliver(to, channel, message_text(&self.templates, channel, &code));
-        Ok(Started {
-            reference: VerificationRef::new(id),
-            lifetime: self.policy.lifetime,
-        })
+        let expires_at = unix_ms(self.clock.now() + self.policy.lifetime);
+        self.save(&id, &Pending { code_mac: self.mac(&id, &code), expires_at, failed_attempts: 0 }).await?;
+        self.outbox.deliver(to, channel, message_text(&self.templates, channel, &code));
+        Ok(Started { reference: VerificationRef::new(id), lifetime: self.policy.lifetime })
     }
 
-    async fn check(
-        &self,
-        reference: &VerificationRef,
-        code: &OtpCode,
-    ) -> Result<CheckOutcome, ProviderError> {
+    async fn check(&self, reference: &VerificationRef, code: &OtpCode) -> Result<CheckOutcome, ProviderError> {
         let id = reference.as_str();
-        let candidate = self.mac(id, code.as_str());
-        let now = self.clock.now();
-        let mut pending = self.pending.lock().expect("local provider lock");
-        let Some(entry) = pending.get_mut(id) else {
+        let Some(mut entry) = self.load(id).await? else {
             return Ok(CheckOutcome::NotFound);
         };
-        if entry.expires_at <= now {
-            pending.remove(id);
+        if entry.expires_at <= unix_ms(self.clock.now()) {
+            self.forget(id).await?;
             return Ok(CheckOutcome::Expired);
         }
         if entry.failed_attempts >= self.policy.max_attempts {
             return Ok(CheckOutcome::TooManyAttempts);
         }
-        if bool::from(entry.code_mac.ct_eq(&candidate)) {
-            pending.remove(id); // single use
+        if bool::from(entry.code_mac.ct_eq(&self.mac(id, code.as_str()))) {
+            self.forget(id).await?; // single use
             return Ok(CheckOutcome::Approved);
         }
         entry.failed_attempts += 1;
+        self.save(id, &entry).await?;
         Ok(if entry.failed_attempts >= self.policy.max_attempts {
             CheckOutcome::TooManyAttempts
         } else {
@@ -163,6 +180,7 @@ mod tests {
 
     use super::*;
     use crate::server::clock::ManualClock;
+    use crate::server::store::SqliteStore;
     use crate::verify::PhoneNumber;
 
     struct Harness {
@@ -171,20 +189,24 @@ mod tests {
         provider: LocalProvider,
     }
 
-    fn harness() -> Harness {
+    async fn harness() -> Harness {
+        let store: Arc<dyn StateStore> = Arc::new(SqliteStore::in_memory().unwrap());
+        harness_on(store).await
+    }
+
+    async fn harness_on(store: Arc<dyn StateStore>) -> Harness {
         let clock = Arc::new(ManualClock::new());
         let outbox = Arc::new(Outbox::new(10));
-        let provider = LocalProvider::new(
+        let provider = LocalProvider::open(
             CodePolicy::default(),
             MessageTemplates::default(),
             clock.clone(),
             outbox.clone(),
-        );
-        Harness {
-            clock,
-            outbox,
-            provider,
-        }
+            store,
+        )
+        .await
+        .unwrap();
+        Harness { clock, outbox, provider }
     }
 
     fn phone() -> PhoneNumber {
@@ -209,7 +231,7 @@ mod tests {
 
     #[tokio::test]
     async fn delivers_a_six_digit_code_that_works_once() {
-        let h = harness();
+        let h = harness().await;
         let started = h
             .provider
             .start(StartRequest {
@@ -234,7 +256,7 @@ mod tests {
 
     #[tokio::test]
     async fn voice_messages_read_the_code_digit_by_digit() {
-        let h = harness();
+        let h = harness().await;
         h.provider
             .start(StartRequest {
                 to: &phone(),
@@ -253,7 +275,7 @@ mod tests {
 
     #[tokio::test]
     async fn codes_expire_after_their_lifetime() {
-        let h = harness();
+        let h = harness().await;
         let started = h
             .provider
             .start(StartRequest {
@@ -272,7 +294,7 @@ mod tests {
 
     #[tokio::test]
     async fn codes_still_work_just_before_expiry() {
-        let h = harness();
+        let h = harness().await;
         let started = h
             .provider
             .start(StartRequest {
@@ -291,7 +313,7 @@ mod tests {
 
     #[tokio::test]
     async fn five_wrong_codes_kill_the_code() {
-        let h = harness();
+        let h = harness().await;
         let started = h
             .provider
             .start(StartRequest {
@@ -324,7 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_code_only_works_for_its_own_verification() {
-        let h = harness();
+        let h = harness().await;
         let first = h
             .provider
             .start(StartRequest {
@@ -361,9 +383,20 @@ mod tests {
         );
     }
 
-    #[test]
-    fn codes_are_uniform_over_digits() {
-        let h = harness();
+    #[tokio::test]
+    async fn codes_survive_a_restart_of_the_provider() {
+        let store: Arc<dyn StateStore> = Arc::new(SqliteStore::in_memory().unwrap());
+        let before = harness_on(store.clone()).await;
+        let request = StartRequest { to: &phone(), channel: Channel::Sms };
+        let started = before.provider.start(request).await.unwrap();
+        let code = delivered_code(&before.outbox);
+        let after = harness_on(store).await;
+        assert_eq!(after.provider.check(&started.reference, &code).await.unwrap(), CheckOutcome::Approved);
+    }
+
+    #[tokio::test]
+    async fn codes_are_uniform_over_digits() {
+        let h = harness().await;
         let mut counts = [0u32; 10];
         for _ in 0..2_000 {
             for c in h.provider.new_code().chars() {
@@ -377,9 +410,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn stores_only_a_mac_of_the_code() {
-        let h = harness();
+    #[tokio::test]
+    async fn stores_only_a_mac_of_the_code() {
+        let h = harness().await;
         assert_ne!(
             h.provider.mac("id", "123456"),
             h.provider.mac("id", "123457")

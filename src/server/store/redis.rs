@@ -1,0 +1,81 @@
+//! The shared backend: Redis, so that several instances see the same sessions, codes
+//! and counters. Expiry is Redis' own.
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+
+use super::{StateStore, StoreError};
+
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    /// Keeps several deployments apart in one Redis.
+    prefix: String,
+}
+
+fn failed(error: redis::RedisError) -> StoreError {
+    // Redis errors can echo the URL, which may hold a password: keep only the kind.
+    StoreError(format!("redis: {:?} {}", error.kind(), error.category()))
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://[:password@]host:port[/db]`).
+    ///
+    /// # Errors
+    /// When the URL is malformed or the server does not answer.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(failed)?;
+        let connection = ConnectionManager::new(client).await.map_err(failed)?;
+        Ok(Self { connection, prefix: prefix.to_owned() })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+#[async_trait::async_trait]
+impl StateStore for RedisStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.connection.clone().get(self.key(key)).await.map_err(failed)
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let options = redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(millis(ttl)));
+        self.connection.clone().set_options(self.key(key), value, options).await.map_err(failed)
+    }
+
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+        let options = redis::SetOptions::default()
+            .conditional_set(redis::ExistenceCheck::NX)
+            .with_expiration(redis::SetExpiry::PX(millis(ttl)));
+        let answer: Option<String> =
+            self.connection.clone().set_options(self.key(key), value, options).await.map_err(failed)?;
+        Ok(answer.is_some())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.connection.clone().del(self.key(key)).await.map_err(failed)
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
+        // INCR, and start the clock on the first hit only (NX), atomically.
+        let (count,): (u64,) = redis::pipe()
+            .atomic()
+            .incr(self.key(key), 1)
+            .cmd("PEXPIRE")
+            .arg(self.key(key))
+            .arg(millis(ttl))
+            .arg("NX")
+            .ignore()
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(failed)?;
+        Ok(count)
+    }
+}

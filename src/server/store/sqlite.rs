@@ -1,0 +1,198 @@
+//! The embedded backend: one SQLite file, written in WAL mode so readers never wait.
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{StateStore, StoreError};
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+    PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
+    CREATE TABLE IF NOT EXISTS kv (
+        key TEXT PRIMARY KEY,
+        value BLOB NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS kv_expires_at ON kv (expires_at);
+";
+
+/// Expired rows are swept every this many writes.
+const SWEEP_EVERY: u64 = 1_000;
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn expiry(ttl: Duration) -> i64 {
+    now_ms().saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn failed(error: impl std::fmt::Display) -> StoreError {
+    StoreError(error.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or the schema cannot be created.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        Self::with_connection(Connection::open(path).map_err(failed)?)
+    }
+
+    /// A private database that lives as long as the store; for tests.
+    ///
+    /// # Errors
+    /// When SQLite cannot start.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::with_connection(Connection::open_in_memory().map_err(failed)?)
+    }
+
+    fn with_connection(connection: Connection) -> Result<Self, StoreError> {
+        connection.busy_timeout(Duration::from_secs(5)).map_err(failed)?;
+        connection.execute_batch(SCHEMA).map_err(failed)?;
+        Ok(Self { connection: Arc::new(Mutex::new(connection)) })
+    }
+
+    /// Runs `job` on the connection off the async threads.
+    async fn with<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection.lock().map_err(|_| StoreError("connection lock poisoned".into()))?;
+            job(&mut connection).map_err(failed)
+        })
+        .await
+        .map_err(failed)?
+    }
+}
+
+#[async_trait::async_trait]
+impl StateStore for SqliteStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_owned();
+        self.with(move |c| {
+            c.query_row("SELECT value FROM kv WHERE key = ?1 AND expires_at > ?2", params![key, now_ms()], |row| row.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let (key, value) = (key.to_owned(), value.to_vec());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                params![key, value, expiry(ttl)],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+        let (key, value) = (key.to_owned(), value.to_vec());
+        self.with(move |c| {
+            let now = now_ms();
+            let changed = c.execute(
+                "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+                 WHERE kv.expires_at <= ?4",
+                params![key, value, expiry(ttl), now],
+            )?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.with(move |c| c.execute("DELETE FROM kv WHERE key = ?1", params![key]).map(drop)).await
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
+        let key = key.to_owned();
+        self.with(move |c| {
+            let now = now_ms();
+            let tx = c.transaction()?;
+            let current: Option<Vec<u8>> = tx
+                .query_row("SELECT value FROM kv WHERE key = ?1 AND expires_at > ?2", params![key, now], |r| r.get(0))
+                .optional()?;
+            let count = match current {
+                Some(bytes) => {
+                    let count = parse_count(&bytes) + 1;
+                    tx.execute("UPDATE kv SET value = ?2 WHERE key = ?1", params![key, count.to_string().into_bytes()])?;
+                    count
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                        params![key, b"1".to_vec(), expiry(ttl)],
+                    )?;
+                    1
+                }
+            };
+            if count % SWEEP_EVERY == 0 {
+                tx.execute("DELETE FROM kv WHERE expires_at <= ?1", params![now])?;
+            }
+            tx.commit()?;
+            Ok(count)
+        })
+        .await
+    }
+}
+
+fn parse_count(bytes: &[u8]) -> u64 {
+    std::str::from_utf8(bytes).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn values_expire_and_set_if_absent_respects_live_values() {
+        let store = SqliteStore::in_memory().unwrap();
+        assert!(store.set_if_absent("k", b"one", Duration::from_millis(40)).await.unwrap());
+        assert!(!store.set_if_absent("k", b"two", Duration::from_secs(60)).await.unwrap());
+        assert_eq!(store.get("k").await.unwrap().as_deref(), Some(&b"one"[..]));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(store.get("k").await.unwrap(), None);
+        assert!(store.set_if_absent("k", b"three", Duration::from_secs(60)).await.unwrap());
+        store.delete("k").await.unwrap();
+        assert_eq!(store.get("k").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn counters_count_within_their_window() {
+        let store = SqliteStore::in_memory().unwrap();
+        for expected in 1..=3 {
+            assert_eq!(store.incr("c", Duration::from_millis(40)).await.unwrap(), expected);
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(store.incr("c", Duration::from_secs(60)).await.unwrap(), 1, "a new window");
+    }
+
+    #[tokio::test]
+    async fn state_survives_reopening_the_file() {
+        let path = std::env::temp_dir().join(format!("phone-verify-test-{}.sqlite3", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        SqliteStore::open(&path).unwrap().set("k", b"kept", Duration::from_secs(60)).await.unwrap();
+        assert_eq!(SqliteStore::open(&path).unwrap().get("k").await.unwrap().as_deref(), Some(&b"kept"[..]));
+        let _ = std::fs::remove_file(&path);
+    }
+}

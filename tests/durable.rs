@@ -1,0 +1,66 @@
+//! State that outlives a process and is shared between processes: a verification in
+//! progress survives a restart on either backend, and two instances behind a load
+//! balancer share one Redis.
+mod support;
+
+use serde_json::json;
+use support::{Backend, Upstream, fresh_data_dir, spawn_app, spawn_on};
+
+const NUMBER: &str = "+44 7400 123456";
+
+#[tokio::test]
+async fn a_verification_in_progress_survives_a_restart_on_sqlite() {
+    let data_dir = fresh_data_dir().display().to_string();
+    let before = spawn_app(&[("DATA_DIR", &data_dir)]).await;
+    let browser = before.browser();
+    browser.call("start", &[("phone", NUMBER)]).await;
+    let code = before.latest_code().await;
+    before.kill().await;
+
+    let after = spawn_app(&[("DATA_DIR", &data_dir)]).await;
+    let browser = after.browser_for(&browser);
+    let state = browser.call("state", &[]).await;
+    assert_eq!(state.body["step"]["EnterCode"]["to"], NUMBER, "the session came back: {}", state.body);
+    let checked = browser.call("check", &[("code", &code)]).await;
+    assert_eq!(checked.status, 200, "{}", checked.body);
+}
+
+#[tokio::test]
+async fn a_verification_in_progress_survives_a_restart_on_redis() {
+    let before = spawn_on(Upstream::Local, Backend::Redis, &[]).await;
+    let browser = before.browser();
+    browser.call("start", &[("phone", NUMBER)]).await;
+    let code = before.latest_code().await;
+    let redis = before.kill().await.expect("a redis server");
+
+    let after = spawn_app(&[("REDIS_URL", &redis.url)]).await;
+    let browser = after.browser_for(&browser);
+    assert_eq!(browser.call("check", &[("code", &code)]).await.status, 200);
+}
+
+#[tokio::test]
+async fn two_instances_share_sessions_codes_and_countdowns_through_redis() {
+    let first = spawn_on(Upstream::Local, Backend::Redis, &[]).await;
+    let redis_url = first.redis.as_ref().unwrap().url.clone();
+    let second = spawn_app(&[("REDIS_URL", &redis_url)]).await;
+    let on_first = first.browser();
+    let on_second = second.browser_for(&on_first);
+
+    on_first.call("start", &[("phone", NUMBER)]).await;
+    let early = on_second.call("resend", &[]).await;
+    assert_eq!((early.status, early.body), (429, json!({"ResendTooSoon": {"retry_after": 30}})));
+    let code = first.latest_code().await;
+    let checked = on_second.call("check", &[("code", &code)]).await;
+    assert_eq!(checked.status, 200, "a code sent by one instance checks on the other: {}", checked.body);
+    assert!(on_first.call("state", &[]).await.body["step"].get("Verified").is_some());
+}
+
+#[tokio::test]
+async fn a_bad_redis_url_stops_start_up_with_a_clear_error() {
+    let leptos = leptos::config::get_configuration(Some("Cargo.toml")).unwrap().leptos_options;
+    let error = phone_verify::server::Settings::from_lookup(leptos, |name| {
+        (name == "REDIS_URL").then(|| "http://127.0.0.1:6379".to_owned())
+    })
+    .unwrap_err();
+    assert_eq!(error.variable, "REDIS_URL");
+}
