@@ -18,6 +18,10 @@ const common = {
   LEPTOS_SITE_ROOT: 'target/site',
   VERIFY_RESEND_COOLDOWN_SECS: '3',
   UPSTREAM_TIMEOUT_MS: '2000',
+  // Every test comes from 127.0.0.1: the per-IP and per-prefix limits (tested in
+  // tests/limits.rs) would otherwise stop the suite.
+  VERIFY_LIMIT_IP_PER_HOUR: '100000',
+  VERIFY_LIMIT_PREFIX_PER_HOUR: '100000',
   RUST_LOG: 'error,tower_http=off',
 };
 

@@ -222,7 +222,10 @@ async fn resend_waits_for_the_countdown_then_sends_a_new_code() {
     app.advance(20);
     let resent = browser.call("resend", &[]).await;
     assert_eq!(resent.status, 200);
-    assert_eq!(resent.body["EnterCode"]["resend_in"], 30);
+    assert_eq!(
+        resent.body["EnterCode"]["resend_in"], 60,
+        "the wait doubles with each resend"
+    );
     assert_eq!(app.outbox().await.len(), 2);
     let second = app.latest_code().await;
     if first != second {

@@ -20,7 +20,11 @@ async fn a_verification_in_progress_survives_a_restart_on_sqlite() {
     let after = spawn_app(&[("DATA_DIR", &data_dir)]).await;
     let browser = after.browser_for(&browser);
     let state = browser.call("state", &[]).await;
-    assert_eq!(state.body["step"]["EnterCode"]["to"], NUMBER, "the session came back: {}", state.body);
+    assert_eq!(
+        state.body["step"]["EnterCode"]["to"], NUMBER,
+        "the session came back: {}",
+        state.body
+    );
     let checked = browser.call("check", &[("code", &code)]).await;
     assert_eq!(checked.status, 200, "{}", checked.body);
 }
@@ -48,16 +52,29 @@ async fn two_instances_share_sessions_codes_and_countdowns_through_redis() {
 
     on_first.call("start", &[("phone", NUMBER)]).await;
     let early = on_second.call("resend", &[]).await;
-    assert_eq!((early.status, early.body), (429, json!({"ResendTooSoon": {"retry_after": 30}})));
+    assert_eq!(
+        (early.status, early.body),
+        (429, json!({"ResendTooSoon": {"retry_after": 30}}))
+    );
     let code = first.latest_code().await;
     let checked = on_second.call("check", &[("code", &code)]).await;
-    assert_eq!(checked.status, 200, "a code sent by one instance checks on the other: {}", checked.body);
-    assert!(on_first.call("state", &[]).await.body["step"].get("Verified").is_some());
+    assert_eq!(
+        checked.status, 200,
+        "a code sent by one instance checks on the other: {}",
+        checked.body
+    );
+    assert!(
+        on_first.call("state", &[]).await.body["step"]
+            .get("Verified")
+            .is_some()
+    );
 }
 
 #[tokio::test]
 async fn a_bad_redis_url_stops_start_up_with_a_clear_error() {
-    let leptos = leptos::config::get_configuration(Some("Cargo.toml")).unwrap().leptos_options;
+    let leptos = leptos::config::get_configuration(Some("Cargo.toml"))
+        .unwrap()
+        .leptos_options;
     let error = phone_verify::server::Settings::from_lookup(leptos, |name| {
         (name == "REDIS_URL").then(|| "http://127.0.0.1:6379".to_owned())
     })

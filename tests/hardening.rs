@@ -18,26 +18,54 @@ async fn the_page_has_a_nonce_csp_and_the_usual_headers() {
     let headers = response.headers().clone();
     let html = response.text().await.unwrap();
     let csp = header(&headers, "content-security-policy");
-    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce");
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "Leptos' scripts carry the same nonce");
-    assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'self'"), "{csp}");
-    assert!(csp.contains("object-src 'none'") && csp.contains("base-uri 'none'"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "Leptos' scripts carry the same nonce"
+    );
+    assert!(
+        csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'self'"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("object-src 'none'") && csp.contains("base-uri 'none'"),
+        "{csp}"
+    );
     assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
     assert_eq!(header(&headers, "referrer-policy"), "same-origin");
     assert_eq!(header(&headers, "cache-control"), "no-store");
-    assert_eq!(header(&headers, "strict-transport-security"), "", "no HSTS over plain HTTP");
+    assert_eq!(
+        header(&headers, "strict-transport-security"),
+        "",
+        "no HSTS over plain HTTP"
+    );
 
     let again = reqwest::get(app.url("/")).await.unwrap();
-    assert_ne!(header(again.headers(), "content-security-policy"), csp, "a fresh nonce per page");
+    assert_ne!(
+        header(again.headers(), "content-security-policy"),
+        csp,
+        "a fresh nonce per page"
+    );
 }
 
 #[tokio::test]
 async fn https_deployments_get_hsts_and_configured_framing() {
-    let app = spawn_app(&[("SESSION_COOKIE_SECURE", "true"), ("FRAME_ANCESTORS", "'self' https://shop.example")]).await;
+    let app = spawn_app(&[
+        ("SESSION_COOKIE_SECURE", "true"),
+        ("FRAME_ANCESTORS", "'self' https://shop.example"),
+    ])
+    .await;
     let response = reqwest::get(app.url("/")).await.unwrap();
     let headers = response.headers();
     assert!(header(headers, "strict-transport-security").starts_with("max-age=63072000"));
-    assert!(header(headers, "content-security-policy").contains("frame-ancestors 'self' https://shop.example"));
+    assert!(
+        header(headers, "content-security-policy")
+            .contains("frame-ancestors 'self' https://shop.example")
+    );
 }
 
 #[tokio::test]
@@ -51,12 +79,19 @@ async fn api_answers_are_never_cached() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(header(response.headers(), "cache-control"), "no-store");
-    assert_eq!(header(response.headers(), "x-content-type-options"), "nosniff");
+    assert_eq!(
+        header(response.headers(), "x-content-type-options"),
+        "nosniff"
+    );
 }
 
 #[tokio::test]
 async fn cross_site_requests_are_refused_before_anything_is_sent() {
-    let app = spawn_with(Upstream::MessageBird, &[("ALLOWED_ORIGINS", "https://shop.example")]).await;
+    let app = spawn_with(
+        Upstream::MessageBird,
+        &[("ALLOWED_ORIGINS", "https://shop.example")],
+    )
+    .await;
     let client = reqwest::Client::new();
     let start = |fetch_site: Option<&str>, origin: Option<&str>| {
         let mut request = client
@@ -79,9 +114,16 @@ async fn cross_site_requests_are_refused_before_anything_is_sent() {
     ] {
         let response = start(site, origin).await.unwrap();
         assert_eq!(response.status(), 403, "{site:?} {origin:?}");
-        assert_eq!(response.json::<serde_json::Value>().await.unwrap(), json!("CrossSiteRequest"));
+        assert_eq!(
+            response.json::<serde_json::Value>().await.unwrap(),
+            json!("CrossSiteRequest")
+        );
     }
-    assert_eq!(app.upstream_requests().await, 0, "no upstream call for a refused request");
+    assert_eq!(
+        app.upstream_requests().await,
+        0,
+        "no upstream call for a refused request"
+    );
 
     let own_origin = format!("http://{}", app.addr);
     for (site, origin) in [
@@ -98,7 +140,9 @@ async fn cross_site_requests_are_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn state_changing_calls_are_never_accepted_as_get() {
     let app = spawn_app(&[]).await;
-    let response = reqwest::get(app.url("/api/verify/start?phone=%2B447400123456&channel=sms")).await.unwrap();
+    let response = reqwest::get(app.url("/api/verify/start?phone=%2B447400123456&channel=sms"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 405);
     assert!(app.outbox().await.is_empty());
 }

@@ -219,7 +219,16 @@ async fn upstream_expiry_is_reported() {
 
 #[tokio::test]
 async fn twilio_resend_reuses_the_code_and_stops_after_five_sends() {
-    let app = spawn_with(Upstream::Twilio, &[("VERIFY_RESEND_COOLDOWN_SECS", "0")]).await;
+    let app = spawn_with(
+        Upstream::Twilio,
+        &[
+            ("VERIFY_RESEND_COOLDOWN_SECS", "0"),
+            // Our own limits would stop it first; this is about Twilio's.
+            ("VERIFY_LIMIT_SESSION_SENDS", "10"),
+            ("VERIFY_LIMIT_NUMBER_PER_HOUR", "10"),
+        ],
+    )
+    .await;
     let browser = app.browser();
     browser.call("start", &[("phone", NUMBER)]).await;
     let first = app.latest_code().await;

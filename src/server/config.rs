@@ -8,6 +8,7 @@ use leptos::config::{LeptosOptions, get_configuration};
 use reqwest::Url;
 use secrecy::SecretString;
 
+use super::limits::LimitPolicy;
 use super::provider::{MessageBirdConfig, TwilioConfig, UpstreamTimeouts, Voice};
 use crate::verify::CountryCode;
 
@@ -101,6 +102,8 @@ pub struct Settings {
     pub redis_url: Option<SecretString>,
     /// `REDIS_PREFIX`, default `phone-verify:`: keeps deployments apart in one Redis.
     pub redis_prefix: String,
+    /// `VERIFY_LIMIT_*`, `VERIFY_ALLOWED_COUNTRIES`, `TRUSTED_PROXIES`.
+    pub limits: LimitPolicy,
 }
 
 /// A setting that is present but unusable.
@@ -169,17 +172,31 @@ impl Settings {
         let cookie_secure = env.parse_bool("SESSION_COOKIE_SECURE", false)?;
         let frame_ancestors = env.source_list("FRAME_ANCESTORS")?;
         let allowed_origins = env.origins("ALLOWED_ORIGINS")?;
-        let data_dir = env.get("DATA_DIR").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "data".into()).into();
+        let data_dir = env
+            .get("DATA_DIR")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "data".into())
+            .into();
         let redis_url = match env.get("REDIS_URL").filter(|v| !v.trim().is_empty()) {
             None => None,
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://") => {
+            Some(url)
+                if url.starts_with("redis://")
+                    || url.starts_with("rediss://")
+                    || url.starts_with("unix://") =>
+            {
                 Some(SecretString::from(url))
             }
             Some(_) => {
-                return Err(ConfigError { variable: "REDIS_URL", problem: "must start with redis://, rediss:// or unix://".into() });
+                return Err(ConfigError {
+                    variable: "REDIS_URL",
+                    problem: "must start with redis://, rediss:// or unix://".into(),
+                });
             }
         };
-        let redis_prefix = env.get("REDIS_PREFIX").unwrap_or_else(|| "phone-verify:".into());
+        let redis_prefix = env
+            .get("REDIS_PREFIX")
+            .unwrap_or_else(|| "phone-verify:".into());
+        let limits = limit_policy(&env)?;
         Ok(Self {
             leptos,
             provider,
@@ -193,8 +210,68 @@ impl Settings {
             data_dir,
             redis_url,
             redis_prefix,
+            limits,
         })
     }
+}
+
+fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
+    let d = LimitPolicy::default();
+    let allowed_countries = env
+        .get("VERIFY_ALLOWED_COUNTRIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<CountryCode>()
+                .map(|_| c.to_ascii_uppercase())
+                .map_err(|problem| ConfigError {
+                    variable: "VERIFY_ALLOWED_COUNTRIES",
+                    problem,
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let trusted_proxies = env
+        .get("TRUSTED_PROXIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse().map_err(|_| ConfigError {
+                variable: "TRUSTED_PROXIES",
+                problem: format!("{p:?} is not an IP address"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let max = 1_000_000;
+    Ok(LimitPolicy {
+        session_sends_per_10_min: env.parse_in(
+            "VERIFY_LIMIT_SESSION_SENDS",
+            d.session_sends_per_10_min,
+            1..=max,
+        )?,
+        number_per_hour: env.parse_in(
+            "VERIFY_LIMIT_NUMBER_PER_HOUR",
+            d.number_per_hour,
+            1..=max,
+        )?,
+        number_per_day: env.parse_in("VERIFY_LIMIT_NUMBER_PER_DAY", d.number_per_day, 1..=max)?,
+        ip_per_hour: env.parse_in("VERIFY_LIMIT_IP_PER_HOUR", d.ip_per_hour, 1..=max)?,
+        prefix_per_hour: env.parse_in(
+            "VERIFY_LIMIT_PREFIX_PER_HOUR",
+            d.prefix_per_hour,
+            1..=max,
+        )?,
+        failed_checks_per_number_per_hour: env.parse_in(
+            "VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR",
+            d.failed_checks_per_number_per_hour,
+            1..=max,
+        )?,
+        allowed_countries,
+        trusted_proxies,
+    })
 }
 
 fn provider_settings(
@@ -391,22 +468,36 @@ impl Env<'_> {
 
     /// A CSP source list of `'self'`, `'none'` and http(s) origins.
     fn source_list(&self, name: &'static str) -> Result<String, ConfigError> {
-        let raw = self.get(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "'self'".to_owned());
+        let raw = self
+            .get(name)
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "'self'".to_owned());
         let sources: Vec<&str> = raw.split_whitespace().collect();
         let valid = |s: &&str| matches!(*s, "'self'" | "'none'") || is_origin(s);
         if sources.iter().all(valid) && (sources.len() == 1 || !sources.contains(&"'none'")) {
             Ok(sources.join(" "))
         } else {
-            Err(ConfigError { variable: name, problem: format!("{raw:?} is not a list of 'self', 'none' or https://origins") })
+            Err(ConfigError {
+                variable: name,
+                problem: format!("{raw:?} is not a list of 'self', 'none' or https://origins"),
+            })
         }
     }
 
     fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
         let raw = self.get(name).unwrap_or_default();
-        let origins: Vec<String> = raw.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
+        let origins: Vec<String> = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
         match origins.iter().find(|o| !is_origin(o)) {
             None => Ok(origins),
-            Some(bad) => Err(ConfigError { variable: name, problem: format!("{bad:?} is not an origin like https://shop.example") }),
+            Some(bad) => Err(ConfigError {
+                variable: name,
+                problem: format!("{bad:?} is not an origin like https://shop.example"),
+            }),
         }
     }
 
@@ -466,6 +557,7 @@ mod tests {
         assert_eq!(s.default_country, None);
         assert!(!s.cookie_secure);
         assert_eq!(s.frame_ancestors, "'self'");
+        assert_eq!(s.limits, LimitPolicy::default());
         assert!(s.allowed_origins.is_empty());
     }
 
@@ -473,11 +565,17 @@ mod tests {
     fn embedding_settings_are_origins() {
         let s = settings(&[
             ("FRAME_ANCESTORS", "'self'  https://shop.example"),
-            ("ALLOWED_ORIGINS", "https://shop.example, http://localhost:8080"),
+            (
+                "ALLOWED_ORIGINS",
+                "https://shop.example, http://localhost:8080",
+            ),
         ])
         .unwrap();
         assert_eq!(s.frame_ancestors, "'self' https://shop.example");
-        assert_eq!(s.allowed_origins, ["https://shop.example", "http://localhost:8080"]);
+        assert_eq!(
+            s.allowed_origins,
+            ["https://shop.example", "http://localhost:8080"]
+        );
         for (name, value) in [
             ("FRAME_ANCESTORS", "*"),
             ("FRAME_ANCESTORS", "https://shop.example/path"),
@@ -485,7 +583,11 @@ mod tests {
             ("ALLOWED_ORIGINS", "shop.example"),
             ("ALLOWED_ORIGINS", "https://shop.example/; script-src *"),
         ] {
-            assert_eq!(settings(&[(name, value)]).unwrap_err().variable, name, "{value}");
+            assert_eq!(
+                settings(&[(name, value)]).unwrap_err().variable,
+                name,
+                "{value}"
+            );
         }
     }
 

@@ -7,6 +7,7 @@ use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use super::AppState;
+use super::limits::{self, SESSION_WINDOW};
 use super::provider::{CheckOutcome, ProviderError, StartRequest};
 use super::session::{Pending, Verified, VerifySession};
 use crate::verify::{Channel, Flow, OtpCode, PhoneNumber, Step, VerifyError};
@@ -18,6 +19,8 @@ pub struct FlowRequest {
     /// A plain HTML form post (no JavaScript): errors go to the session for the next
     /// page render, because the response is a redirect back to the page.
     plain_form: bool,
+    /// Who is asking, as the per-IP limit counts them.
+    client: String,
 }
 
 impl FlowRequest {
@@ -28,21 +31,44 @@ impl FlowRequest {
             tracing::error!(%error, "no session layer in front of the server functions");
             VerifyError::Internal
         })?;
-        let plain_form = use_context::<axum::http::request::Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get(header::ACCEPT)?
-                    .to_str()
-                    .ok()
-                    .map(|a| a.contains("text/html"))
-            })
-            .unwrap_or(false);
+        let parts = use_context::<axum::http::request::Parts>();
+        let plain_form = parts
+            .as_ref()
+            .and_then(|parts| parts.headers.get(header::ACCEPT)?.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+        let client = parts.as_ref().map_or_else(
+            || "unknown".to_owned(),
+            |p| limits::client_key(p, &state.settings.limits.trusted_proxies),
+        );
         Ok(Self {
             state,
             session,
             plain_form,
+            client,
         })
+    }
+
+    /// Checks every limit before a send and counts the send; see [`limits`].
+    async fn admit_send(
+        &self,
+        stored: &mut VerifySession,
+        number: &PhoneNumber,
+        now: u64,
+    ) -> Result<(), VerifyError> {
+        let policy = &self.state.settings.limits;
+        stored.sends_at.retain(|at| now < at + SESSION_WINDOW);
+        if stored.sends_at.len() >= policy.session_sends_per_10_min as usize {
+            let oldest = stored.sends_at.iter().min().copied().unwrap_or(now);
+            let retry_after = u32::try_from(oldest + SESSION_WINDOW - now).unwrap_or(u32::MAX);
+            return Err(VerifyError::RateLimited { retry_after });
+        }
+        limits::admit_send(self.state.store.as_ref(), policy, number, &self.client, now).await?;
+        stored.sends_at.push(now);
+        Ok(())
+    }
+
+    fn cooldown(&self, sends: u32) -> u64 {
+        limits::cooldown(self.state.settings.resend_cooldown, sends)
     }
 
     fn now(&self) -> u64 {
@@ -88,6 +114,11 @@ impl FlowRequest {
                 return Ok(stored.step(self.code_length(), now));
             }
         }
+        if let Err(refused) = self.admit_send(&mut stored, &number, now).await {
+            stored.save(&self.session).await?;
+            return Err(refused);
+        }
+        stored.save(&self.session).await?;
         let started = self
             .state
             .provider
@@ -105,7 +136,7 @@ impl FlowRequest {
             channel,
             reference: started.reference,
             expires_at: now + started.lifetime.as_secs(),
-            resend_at: now + self.state.settings.resend_cooldown.as_secs(),
+            resend_at: now + self.cooldown(1),
             sends: 1,
             failed_checks: 0,
         });
@@ -132,6 +163,8 @@ impl FlowRequest {
         if pending.failed_checks >= max_attempts {
             return Err(VerifyError::TooManyAttempts);
         }
+        let (store, policy) = (self.state.store.as_ref(), &self.state.settings.limits);
+        limits::admit_check(store, policy, &pending.e164, now).await?;
         let outcome = self
             .state
             .provider
@@ -151,6 +184,7 @@ impl FlowRequest {
                 Ok(stored.step(self.code_length(), now))
             }
             CheckOutcome::Wrong => {
+                limits::record_failed_check(store, policy, &pending.e164, now).await?;
                 let failed = pending.failed_checks + 1;
                 if let Some(stored_pending) = stored.pending.as_mut() {
                     stored_pending.failed_checks = failed;
@@ -175,7 +209,7 @@ impl FlowRequest {
     pub async fn resend(&self) -> Result<Step, VerifyError> {
         let mut stored = VerifySession::load(&self.session).await?;
         let now = self.now();
-        let Some(pending) = stored.pending.as_mut() else {
+        let Some(pending) = stored.pending.as_ref() else {
             return Err(VerifyError::NoVerificationInProgress);
         };
         if now < pending.resend_at {
@@ -186,6 +220,16 @@ impl FlowRequest {
             tracing::error!(?problem, "a stored number no longer parses");
             VerifyError::Internal
         })?;
+        if let Err(refused) = self.admit_send(&mut stored, &number, now).await {
+            stored.save(&self.session).await?;
+            return Err(refused);
+        }
+        stored.save(&self.session).await?;
+        let sends = stored.pending.as_ref().map_or(1, |p| p.sends + 1);
+        let cooldown = self.cooldown(sends);
+        let Some(pending) = stored.pending.as_mut() else {
+            return Err(VerifyError::NoVerificationInProgress);
+        };
         let started = self
             .state
             .provider
@@ -198,8 +242,8 @@ impl FlowRequest {
         tracing::info!(to = %number.masked(), channel = pending.channel.as_str(), "code resent");
         pending.reference = started.reference;
         pending.expires_at = now + started.lifetime.as_secs();
-        pending.resend_at = now + self.state.settings.resend_cooldown.as_secs();
-        pending.sends += 1;
+        pending.resend_at = now + cooldown;
+        pending.sends = sends;
         pending.failed_checks = 0;
         stored.save(&self.session).await?;
         Ok(stored.step(self.code_length(), now))

@@ -41,7 +41,11 @@ pub fn set_page_csp() {
 }
 
 /// Headers every response gets, and `no-store` for everything personal.
-pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let personal = {
         let path = request.uri().path();
         path == "/" || path.starts_with("/api/") || path.starts_with("/dev/")
@@ -52,7 +56,11 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
     // `same-origin`: the no-JavaScript form posts need the Referer to find their way
     // back; other sites never learn where their visitors came from.
     set(headers, header::REFERRER_POLICY, "same-origin");
-    set(headers, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         let policy = format!(
             "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors {}",
@@ -63,7 +71,11 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
         }
     }
     if state.settings.cookie_secure {
-        set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        );
     }
     if personal {
         set(headers, header::CACHE_CONTROL, "no-store");
@@ -79,9 +91,18 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
 /// comes from in `Sec-Fetch-Site`; older ones only in `Origin`, checked against this
 /// host and the configured allow-list. A request with neither is not from a browser,
 /// so it cannot carry a victim's cookie.
-pub async fn reject_cross_site(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() == Method::POST && is_cross_site(request.headers(), &state.settings.allowed_origins) {
-        tracing::info!(path = request.uri().path(), "cross-site API request refused");
+pub async fn reject_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::POST
+        && is_cross_site(request.headers(), &state.settings.allowed_origins)
+    {
+        tracing::info!(
+            path = request.uri().path(),
+            "cross-site API request refused"
+        );
         return refuse(VerifyError::CrossSiteRequest);
     }
     next.run(request).await
@@ -119,24 +140,66 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs.iter().map(|(k, v)| (HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (HeaderName::from_static(k), HeaderValue::from_static(v)))
+            .collect()
     }
 
     #[test]
     fn fetch_metadata_decides_first() {
         let allowed = vec!["https://partner.example".to_owned()];
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")]), &allowed));
-        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")]), &allowed));
-        assert!(is_cross_site(&headers(&[("sec-fetch-site", "same-site"), ("origin", "https://sub.example")]), &allowed));
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "cross-site"), ("origin", "https://partner.example")]), &allowed));
+        assert!(!is_cross_site(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            &allowed
+        ));
+        assert!(is_cross_site(
+            &headers(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example")
+            ]),
+            &allowed
+        ));
+        assert!(is_cross_site(
+            &headers(&[
+                ("sec-fetch-site", "same-site"),
+                ("origin", "https://sub.example")
+            ]),
+            &allowed
+        ));
+        assert!(!is_cross_site(
+            &headers(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://partner.example")
+            ]),
+            &allowed
+        ));
     }
 
     #[test]
     fn origin_is_the_fallback() {
         let none: Vec<String> = vec![];
-        assert!(!is_cross_site(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), &none));
-        assert!(is_cross_site(&headers(&[("origin", "http://evil.example"), ("host", "127.0.0.1:3000")]), &none));
-        assert!(is_cross_site(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]), &none));
-        assert!(!is_cross_site(&headers(&[]), &none), "no browser, no ambient cookie to abuse");
+        assert!(!is_cross_site(
+            &headers(&[
+                ("origin", "http://127.0.0.1:3000"),
+                ("host", "127.0.0.1:3000")
+            ]),
+            &none
+        ));
+        assert!(is_cross_site(
+            &headers(&[
+                ("origin", "http://evil.example"),
+                ("host", "127.0.0.1:3000")
+            ]),
+            &none
+        ));
+        assert!(is_cross_site(
+            &headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]),
+            &none
+        ));
+        assert!(
+            !is_cross_site(&headers(&[]), &none),
+            "no browser, no ambient cookie to abuse"
+        );
     }
 }

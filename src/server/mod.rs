@@ -3,6 +3,7 @@
 //! - [`config`]: settings from the environment, checked at start-up.
 //! - [`flow`]: the verification steps, run by the server functions in [`crate::api`].
 //! - [`hardening`]: security headers, CSP, CSRF checks.
+//! - [`limits`]: abuse limits on sends and wrong codes.
 //! - [`session`]: what a browser session remembers between requests.
 //! - [`store`]: durable state (SQLite or Redis) for sessions, codes and counters.
 //! - [`provider`]: the Verify providers behind one trait, and the built-in local one.
@@ -14,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod flow;
 pub mod hardening;
+pub mod limits;
 pub mod outbox;
 pub mod provider;
 pub mod session;

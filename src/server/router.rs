@@ -57,7 +57,10 @@ pub fn build_router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/{*server_fn}", post(server_fns))
         .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), hardening::reject_cross_site));
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hardening::reject_cross_site,
+        ));
     let mut router = Router::new()
         .route("/", get(page))
         .merge(api)
@@ -67,9 +70,17 @@ pub fn build_router(state: AppState) -> Router {
     }
     router
         .layer(sessions)
-        .layer(axum::middleware::map_response(transport_errors_are_bad_requests))
-        .layer(axum::middleware::from_fn_with_state(state, hardening::security_headers))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(axum::middleware::map_response(
+            transport_errors_are_bad_requests,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            hardening::security_headers,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -115,7 +126,9 @@ fn dev_outbox_routes<S>(outbox: Arc<outbox::Outbox>) -> Router<S> {
 
 /// Serves `router` on `listener` until SIGINT or SIGTERM, letting requests in flight finish.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router)
+    // The peer address feeds the per-IP limits.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

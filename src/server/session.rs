@@ -21,6 +21,9 @@ pub struct VerifySession {
     pub verified: Option<Verified>,
     /// The error of a form posted without JavaScript, shown by the next page render.
     pub flash: Option<VerifyError>,
+    /// Unix seconds of this session's recent sends, for the per-session limit.
+    #[serde(default)]
+    pub sends_at: Vec<u64>,
 }
 
 /// A code has been sent and not yet accepted.

@@ -64,8 +64,12 @@ impl AppState {
 async fn open_store(settings: &Settings) -> Result<Arc<dyn StateStore>, StoreError> {
     use secrecy::ExposeSecret;
     Ok(match &settings.redis_url {
-        Some(url) => Arc::new(RedisStore::connect(url.expose_secret(), &settings.redis_prefix).await?),
-        None => Arc::new(SqliteStore::open(&settings.data_dir.join("phone-verify.sqlite3"))?),
+        Some(url) => {
+            Arc::new(RedisStore::connect(url.expose_secret(), &settings.redis_prefix).await?)
+        }
+        None => Arc::new(SqliteStore::open(
+            &settings.data_dir.join("phone-verify.sqlite3"),
+        )?),
     })
 }
 

@@ -42,6 +42,9 @@ pub enum VerifyError {
     /// The provider will not send to this number (invalid there, blocked prefix or country).
     #[error("number cannot be reached")]
     NumberUnreachable,
+    /// This service does not send to numbers of that country.
+    #[error("country not allowed")]
+    CountryNotAllowed,
     /// The chosen channel (SMS or call) is switched off.
     #[error("channel unavailable")]
     ChannelUnavailable,
@@ -107,6 +110,9 @@ impl VerifyError {
             VerifyError::NumberUnreachable => {
                 "We can't send codes to this number. Check it, or use another number.".into()
             }
+            VerifyError::CountryNotAllowed => {
+                "We can't send codes to numbers in that country.".into()
+            }
             VerifyError::ChannelUnavailable => {
                 "That way of sending codes isn't available right now. Please choose the other one.".into()
             }
@@ -136,7 +142,9 @@ impl VerifyError {
             VerifyError::WrongCode { .. } => 422,
             VerifyError::CodeExpired => 410,
             VerifyError::NoVerificationInProgress => 409,
-            VerifyError::NumberUnreachable | VerifyError::ChannelUnavailable => 422,
+            VerifyError::NumberUnreachable
+            | VerifyError::ChannelUnavailable
+            | VerifyError::CountryNotAllowed => 422,
             VerifyError::TooManyAttempts
             | VerifyError::ResendTooSoon { .. }
             | VerifyError::RateLimited { .. } => 429,

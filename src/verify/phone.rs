@@ -24,6 +24,8 @@ impl FromStr for CountryCode {
 pub struct PhoneNumber {
     e164: String,
     international: String,
+    /// ISO 3166 code of the number's country, e.g. `GB`.
+    country: Option<String>,
 }
 
 /// The longest input worth parsing; anything longer is not a phone number.
@@ -60,6 +62,7 @@ impl PhoneNumber {
         Ok(Self {
             e164: number.format().mode(Mode::E164).to_string(),
             international: number.format().mode(Mode::International).to_string(),
+            country: number.country().id().map(|id| id.as_ref().to_owned()),
         })
     }
 
@@ -71,6 +74,11 @@ impl PhoneNumber {
     /// `+44 7911 123456`: what the visitor sees.
     pub fn international(&self) -> &str {
         &self.international
+    }
+
+    /// ISO 3166 code of the number's country (`GB`), when the metadata knows it.
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_deref()
     }
 
     /// `+44******123`: enough to tell numbers apart in a log line, not enough to call.
@@ -168,6 +176,25 @@ mod tests {
         assert_eq!(
             PhoneNumber::parse("+1 555 0123", None),
             Err(PhoneProblem::Invalid)
+        );
+    }
+
+    #[test]
+    fn knows_the_country() {
+        assert_eq!(
+            PhoneNumber::parse("+447400123456", None).unwrap().country(),
+            Some("GB")
+        );
+        assert_eq!(
+            PhoneNumber::parse("+447911123456", None).unwrap().country(),
+            Some("GG"),
+            "Guernsey shares +44"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+4915123456789", None)
+                .unwrap()
+                .country(),
+            Some("DE")
         );
     }
 

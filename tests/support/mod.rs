@@ -38,15 +38,31 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub async fn start() -> Arc<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server is installed (scripts/setup.sh installs it)");
         let url = format!("redis://127.0.0.1:{port}");
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return Arc::new(Self { child, url });
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -164,7 +180,10 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
         .expect("Cargo.toml has Leptos settings")
         .leptos_options;
     // Each app gets its own SQLite file unless the test names one (restart tests do).
-    let mut all = vec![("DATA_DIR".to_owned(), fresh_data_dir().display().to_string())];
+    let mut all = vec![(
+        "DATA_DIR".to_owned(),
+        fresh_data_dir().display().to_string(),
+    )];
     all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let vars = all;
     let settings = Settings::from_lookup(leptos, |name| {
@@ -175,7 +194,9 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     })
     .expect("test settings are valid");
     let clock = Arc::new(ManualClock::new());
-    let state = AppState::new(settings, clock.clone()).await.expect("the state store opens");
+    let state = AppState::new(settings, clock.clone())
+        .await
+        .expect("the state store opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(serve(listener, build_router(state)));
@@ -198,7 +219,10 @@ impl TestApp {
 
     /// The same browser (cookie jar) pointed at another app, as behind a load balancer.
     pub fn browser_for(&self, other: &Browser) -> Browser {
-        Browser { app: self.url(""), client: other.client.clone() }
+        Browser {
+            app: self.url(""),
+            client: other.client.clone(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -50,7 +50,8 @@ fn pending_key(id: &str) -> String {
 }
 
 fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn store_failed(error: StoreError) -> ProviderError {
@@ -59,7 +60,9 @@ fn store_failed(error: StoreError) -> ProviderError {
 
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
-    OsRng.try_fill_bytes(&mut bytes).expect("the OS random number generator failed");
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the OS random number generator failed");
     bytes
 }
 
@@ -75,15 +78,29 @@ impl LocalProvider {
         outbox: Arc<Outbox>,
         store: Arc<dyn StateStore>,
     ) -> Result<Self, StoreError> {
-        store.set_if_absent(MAC_KEY, &random_bytes::<32>(), MAC_KEY_TTL).await?;
-        let stored = store.get(MAC_KEY).await?.ok_or_else(|| StoreError("the MAC key vanished".into()))?;
-        let mac_key: Digest =
-            stored.try_into().map_err(|_| StoreError("the stored MAC key is malformed".into()))?;
-        Ok(Self { policy, templates, clock, outbox, store, mac_key })
+        store
+            .set_if_absent(MAC_KEY, &random_bytes::<32>(), MAC_KEY_TTL)
+            .await?;
+        let stored = store
+            .get(MAC_KEY)
+            .await?
+            .ok_or_else(|| StoreError("the MAC key vanished".into()))?;
+        let mac_key: Digest = stored
+            .try_into()
+            .map_err(|_| StoreError("the stored MAC key is malformed".into()))?;
+        Ok(Self {
+            policy,
+            templates,
+            clock,
+            outbox,
+            store,
+            mac_key,
+        })
     }
 
     fn mac(&self, id: &str, code: &str) -> Digest {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
         mac.update(id.as_bytes());
         mac.update(b":");
         mac.update(code.as_bytes());
@@ -92,11 +109,18 @@ impl LocalProvider {
 
     fn new_code(&self) -> String {
         let mut rng = OsRng.unwrap_err();
-        (0..self.policy.length).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+        (0..self.policy.length)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect()
     }
 
     async fn load(&self, id: &str) -> Result<Option<Pending>, ProviderError> {
-        match self.store.get(&pending_key(id)).await.map_err(store_failed)? {
+        match self
+            .store
+            .get(&pending_key(id))
+            .await
+            .map_err(store_failed)?
+        {
             None => Ok(None),
             Some(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
@@ -105,19 +129,29 @@ impl LocalProvider {
     }
 
     async fn save(&self, id: &str, pending: &Pending) -> Result<(), ProviderError> {
-        let bytes = serde_json::to_vec(pending).map_err(|e| ProviderError::BadGateway(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(pending).map_err(|e| ProviderError::BadGateway(e.to_string()))?;
         // The store forgets a code a minute after it expires by the app's clock.
         let ttl = self.policy.lifetime + Duration::from_secs(60);
-        self.store.set(&pending_key(id), &bytes, ttl).await.map_err(store_failed)
+        self.store
+            .set(&pending_key(id), &bytes, ttl)
+            .await
+            .map_err(store_failed)
     }
 
     async fn forget(&self, id: &str) -> Result<(), ProviderError> {
-        self.store.delete(&pending_key(id)).await.map_err(store_failed)
+        self.store
+            .delete(&pending_key(id))
+            .await
+            .map_err(store_failed)
     }
 }
 
 fn new_id() -> String {
-    random_bytes::<16>().iter().map(|b| format!("{b:02x}")).collect()
+    random_bytes::<16>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What the visitor receives. The voice call reads the code digit by digit, as
@@ -143,12 +177,28 @@ impl VerifyProvider for LocalProvider {
         let id = new_id();
         let code = self.new_code();
         let expires_at = unix_ms(self.clock.now() + self.policy.lifetime);
-        self.save(&id, &Pending { code_mac: self.mac(&id, &code), expires_at, failed_attempts: 0 }).await?;
-        self.outbox.deliver(to, channel, message_text(&self.templates, channel, &code));
-        Ok(Started { reference: VerificationRef::new(id), lifetime: self.policy.lifetime })
+        self.save(
+            &id,
+            &Pending {
+                code_mac: self.mac(&id, &code),
+                expires_at,
+                failed_attempts: 0,
+            },
+        )
+        .await?;
+        self.outbox
+            .deliver(to, channel, message_text(&self.templates, channel, &code));
+        Ok(Started {
+            reference: VerificationRef::new(id),
+            lifetime: self.policy.lifetime,
+        })
     }
 
-    async fn check(&self, reference: &VerificationRef, code: &OtpCode) -> Result<CheckOutcome, ProviderError> {
+    async fn check(
+        &self,
+        reference: &VerificationRef,
+        code: &OtpCode,
+    ) -> Result<CheckOutcome, ProviderError> {
         let id = reference.as_str();
         let Some(mut entry) = self.load(id).await? else {
             return Ok(CheckOutcome::NotFound);
@@ -206,7 +256,11 @@ mod tests {
         )
         .await
         .unwrap();
-        Harness { clock, outbox, provider }
+        Harness {
+            clock,
+            outbox,
+            provider,
+        }
     }
 
     fn phone() -> PhoneNumber {
@@ -387,11 +441,21 @@ mod tests {
     async fn codes_survive_a_restart_of_the_provider() {
         let store: Arc<dyn StateStore> = Arc::new(SqliteStore::in_memory().unwrap());
         let before = harness_on(store.clone()).await;
-        let request = StartRequest { to: &phone(), channel: Channel::Sms };
+        let request = StartRequest {
+            to: &phone(),
+            channel: Channel::Sms,
+        };
         let started = before.provider.start(request).await.unwrap();
         let code = delivered_code(&before.outbox);
         let after = harness_on(store).await;
-        assert_eq!(after.provider.check(&started.reference, &code).await.unwrap(), CheckOutcome::Approved);
+        assert_eq!(
+            after
+                .provider
+                .check(&started.reference, &code)
+                .await
+                .unwrap(),
+            CheckOutcome::Approved
+        );
     }
 
     #[tokio::test]

@@ -28,7 +28,12 @@ pub trait StateStore: Send + Sync {
     /// Stores `value` under `key` for `ttl`.
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
     /// Stores `value` only if `key` holds nothing live; says whether it did.
-    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError>;
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Adds one to the counter under `key`, which lives `ttl` from its first hit;
     /// returns the new count.
@@ -69,7 +74,12 @@ impl SessionStore for Sessions {
         // overwriting another visitor's session must be impossible.
         loop {
             let (key, value) = (session_key(&record.id), encode(record)?);
-            if self.0.set_if_absent(&key, &value, ttl_until(record)).await.map_err(backend)? {
+            if self
+                .0
+                .set_if_absent(&key, &value, ttl_until(record))
+                .await
+                .map_err(backend)?
+            {
                 return Ok(());
             }
             record.id = Id::default();
@@ -77,15 +87,22 @@ impl SessionStore for Sessions {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.0.set(&session_key(&record.id), &encode(record)?, ttl_until(record)).await.map_err(backend)
+        self.0
+            .set(
+                &session_key(&record.id),
+                &encode(record)?,
+                ttl_until(record),
+            )
+            .await
+            .map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self.0.get(&session_key(id)).await.map_err(backend)? {
             None => Ok(None),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map(Some).map_err(|e| session_store::Error::Decode(e.to_string()))
-            }
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| session_store::Error::Decode(e.to_string())),
         }
     }
 

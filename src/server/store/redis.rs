@@ -31,7 +31,10 @@ impl RedisStore {
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(failed)?;
         let connection = ConnectionManager::new(client).await.map_err(failed)?;
-        Ok(Self { connection, prefix: prefix.to_owned() })
+        Ok(Self {
+            connection,
+            prefix: prefix.to_owned(),
+        })
     }
 
     fn key(&self, key: &str) -> String {
@@ -42,25 +45,47 @@ impl RedisStore {
 #[async_trait::async_trait]
 impl StateStore for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.connection.clone().get(self.key(key)).await.map_err(failed)
+        self.connection
+            .clone()
+            .get(self.key(key))
+            .await
+            .map_err(failed)
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        let options = redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(millis(ttl)));
-        self.connection.clone().set_options(self.key(key), value, options).await.map_err(failed)
+        let options =
+            redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(millis(ttl)));
+        self.connection
+            .clone()
+            .set_options(self.key(key), value, options)
+            .await
+            .map_err(failed)
     }
 
-    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let options = redis::SetOptions::default()
             .conditional_set(redis::ExistenceCheck::NX)
             .with_expiration(redis::SetExpiry::PX(millis(ttl)));
-        let answer: Option<String> =
-            self.connection.clone().set_options(self.key(key), value, options).await.map_err(failed)?;
+        let answer: Option<String> = self
+            .connection
+            .clone()
+            .set_options(self.key(key), value, options)
+            .await
+            .map_err(failed)?;
         Ok(answer.is_some())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.connection.clone().del(self.key(key)).await.map_err(failed)
+        self.connection
+            .clone()
+            .del(self.key(key))
+            .await
+            .map_err(failed)
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {

@@ -27,7 +27,9 @@ const SCHEMA: &str = "
 const SWEEP_EVERY: u64 = 1_000;
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn expiry(ttl: Duration) -> i64 {
@@ -45,7 +47,8 @@ impl SqliteStore {
     /// When the file cannot be opened or the schema cannot be created.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
         Self::with_connection(Connection::open(path).map_err(failed)?)
     }
@@ -59,9 +62,13 @@ impl SqliteStore {
     }
 
     fn with_connection(connection: Connection) -> Result<Self, StoreError> {
-        connection.busy_timeout(Duration::from_secs(5)).map_err(failed)?;
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(failed)?;
         connection.execute_batch(SCHEMA).map_err(failed)?;
-        Ok(Self { connection: Arc::new(Mutex::new(connection)) })
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+        })
     }
 
     /// Runs `job` on the connection off the async threads.
@@ -71,7 +78,9 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let connection = self.connection.clone();
         tokio::task::spawn_blocking(move || {
-            let mut connection = connection.lock().map_err(|_| StoreError("connection lock poisoned".into()))?;
+            let mut connection = connection
+                .lock()
+                .map_err(|_| StoreError("connection lock poisoned".into()))?;
             job(&mut connection).map_err(failed)
         })
         .await
@@ -84,8 +93,12 @@ impl StateStore for SqliteStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = key.to_owned();
         self.with(move |c| {
-            c.query_row("SELECT value FROM kv WHERE key = ?1 AND expires_at > ?2", params![key, now_ms()], |row| row.get(0))
-                .optional()
+            c.query_row(
+                "SELECT value FROM kv WHERE key = ?1 AND expires_at > ?2",
+                params![key, now_ms()],
+                |row| row.get(0),
+            )
+            .optional()
         })
         .await
     }
@@ -103,7 +116,12 @@ impl StateStore for SqliteStore {
         .await
     }
 
-    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let (key, value) = (key.to_owned(), value.to_vec());
         self.with(move |c| {
             let now = now_ms();
@@ -120,7 +138,11 @@ impl StateStore for SqliteStore {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
-        self.with(move |c| c.execute("DELETE FROM kv WHERE key = ?1", params![key]).map(drop)).await
+        self.with(move |c| {
+            c.execute("DELETE FROM kv WHERE key = ?1", params![key])
+                .map(drop)
+        })
+        .await
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
@@ -157,7 +179,10 @@ impl StateStore for SqliteStore {
 }
 
 fn parse_count(bytes: &[u8]) -> u64 {
-    std::str::from_utf8(bytes).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -167,12 +192,27 @@ mod tests {
     #[tokio::test]
     async fn values_expire_and_set_if_absent_respects_live_values() {
         let store = SqliteStore::in_memory().unwrap();
-        assert!(store.set_if_absent("k", b"one", Duration::from_millis(40)).await.unwrap());
-        assert!(!store.set_if_absent("k", b"two", Duration::from_secs(60)).await.unwrap());
+        assert!(
+            store
+                .set_if_absent("k", b"one", Duration::from_millis(40))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .set_if_absent("k", b"two", Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
         assert_eq!(store.get("k").await.unwrap().as_deref(), Some(&b"one"[..]));
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(store.get("k").await.unwrap(), None);
-        assert!(store.set_if_absent("k", b"three", Duration::from_secs(60)).await.unwrap());
+        assert!(
+            store
+                .set_if_absent("k", b"three", Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
         store.delete("k").await.unwrap();
         assert_eq!(store.get("k").await.unwrap(), None);
     }
@@ -181,18 +221,38 @@ mod tests {
     async fn counters_count_within_their_window() {
         let store = SqliteStore::in_memory().unwrap();
         for expected in 1..=3 {
-            assert_eq!(store.incr("c", Duration::from_millis(40)).await.unwrap(), expected);
+            assert_eq!(
+                store.incr("c", Duration::from_millis(40)).await.unwrap(),
+                expected
+            );
         }
         tokio::time::sleep(Duration::from_millis(60)).await;
-        assert_eq!(store.incr("c", Duration::from_secs(60)).await.unwrap(), 1, "a new window");
+        assert_eq!(
+            store.incr("c", Duration::from_secs(60)).await.unwrap(),
+            1,
+            "a new window"
+        );
     }
 
     #[tokio::test]
     async fn state_survives_reopening_the_file() {
-        let path = std::env::temp_dir().join(format!("phone-verify-test-{}.sqlite3", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("phone-verify-test-{}.sqlite3", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        SqliteStore::open(&path).unwrap().set("k", b"kept", Duration::from_secs(60)).await.unwrap();
-        assert_eq!(SqliteStore::open(&path).unwrap().get("k").await.unwrap().as_deref(), Some(&b"kept"[..]));
+        SqliteStore::open(&path)
+            .unwrap()
+            .set("k", b"kept", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            SqliteStore::open(&path)
+                .unwrap()
+                .get("k")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(&b"kept"[..])
+        );
         let _ = std::fs::remove_file(&path);
     }
 }

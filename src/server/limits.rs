@@ -1,0 +1,286 @@
+//! Abuse limits, enforced on the server whatever the client does, and kept in the
+//! state store so that they survive restarts and hold across instances.
+//!
+//! Sending a code costs money and can be aimed at a victim, so every send is counted
+//! per session, per number (hour and day), per client IP (IPv6 by its /64) and per
+//! number prefix; numbers outside the country allow-list are refused; wrong codes are
+//! capped per number across resends and sessions. Windows are fixed (the counter resets
+//! at the end of its hour or day), which may allow up to twice a limit across one
+//! boundary; the daily limit bounds that.
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use axum::http::request::Parts;
+
+use super::store::{StateStore, StoreError};
+use crate::verify::{PhoneNumber, VerifyError};
+
+/// The configured limits (`VERIFY_LIMIT_*`, see `.env.example`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitPolicy {
+    /// Codes one session may have sent in 10 minutes (3).
+    pub session_sends_per_10_min: u32,
+    /// Codes sent to one number per hour (5) and per day (10), across sessions and IPs.
+    pub number_per_hour: u32,
+    pub number_per_day: u32,
+    /// Codes requested from one client IP per hour (10); IPv6 counts by /64.
+    pub ip_per_hour: u32,
+    /// Codes sent to one number prefix (all but the last 4 digits) per hour (20).
+    pub prefix_per_hour: u32,
+    /// Wrong codes for one number per hour, across resends and sessions (10).
+    pub failed_checks_per_number_per_hour: u32,
+    /// ISO country codes numbers may belong to; empty allows all.
+    pub allowed_countries: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for LimitPolicy {
+    fn default() -> Self {
+        Self {
+            session_sends_per_10_min: 3,
+            number_per_hour: 5,
+            number_per_day: 10,
+            ip_per_hour: 10,
+            prefix_per_hour: 20,
+            failed_checks_per_number_per_hour: 10,
+            allowed_countries: Vec::new(),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+const HOUR: u64 = 3_600;
+const DAY: u64 = 86_400;
+pub const SESSION_WINDOW: u64 = 600;
+
+/// One fixed-window counter: its store key and its limit.
+struct Counter {
+    key: String,
+    limit: u32,
+    window: u64,
+}
+
+impl Counter {
+    fn new(name: &str, subject: &str, limit: u32, window: u64, now: u64) -> Self {
+        Self {
+            key: format!("limit:{name}:{subject}:{}", now / window),
+            limit,
+            window,
+        }
+    }
+
+    fn retry_after(&self, now: u64) -> u32 {
+        u32::try_from(self.window - now % self.window).unwrap_or(u32::MAX)
+    }
+}
+
+fn store_failed(error: StoreError) -> VerifyError {
+    tracing::error!(%error, "limits unavailable");
+    // Fail closed: without counters nothing may be sent.
+    VerifyError::ServiceUnavailable
+}
+
+async fn count(store: &dyn StateStore, key: &str) -> Result<u64, VerifyError> {
+    let value = store.get(key).await.map_err(store_failed)?;
+    Ok(value
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// The counters one send to `to` from `client` touches.
+fn send_counters(policy: &LimitPolicy, to: &PhoneNumber, client: &str, now: u64) -> Vec<Counter> {
+    let e164 = to.e164();
+    let prefix = &e164[..e164.len().saturating_sub(4)];
+    vec![
+        Counter::new("number-hour", e164, policy.number_per_hour, HOUR, now),
+        Counter::new("number-day", e164, policy.number_per_day, DAY, now),
+        Counter::new("ip-hour", client, policy.ip_per_hour, HOUR, now),
+        Counter::new("prefix-hour", prefix, policy.prefix_per_hour, HOUR, now),
+    ]
+}
+
+/// Refuses a send that any limit forbids; otherwise counts it. Called before the
+/// provider is asked, so a refused send costs nothing.
+pub async fn admit_send(
+    store: &dyn StateStore,
+    policy: &LimitPolicy,
+    to: &PhoneNumber,
+    client: &str,
+    now: u64,
+) -> Result<(), VerifyError> {
+    if !policy.allowed_countries.is_empty()
+        && !to
+            .country()
+            .is_some_and(|c| policy.allowed_countries.iter().any(|a| a == c))
+    {
+        return Err(VerifyError::CountryNotAllowed);
+    }
+    let counters = send_counters(policy, to, client, now);
+    for counter in &counters {
+        if count(store, &counter.key).await? >= u64::from(counter.limit) {
+            tracing::info!(
+                limit = counter.key.split(':').nth(1),
+                "send refused by a limit"
+            );
+            return Err(VerifyError::RateLimited {
+                retry_after: counter.retry_after(now),
+            });
+        }
+    }
+    for counter in &counters {
+        store
+            .incr(&counter.key, Duration::from_secs(counter.window))
+            .await
+            .map_err(store_failed)?;
+    }
+    Ok(())
+}
+
+fn failed_checks_counter(policy: &LimitPolicy, e164: &str, now: u64) -> Counter {
+    Counter::new(
+        "failed-hour",
+        e164,
+        policy.failed_checks_per_number_per_hour,
+        HOUR,
+        now,
+    )
+}
+
+/// Refuses a check once the number has had too many wrong codes this hour.
+pub async fn admit_check(
+    store: &dyn StateStore,
+    policy: &LimitPolicy,
+    e164: &str,
+    now: u64,
+) -> Result<(), VerifyError> {
+    let counter = failed_checks_counter(policy, e164, now);
+    if count(store, &counter.key).await? >= u64::from(counter.limit) {
+        return Err(VerifyError::RateLimited {
+            retry_after: counter.retry_after(now),
+        });
+    }
+    Ok(())
+}
+
+/// Counts a wrong code against the number.
+pub async fn record_failed_check(
+    store: &dyn StateStore,
+    policy: &LimitPolicy,
+    e164: &str,
+    now: u64,
+) -> Result<(), VerifyError> {
+    let counter = failed_checks_counter(policy, e164, now);
+    store
+        .incr(&counter.key, Duration::from_secs(counter.window))
+        .await
+        .map_err(store_failed)
+        .map(drop)
+}
+
+/// The resend wait after `sends` codes: the base, doubling with each send, up to 16×.
+pub fn cooldown(base: Duration, sends: u32) -> u64 {
+    base.as_secs()
+        .saturating_mul(1 << sends.saturating_sub(1).min(4))
+}
+
+/// The client the limits count: the peer, or, behind a trusted proxy, the nearest
+/// address in `X-Forwarded-For` that is not one of our proxies. IPv6 clients are
+/// counted by their /64, which one subscriber usually holds whole.
+pub fn client_key(parts: &Parts, trusted_proxies: &[IpAddr]) -> String {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let mut client = peer;
+    if peer.is_some_and(|p| trusted_proxies.contains(&p)) {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let hops: Vec<IpAddr> = forwarded
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse().ok())
+            .collect();
+        if let Some(hop) = hops.iter().rev().find(|hop| !trusted_proxies.contains(hop)) {
+            client = Some(*hop);
+        }
+    }
+    match client {
+        Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{}/64", Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        Some(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
+        Some(ip) => ip.to_string(),
+        None => "unknown".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+
+    use super::*;
+
+    fn parts(peer: &str, forwarded: Option<&str>) -> Parts {
+        let mut request = Request::builder();
+        if let Some(f) = forwarded {
+            request = request.header("x-forwarded-for", f);
+        }
+        let (mut parts, ()) = request.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(ConnectInfo::<SocketAddr>(peer.parse().unwrap()));
+        parts
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64() {
+        assert_eq!(
+            client_key(&parts("[2001:db8:1:2:aaaa::1]:5000", None), &[]),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            client_key(&parts("[2001:db8:1:2:bbbb::9]:5000", None), &[]),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            client_key(&parts("[::ffff:192.0.2.7]:5000", None), &[]),
+            "192.0.2.7"
+        );
+        assert_eq!(client_key(&parts("192.0.2.7:5000", None), &[]), "192.0.2.7");
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let spoofed = parts("192.0.2.7:5000", Some("203.0.113.9"));
+        assert_eq!(
+            client_key(&spoofed, &[proxy]),
+            "192.0.2.7",
+            "not from a proxy: ignored"
+        );
+        let proxied = parts(
+            "10.0.0.1:5000",
+            Some("203.0.113.66, 198.51.100.5, 10.0.0.1"),
+        );
+        assert_eq!(
+            client_key(&proxied, &[proxy]),
+            "198.51.100.5",
+            "the nearest untrusted hop"
+        );
+    }
+
+    #[test]
+    fn cooldowns_double_up_to_sixteen_times() {
+        let base = Duration::from_secs(30);
+        let waits: Vec<u64> = (1..=7).map(|sends| cooldown(base, sends)).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 480, 480]);
+    }
+}
