@@ -11,17 +11,28 @@ fn number(n: u32) -> String {
 }
 
 fn retry_after(body: &Value) -> u64 {
-    body["RateLimited"]["retry_after"].as_u64().unwrap_or_else(|| panic!("not a rate limit: {body}"))
+    body["RateLimited"]["retry_after"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("not a rate limit: {body}"))
 }
 
 #[tokio::test]
 async fn numbers_outside_the_allowed_countries_are_refused_unsent() {
-    let app = spawn_with(Upstream::MessageBird, &[("VERIFY_ALLOWED_COUNTRIES", "DE, at")]).await;
+    let app = spawn_with(
+        Upstream::MessageBird,
+        &[("VERIFY_ALLOWED_COUNTRIES", "DE, at")],
+    )
+    .await;
     let browser = app.browser();
     let answer = browser.call("start", &[("phone", &number(1))]).await;
-    assert_eq!((answer.status, answer.body), (422, json!("CountryNotAllowed")));
+    assert_eq!(
+        (answer.status, answer.body),
+        (422, json!("CountryNotAllowed"))
+    );
     assert_eq!(app.upstream_requests().await, 0);
-    let german = browser.call("start", &[("phone", "+49 151 23456789")]).await;
+    let german = browser
+        .call("start", &[("phone", "+49 151 23456789")])
+        .await;
     assert_eq!(german.status, 200, "{}", german.body);
 }
 
@@ -29,20 +40,43 @@ async fn numbers_outside_the_allowed_countries_are_refused_unsent() {
 async fn one_number_gets_at_most_five_codes_an_hour_across_sessions() {
     let app = spawn_with(Upstream::MessageBird, &[]).await;
     for _ in 0..5 {
-        assert_eq!(app.browser().call("start", &[("phone", &number(1))]).await.status, 200);
+        assert_eq!(
+            app.browser()
+                .call("start", &[("phone", &number(1))])
+                .await
+                .status,
+            200
+        );
     }
     let sixth = app.browser().call("start", &[("phone", &number(1))]).await;
     assert_eq!(sixth.status, 429);
     assert!((1..=3600).contains(&retry_after(&sixth.body)));
-    assert_eq!(app.upstream_requests().await, 5, "the sixth never reached the provider");
-    assert_eq!(app.browser().call("start", &[("phone", &number(2))]).await.status, 200, "other numbers still work");
+    assert_eq!(
+        app.upstream_requests().await,
+        5,
+        "the sixth never reached the provider"
+    );
+    assert_eq!(
+        app.browser()
+            .call("start", &[("phone", &number(2))])
+            .await
+            .status,
+        200,
+        "other numbers still work"
+    );
 }
 
 #[tokio::test]
 async fn one_ip_is_limited_and_spoofed_forwarded_for_does_not_help() {
     let app = spawn_app(&[("VERIFY_LIMIT_IP_PER_HOUR", "3")]).await;
     for n in 0..3 {
-        assert_eq!(app.browser().call("start", &[("phone", &number(n))]).await.status, 200);
+        assert_eq!(
+            app.browser()
+                .call("start", &[("phone", &number(n))])
+                .await
+                .status,
+            200
+        );
     }
     let spoofed = app
         .browser()
@@ -60,7 +94,11 @@ async fn one_ip_is_limited_and_spoofed_forwarded_for_does_not_help() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
-    let app = spawn_app(&[("VERIFY_LIMIT_IP_PER_HOUR", "1"), ("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let app = spawn_app(&[
+        ("VERIFY_LIMIT_IP_PER_HOUR", "1"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
     let from = |client: &'static str, n: u32| {
         app.browser()
             .client
@@ -82,10 +120,28 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
 async fn sequential_numbers_in_one_prefix_are_limited() {
     let app = spawn_app(&[("VERIFY_LIMIT_PREFIX_PER_HOUR", "3")]).await;
     for n in 1..=3 {
-        assert_eq!(app.browser().call("start", &[("phone", &number(n))]).await.status, 200);
+        assert_eq!(
+            app.browser()
+                .call("start", &[("phone", &number(n))])
+                .await
+                .status,
+            200
+        );
     }
-    assert_eq!(app.browser().call("start", &[("phone", &number(4))]).await.status, 429);
-    assert_eq!(app.browser().call("start", &[("phone", "+44 7400 555555")]).await.status, 200);
+    assert_eq!(
+        app.browser()
+            .call("start", &[("phone", &number(4))])
+            .await
+            .status,
+        429
+    );
+    assert_eq!(
+        app.browser()
+            .call("start", &[("phone", "+44 7400 555555")])
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -95,13 +151,23 @@ async fn the_resend_wait_grows_and_a_session_sends_at_most_three_codes() {
     let first = browser.call("start", &[("phone", &number(1))]).await;
     assert_eq!(first.body["EnterCode"]["resend_in"], 30);
     app.advance(30);
-    assert_eq!(browser.call("resend", &[]).await.body["EnterCode"]["resend_in"], 60);
+    assert_eq!(
+        browser.call("resend", &[]).await.body["EnterCode"]["resend_in"],
+        60
+    );
     app.advance(60);
-    assert_eq!(browser.call("resend", &[]).await.body["EnterCode"]["resend_in"], 120);
+    assert_eq!(
+        browser.call("resend", &[]).await.body["EnterCode"]["resend_in"],
+        120
+    );
     app.advance(120);
     let fourth = browser.call("resend", &[]).await;
     assert_eq!(fourth.status, 429);
-    assert_eq!(retry_after(&fourth.body), 600 - 210, "until the first send leaves the 10-minute window");
+    assert_eq!(
+        retry_after(&fourth.body),
+        600 - 210,
+        "until the first send leaves the 10-minute window"
+    );
     assert_eq!(app.outbox().await.len(), 3);
 }
 
@@ -110,41 +176,95 @@ async fn wrong_codes_are_capped_across_resends() {
     let app = spawn_app(&[]).await;
     let browser = app.browser();
     browser.call("start", &[("phone", &number(1))]).await;
-    let wrong = |code: &str| code.chars().map(|c| if c == '0' { '1' } else { '0' }).collect::<String>();
+    let wrong = |code: &str| {
+        code.chars()
+            .map(|c| if c == '0' { '1' } else { '0' })
+            .collect::<String>()
+    };
     for (advance, tries) in [(30, 4), (60, 4)] {
         let code = app.latest_code().await;
         for _ in 0..tries {
             browser.call("check", &[("code", &wrong(&code))]).await;
         }
         app.advance(advance);
-        assert_eq!(browser.call("resend", &[]).await.status, 200, "a resend gives a new code…");
+        assert_eq!(
+            browser.call("resend", &[]).await.status,
+            200,
+            "a resend gives a new code…"
+        );
     }
     let code = app.latest_code().await;
     for _ in 0..2 {
-        assert_eq!(browser.call("check", &[("code", &wrong(&code))]).await.status, 422);
+        assert_eq!(
+            browser
+                .call("check", &[("code", &wrong(&code))])
+                .await
+                .status,
+            422
+        );
     }
     let right = browser.call("check", &[("code", &code)]).await;
-    assert_eq!(right.status, 429, "…but not ten more guesses: {}", right.body);
+    assert_eq!(
+        right.status, 429,
+        "…but not ten more guesses: {}",
+        right.body
+    );
 }
 
 #[tokio::test]
 async fn limits_survive_a_restart() {
     let data_dir = fresh_data_dir().display().to_string();
-    let vars = [("DATA_DIR", data_dir.as_str()), ("VERIFY_LIMIT_NUMBER_PER_HOUR", "1")];
+    let vars = [
+        ("DATA_DIR", data_dir.as_str()),
+        ("VERIFY_LIMIT_NUMBER_PER_HOUR", "1"),
+    ];
     let before = spawn_app(&vars).await;
-    assert_eq!(before.browser().call("start", &[("phone", &number(1))]).await.status, 200);
+    assert_eq!(
+        before
+            .browser()
+            .call("start", &[("phone", &number(1))])
+            .await
+            .status,
+        200
+    );
     before.kill().await;
     let after = spawn_app(&vars).await;
-    assert_eq!(after.browser().call("start", &[("phone", &number(1))]).await.status, 429);
+    assert_eq!(
+        after
+            .browser()
+            .call("start", &[("phone", &number(1))])
+            .await
+            .status,
+        429
+    );
 }
 
 #[tokio::test]
 async fn a_limit_hit_through_one_instance_holds_on_the_other() {
-    let first = spawn_on(Upstream::Local, Backend::Redis, &[("VERIFY_LIMIT_NUMBER_PER_HOUR", "1")]).await;
+    let first = spawn_on(
+        Upstream::Local,
+        Backend::Redis,
+        &[("VERIFY_LIMIT_NUMBER_PER_HOUR", "1")],
+    )
+    .await;
     let redis_url = first.redis.as_ref().unwrap().url.clone();
-    let second = spawn_app(&[("REDIS_URL", &redis_url), ("VERIFY_LIMIT_NUMBER_PER_HOUR", "1")]).await;
-    assert_eq!(first.browser().call("start", &[("phone", &number(1))]).await.status, 200);
-    let elsewhere = second.browser().call("start", &[("phone", &number(1))]).await;
+    let second = spawn_app(&[
+        ("REDIS_URL", &redis_url),
+        ("VERIFY_LIMIT_NUMBER_PER_HOUR", "1"),
+    ])
+    .await;
+    assert_eq!(
+        first
+            .browser()
+            .call("start", &[("phone", &number(1))])
+            .await
+            .status,
+        200
+    );
+    let elsewhere = second
+        .browser()
+        .call("start", &[("phone", &number(1))])
+        .await;
     assert_eq!(elsewhere.status, 429);
     assert!(second.outbox().await.is_empty());
 }

@@ -29,8 +29,15 @@ impl Clock for SystemClock {
 pub struct ManualClock(Mutex<SystemTime>);
 
 impl ManualClock {
+    /// Starts at the beginning of the current hour, so that a test's hourly
+    /// fixed-window counters never roll over half-way through it.
     pub fn new() -> Self {
-        Self(Mutex::new(SystemTime::now()))
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self(Mutex::new(
+            UNIX_EPOCH + Duration::from_secs(now - now % 3_600),
+        ))
     }
 
     pub fn advance(&self, by: Duration) {

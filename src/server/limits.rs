@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::http::request::Parts;
 
-use super::store::{StateStore, StoreError};
+use super::store::{Counter as StoreCounter, StateStore, StoreError};
 use crate::verify::{PhoneNumber, VerifyError};
 
 /// The configured limits (`VERIFY_LIMIT_*`, see `.env.example`).
@@ -118,24 +118,27 @@ pub async fn admit_send(
         return Err(VerifyError::CountryNotAllowed);
     }
     let counters = send_counters(policy, to, client, now);
-    for counter in &counters {
-        if count(store, &counter.key).await? >= u64::from(counter.limit) {
+    let specs: Vec<StoreCounter> = counters
+        .iter()
+        .map(|c| StoreCounter {
+            key: c.key.clone(),
+            limit: u64::from(c.limit),
+            ttl: Duration::from_secs(c.window),
+        })
+        .collect();
+    match store.admit(&specs).await.map_err(store_failed)? {
+        None => Ok(()),
+        Some(full) => {
+            let counter = &counters[full];
             tracing::info!(
                 limit = counter.key.split(':').nth(1),
                 "send refused by a limit"
             );
-            return Err(VerifyError::RateLimited {
+            Err(VerifyError::RateLimited {
                 retry_after: counter.retry_after(now),
-            });
+            })
         }
     }
-    for counter in &counters {
-        store
-            .incr(&counter.key, Duration::from_secs(counter.window))
-            .await
-            .map_err(store_failed)?;
-    }
-    Ok(())
 }
 
 fn failed_checks_counter(policy: &LimitPolicy, e164: &str, now: u64) -> Counter {

@@ -38,6 +38,18 @@ pub trait StateStore: Send + Sync {
     /// Adds one to the counter under `key`, which lives `ttl` from its first hit;
     /// returns the new count.
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
+    /// Atomically: if every counter is below its limit, adds one to each and answers
+    /// `None`; otherwise changes nothing and answers the index of the first that is full.
+    async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError>;
+}
+
+/// A fixed-window counter as [`StateStore::admit`] sees it.
+#[derive(Clone, Debug)]
+pub struct Counter {
+    pub key: String,
+    pub limit: u64,
+    /// How long the counter lives from its first hit.
+    pub ttl: Duration,
 }
 
 /// tower-sessions' store on top of a [`StateStore`]: sessions are keys like any other.

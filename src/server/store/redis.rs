@@ -5,7 +5,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
-use super::{StateStore, StoreError};
+use super::{Counter, StateStore, StoreError};
 
 #[derive(Clone)]
 pub struct RedisStore {
@@ -102,5 +102,34 @@ impl StateStore for RedisStore {
             .await
             .map_err(failed)?;
         Ok(count)
+    }
+
+    async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError> {
+        // One script, so no other instance can slip in between the check and the count.
+        let script = redis::Script::new(
+            r"
+            for i, key in ipairs(KEYS) do
+                local count = tonumber(redis.call('GET', key) or '0')
+                if count >= tonumber(ARGV[2 * i - 1]) then return i end
+            end
+            for i, key in ipairs(KEYS) do
+                redis.call('INCR', key)
+                redis.call('PEXPIRE', key, ARGV[2 * i], 'NX')
+            end
+            return 0
+            ",
+        );
+        let mut invocation = script.prepare_invoke();
+        for counter in counters {
+            invocation
+                .key(self.key(&counter.key))
+                .arg(counter.limit)
+                .arg(millis(counter.ttl));
+        }
+        let full: usize = invocation
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(failed)?;
+        Ok(full.checked_sub(1))
     }
 }
