@@ -16,7 +16,7 @@ PORT=3200
 # are measured separately, as rejections per second).
 export VERIFY_LIMIT_SESSION_SENDS=1000000 VERIFY_LIMIT_NUMBER_PER_HOUR=1000000 VERIFY_LIMIT_NUMBER_PER_DAY=1000000 \
   VERIFY_LIMIT_IP_PER_HOUR=1000000 VERIFY_LIMIT_PREFIX_PER_HOUR=1000000 VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR=1000000
-export DATA_DIR="target/bench-data/$(date +%s)"
+DATA_ROOT="target/bench-data/$(date +%s)"
 FAKE=http://127.0.0.1:4210
 
 cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
@@ -37,7 +37,7 @@ printf '%-22s %10d %10d %10d   (target: brotli <= 204800)\n' total "$total_raw" 
 
 echo
 echo "== start+check round trips, local provider, $WORKERS sessions, ${SECONDS_PER_RUN}s"
-LEPTOS_SITE_ADDR="127.0.0.1:$PORT" VERIFY_RESEND_COOLDOWN_SECS=0 RUST_LOG=warn \
+DATA_DIR="$DATA_ROOT/local" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" VERIFY_RESEND_COOLDOWN_SECS=0 RUST_LOG=warn \
   ./target/release/phone-verify &
 server=$!
 pids=("$server")
@@ -58,10 +58,10 @@ port_of() { if [ "$1" = messagebird ]; then echo $((PORT + 11)); else echo $((PO
 for provider in messagebird twilio; do
   port=$(port_of "$provider")
   if [ "$provider" = messagebird ]; then
-    env LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=error VERIFY_PROVIDER=messagebird \
+    env DATA_DIR="$DATA_ROOT/$provider" LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=error VERIFY_PROVIDER=messagebird \
       MESSAGEBIRD_ACCESS_KEY=test_fake_messagebird_key MESSAGEBIRD_API_URL="$FAKE" ./target/release/phone-verify &
   else
-    env LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=error VERIFY_PROVIDER=twilio \
+    env DATA_DIR="$DATA_ROOT/$provider" LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=error VERIFY_PROVIDER=twilio \
       TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000 TWILIO_AUTH_TOKEN=test_fake_twilio_token \
       TWILIO_VERIFY_SERVICE_SID=VA00000000000000000000000000000000 TWILIO_VERIFY_API_URL="$FAKE" ./target/release/phone-verify &
   fi
