@@ -102,6 +102,36 @@ fn first_error(status: StatusCode, body: &[u8]) -> Result<ApiError, ProviderErro
         })
 }
 
+/// What a call answered: a Verify object, or the first error of an error envelope.
+enum Answer {
+    Object(VerifyObject),
+    Error(StatusCode, ApiError),
+}
+
+/// Reads an answer of `call`; throttling, faults and nonsense become provider errors.
+async fn answer(response: reqwest::Response, call: &str) -> Result<Answer, ProviderError> {
+    let status = response.status();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(ProviderError::RateLimited {
+            retry_after: http::retry_after(&response),
+        });
+    }
+    let bytes = http::body(response).await?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map(Answer::Object)
+            .map_err(|e| {
+                ProviderError::BadGateway(format!("MessageBird {call} answer unreadable: {e}"))
+            });
+    }
+    if status.is_server_error() {
+        return Err(ProviderError::BadGateway(format!(
+            "MessageBird answered {status}"
+        )));
+    }
+    first_error(status, &bytes).map(|error| Answer::Error(status, error))
+}
+
 /// Errors that mean the same whichever call returned them.
 fn common_error(status: StatusCode, error: &ApiError) -> ProviderError {
     match error.code {
@@ -153,28 +183,15 @@ impl VerifyProvider for MessageBird {
                 .json(&body)
         })
         .await?;
-        let status = response.status();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(ProviderError::RateLimited {
-                retry_after: http::retry_after(&response),
-            });
-        }
-        let bytes = http::body(response).await?;
-        if status.is_success() {
-            let created: VerifyObject = serde_json::from_slice(&bytes).map_err(|e| {
-                ProviderError::BadGateway(format!("MessageBird create answer unreadable: {e}"))
-            })?;
-            return Ok(Started {
-                reference: VerificationRef::new(created.id),
-                lifetime: self.config.code.lifetime,
-            });
-        }
-        if status.is_server_error() {
-            return Err(ProviderError::BadGateway(format!(
-                "MessageBird answered {status}"
-            )));
-        }
-        let error = first_error(status, &bytes)?;
+        let (status, error) = match answer(response, "create").await? {
+            Answer::Object(created) => {
+                return Ok(Started {
+                    reference: VerificationRef::new(created.id),
+                    lifetime: self.config.code.lifetime,
+                });
+            }
+            Answer::Error(status, error) => (status, error),
+        };
         Err(match (error.code, error.parameter.as_deref()) {
             (9 | 10, Some("recipient")) => ProviderError::NumberRejected(format!(
                 "MessageBird error {}: {}",
@@ -201,31 +218,18 @@ impl VerifyProvider for MessageBird {
                 .header("Authorization", self.authorization())
         })
         .await?;
-        let status = response.status();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(ProviderError::RateLimited {
-                retry_after: http::retry_after(&response),
-            });
-        }
-        let bytes = http::body(response).await?;
-        if status.is_success() {
-            let object: VerifyObject = serde_json::from_slice(&bytes).map_err(|e| {
-                ProviderError::BadGateway(format!("MessageBird check answer unreadable: {e}"))
-            })?;
-            // Only "verified" is a success: an older API answered 200 "sent" to an empty token.
-            return Ok(match object.status.as_str() {
-                "verified" => CheckOutcome::Approved,
-                "expired" => CheckOutcome::Expired,
-                "failed" => CheckOutcome::TooManyAttempts,
-                _ => CheckOutcome::Wrong,
-            });
-        }
-        if status.is_server_error() {
-            return Err(ProviderError::BadGateway(format!(
-                "MessageBird answered {status}"
-            )));
-        }
-        let error = first_error(status, &bytes)?;
+        let (status, error) = match answer(response, "check").await? {
+            Answer::Object(object) => {
+                // Only "verified" is a success: an older API answered 200 "sent" to an empty token.
+                return Ok(match object.status.as_str() {
+                    "verified" => CheckOutcome::Approved,
+                    "expired" => CheckOutcome::Expired,
+                    "failed" => CheckOutcome::TooManyAttempts,
+                    _ => CheckOutcome::Wrong,
+                });
+            }
+            Answer::Error(status, error) => (status, error),
+        };
         let description = error.description.to_ascii_lowercase();
         Ok(match error.code {
             20 => CheckOutcome::NotFound,
