@@ -1,4 +1,5 @@
 //! The server functions over real HTTP, on the built-in local provider.
+#![cfg(feature = "ssr")]
 mod support;
 
 use serde_json::json;

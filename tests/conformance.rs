@@ -2,6 +2,7 @@
 //! against the local provider and against MessageBird and Twilio as spoken by the
 //! fake upstream, with state in SQLite and in a real redis-server, all through the
 //! app's server functions over HTTP.
+#![cfg(feature = "ssr")]
 mod support;
 
 use serde_json::json;

@@ -1,6 +1,7 @@
 //! State that outlives a process and is shared between processes: a verification in
 //! progress survives a restart on either backend, and two instances behind a load
 //! balancer share one Redis.
+#![cfg(feature = "ssr")]
 mod support;
 
 use serde_json::json;

@@ -1,4 +1,5 @@
 //! Security headers, CSP, CSRF and size limits, over HTTP.
+#![cfg(feature = "ssr")]
 mod support;
 
 use reqwest::header::{ACCEPT, HeaderMap};

@@ -1,5 +1,6 @@
 //! The MessageBird and Twilio clients against the fake upstream: wire format, every
 //! fault knob, and every refusal, each mapped to a clear error and never a 500.
+#![cfg(feature = "ssr")]
 mod support;
 
 use serde_json::{Value, json};

@@ -133,15 +133,16 @@ async fn create(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
             Some("recipient"),
         );
     }
-    if let Some(template) = body["template"].as_str() {
-        if !template.contains("%token") {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                10,
-                "template should contain %token",
-                Some("template"),
-            );
-        }
+    if body["template"]
+        .as_str()
+        .is_some_and(|template| !template.contains("%token"))
+    {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "template should contain %token",
+            Some("template"),
+        );
     }
     let length = body["tokenLength"].as_u64().unwrap_or(6);
     if !(6..=10).contains(&length) {

@@ -106,13 +106,11 @@ impl FlowRequest {
         };
         let now = self.now();
         // A double submit of the same request must not send a second message.
-        if let Some(pending) = &stored.pending {
-            if pending.e164 == number.e164()
-                && pending.channel == channel
-                && now < pending.resend_at
-            {
-                return Ok(stored.step(self.code_length(), now));
-            }
+        let repeated = stored.pending.as_ref().is_some_and(|pending| {
+            pending.e164 == number.e164() && pending.channel == channel && now < pending.resend_at
+        });
+        if repeated {
+            return Ok(stored.step(self.code_length(), now));
         }
         if let Err(refused) = self.admit_send(&mut stored, &number, now).await {
             stored.save(&self.session).await?;

@@ -9,7 +9,7 @@
 //! - [`provider`]: the Verify providers behind one trait, and the built-in local one.
 //! - [`outbox`]: where the local provider "delivers" messages during development.
 //! - [`clock`]: wall-clock time, replaceable in tests.
-//! - [`telemetry`]: logging.
+//! - [`telemetry`] sets up logging.
 
 pub mod clock;
 pub mod config;

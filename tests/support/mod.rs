@@ -58,12 +58,14 @@ impl RedisServer {
             .spawn()
             .expect("redis-server is installed (scripts/setup.sh installs it)");
         let url = format!("redis://127.0.0.1:{port}");
+        // Owned from here on, so that it is killed even if it never answers.
+        let server = Self { child, url };
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
-                return Arc::new(Self { child, url });
+                return Arc::new(server);
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

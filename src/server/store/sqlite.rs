@@ -118,7 +118,7 @@ fn bump(c: &Connection, key: &str, ttl: Duration, now: i64) -> rusqlite::Result<
 }
 
 fn sweep(c: &Connection, count: u64, now: i64) -> rusqlite::Result<()> {
-    if count % SWEEP_EVERY == 0 {
+    if count.is_multiple_of(SWEEP_EVERY) {
         c.prepare_cached("DELETE FROM kv WHERE expires_at <= ?1")?
             .execute(params![now])?;
     }
