@@ -10,7 +10,7 @@ use super::AppState;
 use super::limits::{self, SESSION_WINDOW};
 use super::provider::{CheckOutcome, ProviderError, StartRequest};
 use super::session::{Pending, Verified, VerifySession};
-use crate::verify::{Channel, Flow, OtpCode, PhoneNumber, Step, VerifyError};
+use crate::verify::{Channel, Flow, OtpCode, PhoneNumber, Step, VerifyError, mask_e164};
 
 /// One server-function call: the app, the visitor's session, and how they called.
 pub struct FlowRequest {
@@ -171,7 +171,7 @@ impl FlowRequest {
             .map_err(|e| self.provider_failed(e))?;
         match outcome {
             CheckOutcome::Approved => {
-                tracing::info!(to = %mask(&pending.e164), "number verified");
+                tracing::info!(to = %mask_e164(&pending.e164), "number verified");
                 stored.pending = None;
                 stored.verified = Some(Verified {
                     e164: pending.e164,
@@ -310,9 +310,3 @@ impl FlowRequest {
 const DEFAULT_RETRY_AFTER_SECS: u32 = 60;
 /// Twilio counts sends to a number over 10 minutes (error 60203).
 const SEND_WINDOW_SECS: u32 = 600;
-
-fn mask(e164: &str) -> String {
-    PhoneNumber::parse(e164, None)
-        .map(|n| n.masked())
-        .unwrap_or_else(|_| "+***".to_owned())
-}

@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use leptos::config::Env;
 use leptos::prelude::use_context;
 
-use super::AppState;
+use std::sync::Arc;
+
+use super::{AppState, Settings};
 use crate::verify::VerifyError;
 
 /// Sets the page's Content-Security-Policy. Called while the shell renders, where the
@@ -40,9 +42,32 @@ pub fn set_page_csp() {
     }
 }
 
+/// What [`security_headers`] adds, worked out once from the settings at start-up.
+#[derive(Clone)]
+pub struct ResponsePolicy {
+    /// For responses that set no policy of their own (everything but the page).
+    fallback_csp: HeaderValue,
+    hsts: bool,
+}
+
+impl ResponsePolicy {
+    pub fn new(settings: &Settings) -> Self {
+        let policy = format!(
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors {}",
+            settings.frame_ancestors
+        );
+        Self {
+            // `frame_ancestors` is validated as a source list when the settings load.
+            fallback_csp: HeaderValue::from_str(&policy)
+                .unwrap_or(HeaderValue::from_static("default-src 'none'")),
+            hsts: settings.cookie_secure,
+        }
+    }
+}
+
 /// Headers every response gets, and `no-store` for everything personal.
 pub async fn security_headers(
-    State(state): State<AppState>,
+    State(policy): State<Arc<ResponsePolicy>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -62,15 +87,9 @@ pub async fn security_headers(
         "same-origin",
     );
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        let policy = format!(
-            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors {}",
-            state.settings.frame_ancestors
-        );
-        if let Ok(value) = HeaderValue::from_str(&policy) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, value);
-        }
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy.fallback_csp.clone());
     }
-    if state.settings.cookie_secure {
+    if policy.hsts {
         set(
             headers,
             header::STRICT_TRANSPORT_SECURITY,

@@ -74,7 +74,7 @@ pub fn build_router(state: AppState) -> Router {
             transport_errors_are_bad_requests,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            Arc::new(hardening::ResponsePolicy::new(&state.settings)),
             hardening::security_headers,
         ))
         .layer(TimeoutLayer::with_status_code(

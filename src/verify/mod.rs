@@ -14,4 +14,4 @@ pub use error::{PhoneProblem, VerifyError};
 pub use step::{Flow, Step};
 
 #[cfg(feature = "ssr")]
-pub use phone::{CountryCode, PhoneNumber};
+pub use phone::{CountryCode, PhoneNumber, mask_e164};

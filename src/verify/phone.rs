@@ -83,16 +83,20 @@ impl PhoneNumber {
 
     /// `+44******123`: enough to tell numbers apart in a log line, not enough to call.
     pub fn masked(&self) -> String {
-        let keep_tail = 3;
-        let head: String = self.e164.chars().take(3).collect();
-        let tail: String = self
-            .e164
-            .chars()
-            .skip(self.e164.len().saturating_sub(keep_tail))
-            .collect();
-        let hidden = self.e164.len().saturating_sub(head.len() + tail.len());
-        format!("{head}{}{tail}", "*".repeat(hidden))
+        mask_e164(&self.e164)
     }
+}
+
+/// Masks an E.164 number already stored as text, without parsing it again.
+pub fn mask_e164(e164: &str) -> String {
+    let keep_tail = 3;
+    let head: String = e164.chars().take(3).collect();
+    let tail: String = e164
+        .chars()
+        .skip(e164.len().saturating_sub(keep_tail))
+        .collect();
+    let hidden = e164.len().saturating_sub(head.len() + tail.len());
+    format!("{head}{}{tail}", "*".repeat(hidden))
 }
 
 /// `0044 …` means `+44 …` when dialled from most of the world.
