@@ -1,6 +1,8 @@
 //! HTTP hardening: security headers on every response, a Content-Security-Policy with
 //! a per-render nonce on the page, CSRF checks on the API, and no caching of anything
 //! that depends on the session.
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
@@ -8,8 +10,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use leptos::config::Env;
 use leptos::prelude::use_context;
-
-use std::sync::Arc;
 
 use super::{AppState, Settings};
 use crate::verify::VerifyError;
