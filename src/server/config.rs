@@ -9,7 +9,7 @@ use reqwest::Url;
 use secrecy::SecretString;
 
 use super::limits::LimitPolicy;
-use super::provider::{MessageBirdConfig, TwilioConfig, UpstreamTimeouts, Voice};
+use super::provider::{GuardPolicy, MessageBirdConfig, TwilioConfig, UpstreamTimeouts, Voice};
 use crate::verify::CountryCode;
 
 /// Which Verify API sends the codes, with its credentials.
@@ -104,6 +104,34 @@ pub struct Settings {
     pub redis_prefix: String,
     /// `VERIFY_LIMIT_*`, `VERIFY_ALLOWED_COUNTRIES`, `TRUSTED_PROXIES`.
     pub limits: LimitPolicy,
+    /// `HEADER_READ_TIMEOUT_SECS`, `BODY_READ_TIMEOUT_SECS`, `SHUTDOWN_DRAIN_SECS`.
+    pub connections: ConnectionPolicy,
+    /// `UPSTREAM_MAX_IN_FLIGHT`, `UPSTREAM_BREAKER_*`: how much load the provider gets.
+    pub upstream_guard: GuardPolicy,
+}
+
+/// How long a client may take, and how long shutdown waits for requests in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionPolicy {
+    /// `HEADER_READ_TIMEOUT_SECS`, default 10: a connection that has not sent a whole
+    /// request head by then is closed.
+    pub header_read: Duration,
+    /// `BODY_READ_TIMEOUT_SECS`, default 10: an API request whose body has not
+    /// arrived by then gets 408 and the connection is closed.
+    pub body_read: Duration,
+    /// `SHUTDOWN_DRAIN_SECS`, default 10: on SIGTERM the app stops accepting and waits
+    /// this long for requests in flight before it exits.
+    pub drain: Duration,
+}
+
+impl Default for ConnectionPolicy {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(10),
+            drain: Duration::from_secs(10),
+        }
+    }
 }
 
 /// A setting that is present but unusable.
@@ -197,6 +225,25 @@ impl Settings {
             .get("REDIS_PREFIX")
             .unwrap_or_else(|| "phone-verify:".into());
         let limits = limit_policy(&env)?;
+        let connections = ConnectionPolicy {
+            header_read: env.secs("HEADER_READ_TIMEOUT_SECS", 10, 1..=300)?,
+            body_read: env.secs("BODY_READ_TIMEOUT_SECS", 10, 1..=300)?,
+            drain: env.secs("SHUTDOWN_DRAIN_SECS", 10, 0..=300)?,
+        };
+        let guard = GuardPolicy::default();
+        let upstream_guard = GuardPolicy {
+            max_in_flight: env.parse_in("UPSTREAM_MAX_IN_FLIGHT", guard.max_in_flight, 1..=100_000)?,
+            breaker_failures: env.parse_in(
+                "UPSTREAM_BREAKER_FAILURES",
+                guard.breaker_failures,
+                1..=1_000,
+            )?,
+            breaker_cooldown: env.secs(
+                "UPSTREAM_BREAKER_COOLDOWN_SECS",
+                guard.breaker_cooldown.as_secs(),
+                1..=3_600,
+            )?,
+        };
         Ok(Self {
             leptos,
             provider,
@@ -211,6 +258,8 @@ impl Settings {
             redis_url,
             redis_prefix,
             limits,
+            connections,
+            upstream_guard,
         })
     }
 }
@@ -421,6 +470,15 @@ impl Env<'_> {
         }
     }
 
+    fn secs(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        self.parse_in(name, default, range).map(Duration::from_secs)
+    }
+
     fn required(&self, name: &'static str) -> Result<String, ConfigError> {
         self.get(name)
             .map(|v| v.trim().to_owned())
@@ -559,6 +617,8 @@ mod tests {
         assert_eq!(s.frame_ancestors, "'self'");
         assert_eq!(s.limits, LimitPolicy::default());
         assert!(s.allowed_origins.is_empty());
+        assert_eq!(s.connections, ConnectionPolicy::default());
+        assert_eq!(s.upstream_guard, GuardPolicy::default());
     }
 
     #[test]
@@ -600,8 +660,20 @@ mod tests {
             ("VERIFY_RESEND_COOLDOWN_SECS", "0"),
             ("VERIFY_DEFAULT_COUNTRY", "gb"),
             ("SESSION_COOKIE_SECURE", "true"),
+            ("HEADER_READ_TIMEOUT_SECS", "5"),
+            ("BODY_READ_TIMEOUT_SECS", "6"),
+            ("SHUTDOWN_DRAIN_SECS", "7"),
+            ("UPSTREAM_MAX_IN_FLIGHT", "8"),
+            ("UPSTREAM_BREAKER_FAILURES", "9"),
+            ("UPSTREAM_BREAKER_COOLDOWN_SECS", "11"),
         ])
         .unwrap();
+        assert_eq!(s.connections.header_read, Duration::from_secs(5));
+        assert_eq!(s.connections.body_read, Duration::from_secs(6));
+        assert_eq!(s.connections.drain, Duration::from_secs(7));
+        assert_eq!(s.upstream_guard.max_in_flight, 8);
+        assert_eq!(s.upstream_guard.breaker_failures, 9);
+        assert_eq!(s.upstream_guard.breaker_cooldown, Duration::from_secs(11));
         assert_eq!(s.code.length, 8);
         assert_eq!(s.code.lifetime, Duration::from_secs(300));
         assert_eq!(s.code.max_attempts, 3);

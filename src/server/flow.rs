@@ -1,7 +1,7 @@
 //! The verification steps as the server runs them: each server function in
 //! [`crate::api`] is one call here. This is the one boundary where provider and
 //! session failures become the [`VerifyError`] a visitor sees.
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use leptos::prelude::{expect_context, use_context};
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
@@ -273,6 +273,9 @@ impl FlowRequest {
             response.set_status(
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
             );
+            if let Some(secs) = error.retry_after() {
+                response.insert_header(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
         }
         Err(error)
     }
@@ -286,6 +289,8 @@ impl FlowRequest {
             ProviderError::NumberRejected(_) | ProviderError::ChannelUnavailable(_) => {
                 tracing::info!(provider, %error, "provider refused the request")
             }
+            // Already logged once by the guard when it started refusing.
+            ProviderError::Shed { .. } => tracing::debug!(provider, %error, "provider not called"),
             _ => tracing::warn!(provider, %error, "provider failed"),
         }
         match error {
@@ -300,6 +305,7 @@ impl FlowRequest {
             ProviderError::TooManySends => VerifyError::RateLimited {
                 retry_after: SEND_WINDOW_SECS,
             },
+            ProviderError::Shed { retry_after } => VerifyError::ServiceBusy { retry_after },
             ProviderError::NumberRejected(_) => VerifyError::NumberUnreachable,
             ProviderError::ChannelUnavailable(_) => VerifyError::ChannelUnavailable,
         }

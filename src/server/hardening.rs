@@ -148,10 +148,59 @@ fn same_host(origin: &str, host: Option<&str>) -> bool {
 }
 
 /// The JSON error answer the widget understands, outside any server function.
+/// Reads an API request's body before the handler runs, giving the client
+/// `BODY_READ_TIMEOUT_SECS` for it: a client that dribbles its body (slowloris) gets
+/// 408 and loses the connection instead of holding a worker for the request timeout.
+pub async fn read_body_in_time(
+    State(deadline): State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match tokio::time::timeout(
+        deadline,
+        axum::body::to_bytes(body, super::router::API_BODY_LIMIT),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) if is_over_limit(&error) => {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        }
+        Ok(Err(_)) => return StatusCode::BAD_REQUEST.into_response(),
+        Err(_) => {
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                [(header::CONNECTION, "close")],
+            )
+                .into_response();
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(body)))
+        .await
+}
+
+fn is_over_limit(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
 pub fn refuse(error: VerifyError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let body = serde_json::to_string(&error).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(secs) = error.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }
 
 #[cfg(test)]

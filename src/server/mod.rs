@@ -10,6 +10,7 @@
 //! - [`outbox`]: where the local provider "delivers" messages during development.
 //! - [`clock`]: wall-clock time, replaceable in tests.
 //! - [`telemetry`] sets up logging.
+//! - `router` puts the pages and the API together; `serve` runs them over HTTP.
 
 pub mod clock;
 pub mod config;
@@ -23,8 +24,10 @@ pub mod store;
 pub mod telemetry;
 
 mod router;
+mod serve;
 mod state;
 
 pub use config::Settings;
-pub use router::{build_router, run, serve};
+pub use router::build_router;
+pub use serve::{run, serve, shutdown_signal};
 pub use state::AppState;

@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos_axum::{handle_server_fns_with_context, render_app_async_with_context};
-use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
@@ -18,9 +17,8 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use super::clock::SystemClock;
 use super::store::Sessions;
-use super::{AppState, Settings, hardening, outbox};
+use super::{AppState, hardening, outbox};
 use crate::app::shell;
 use crate::verify::VerifyError;
 
@@ -56,6 +54,10 @@ pub fn build_router(state: AppState) -> Router {
         move |request: Request| handle_server_fns_with_context(provide_state.clone(), request);
     let api = Router::new()
         .route("/api/{*server_fn}", post(server_fns))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.connections.body_read,
+            hardening::read_body_in_time,
+        ))
         .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -86,7 +88,7 @@ pub fn build_router(state: AppState) -> Router {
 
 /// The API takes a phone number or a code: a few hundred bytes. Anything bigger is
 /// refused unread.
-const API_BODY_LIMIT: usize = 8 * 1024;
+pub(super) const API_BODY_LIMIT: usize = 8 * 1024;
 
 /// No request may hold a connection longer; above the upstream timeout so that one
 /// gets its own, clearer answer.
@@ -122,54 +124,4 @@ fn dev_outbox_routes<S>(outbox: Arc<outbox::Outbox>) -> Router<S> {
         .route("/dev/outbox", get(outbox::page))
         .route("/dev/outbox.json", get(outbox::json))
         .with_state(outbox)
-}
-
-/// Serves `router` on `listener` until SIGINT or SIGTERM, letting requests in flight finish.
-pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    // The peer address feeds the per-IP limits.
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-}
-
-/// Binds the configured address and serves the app.
-pub async fn run(settings: Settings) -> std::io::Result<()> {
-    let addr = settings.leptos.site_addr;
-    let state = AppState::new(settings, Arc::new(SystemClock))
-        .await
-        .map_err(|error| std::io::Error::other(error.to_string()))?;
-    let listener = TcpListener::bind(addr).await?;
-    tracing::info!(
-        provider = state.provider.name(),
-        "listening on http://{}{}",
-        listener.local_addr()?,
-        if state.outbox.is_some() {
-            " (dev outbox at /dev/outbox)"
-        } else {
-            ""
-        }
-    );
-    serve(listener, build_router(state)).await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            signal.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

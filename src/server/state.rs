@@ -5,7 +5,7 @@ use leptos::config::LeptosOptions;
 use super::clock::Clock;
 use super::config::{ProviderSettings, Settings};
 use super::outbox::Outbox;
-use super::provider::{LocalProvider, MessageBird, Twilio, VerifyProvider};
+use super::provider::{Guarded, LocalProvider, MessageBird, Twilio, VerifyProvider};
 use super::store::{RedisStore, SqliteStore, StateStore, StoreError};
 
 /// What every request handler and server function can reach (server functions and the
@@ -46,8 +46,14 @@ impl AppState {
                     .await?,
                 )
             }
-            ProviderSettings::MessageBird(config) => Arc::new(MessageBird::new(config.clone())),
-            ProviderSettings::Twilio(config) => Arc::new(Twilio::new(config.clone())),
+            ProviderSettings::MessageBird(config) => guarded(
+                Arc::new(MessageBird::new(config.clone())),
+                &settings,
+                &clock,
+            ),
+            ProviderSettings::Twilio(config) => {
+                guarded(Arc::new(Twilio::new(config.clone())), &settings, &clock)
+            }
         };
         Ok(Self {
             leptos_options: settings.leptos.clone(),
@@ -58,6 +64,15 @@ impl AppState {
             store,
         })
     }
+}
+
+/// Remote providers can be slow or down; the local one cannot.
+fn guarded(
+    provider: Arc<dyn VerifyProvider>,
+    settings: &Settings,
+    clock: &Arc<dyn Clock>,
+) -> Arc<dyn VerifyProvider> {
+    Arc::new(Guarded::new(provider, settings.upstream_guard, clock.clone()))
 }
 
 /// Redis when `REDIS_URL` is set, else the SQLite file under `DATA_DIR`.

@@ -50,6 +50,10 @@ pub enum VerifyError {
     ChannelUnavailable,
     #[error("verification service unavailable")]
     ServiceUnavailable,
+    /// The provider is failing or saturated, so it was not called; try again after
+    /// `retry_after` seconds.
+    #[error("verification service paused for {retry_after} s")]
+    ServiceBusy { retry_after: u32 },
     /// The provider answered with a fault or nonsense.
     #[error("verification service error")]
     UpstreamError,
@@ -119,6 +123,9 @@ impl VerifyError {
             VerifyError::ServiceUnavailable => {
                 "We can't send codes right now. Please try again in a few minutes.".into()
             }
+            VerifyError::ServiceBusy { retry_after } => format!(
+                "We can't send codes right now. Please try again in {retry_after} seconds."
+            ),
             VerifyError::UpstreamError => {
                 "The verification service had a problem. Please try again in a moment.".into()
             }
@@ -148,12 +155,24 @@ impl VerifyError {
             VerifyError::TooManyAttempts
             | VerifyError::ResendTooSoon { .. }
             | VerifyError::RateLimited { .. } => 429,
-            VerifyError::ServiceUnavailable => 503,
+            VerifyError::ServiceUnavailable | VerifyError::ServiceBusy { .. } => 503,
             VerifyError::UpstreamError => 502,
             VerifyError::UpstreamTimeout => 504,
             VerifyError::CrossSiteRequest => 403,
             VerifyError::Internal => 500,
             VerifyError::Transport(_) => 400,
+        }
+    }
+}
+
+impl VerifyError {
+    /// Seconds until trying again can work, for the `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            VerifyError::ResendTooSoon { retry_after }
+            | VerifyError::RateLimited { retry_after }
+            | VerifyError::ServiceBusy { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 }

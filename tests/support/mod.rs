@@ -9,7 +9,7 @@ use std::time::Duration;
 use leptos::config::get_configuration;
 use phone_verify::fake;
 use phone_verify::server::clock::ManualClock;
-use phone_verify::server::{AppState, Settings, build_router, serve};
+use phone_verify::server::{AppState, Settings, serve};
 use reqwest::header::{ACCEPT, REFERER};
 use serde_json::Value;
 
@@ -21,6 +21,8 @@ pub struct TestApp {
     /// The Redis server the app's state lives in, kept alive as long as the app.
     pub redis: Option<Arc<RedisServer>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Sending on it starts a graceful shutdown, as SIGTERM does.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Where the app keeps its state.
@@ -201,13 +203,17 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
         .expect("the state store opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(serve(listener, build_router(state)));
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(serve(listener, state, async {
+        let _ = stopped.await;
+    }));
     TestApp {
         addr,
         clock,
         redis: None,
         server,
         fake: None,
+        stop: Some(stop),
     }
 }
 
@@ -217,6 +223,14 @@ impl TestApp {
         self.server.abort();
         let _ = self.server.await;
         self.redis
+    }
+
+    /// Asks the app to shut down as SIGTERM does, and waits until it has.
+    pub async fn shut_down(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.server).await.expect("the server task does not panic")
     }
 
     /// The same browser (cookie jar) pointed at another app, as behind a load balancer.

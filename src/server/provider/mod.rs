@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::verify::{Channel, OtpCode, PhoneNumber};
 
+mod guard;
 mod http;
 mod local;
 mod messagebird;
 mod twilio;
 
+pub use guard::{GuardPolicy, Guarded};
 pub use http::UpstreamTimeouts;
 pub use local::LocalProvider;
 pub use messagebird::{MessageBird, MessageBirdConfig, Voice};
@@ -99,6 +101,10 @@ pub enum ProviderError {
     /// Too many codes sent to this number recently (Twilio 60203).
     #[error("too many sends to this number")]
     TooManySends,
+    /// Not called at all: too many calls in flight, or it has been failing (see
+    /// [`Guarded`]). Try again after `retry_after` seconds.
+    #[error("provider not called, retry after {retry_after} s")]
+    Shed { retry_after: u32 },
 }
 
 #[async_trait::async_trait]

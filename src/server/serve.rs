@@ -1,0 +1,129 @@
+//! The HTTP server around the router: connection timeouts and graceful shutdown.
+//!
+//! `axum::serve` gives no header-read timeout and waits for ever on shutdown; here a
+//! client gets `HEADER_READ_TIMEOUT_SECS` to send a request head, and shutdown waits
+//! at most `SHUTDOWN_DRAIN_SECS` for requests in flight.
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use super::clock::SystemClock;
+use super::{AppState, Settings, build_router};
+
+/// Serves the app on `listener` until `shutdown` completes, then lets requests in
+/// flight finish for up to the drain time.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let policy = state.settings.connections;
+    let router = build_router(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(policy.header_read);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                // Out of file descriptors, or the peer gave up before we got to it:
+                // keep serving the others.
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        // The peer address feeds the per-IP limits.
+        let service = router
+            .clone()
+            .map_request(move |request: Request<Incoming>| {
+                let mut request = request.map(Body::new);
+                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                request
+            });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!(
+        drain_secs = policy.drain.as_secs(),
+        "shutting down: no new connections, finishing requests in flight"
+    );
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all requests finished"),
+        () = tokio::time::sleep(policy.drain) => {
+            tracing::warn!("drain time over: closing connections with requests still running");
+        }
+    }
+    Ok(())
+}
+
+/// A pause after a failed accept, so that running out of descriptors is not a busy loop.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Binds the configured address and serves the app until SIGINT or SIGTERM.
+pub async fn run(settings: Settings) -> std::io::Result<()> {
+    let addr = settings.leptos.site_addr;
+    let state = AppState::new(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
+    let listener = TcpListener::bind(addr).await?;
+    tracing::info!(
+        provider = state.provider.name(),
+        "listening on http://{}{}",
+        listener.local_addr()?,
+        if state.outbox.is_some() {
+            " (dev outbox at /dev/outbox)"
+        } else {
+            ""
+        }
+    );
+    serve(listener, state, shutdown_signal()).await
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (what container runtimes and systemd send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
