@@ -69,7 +69,7 @@ export default defineConfig({
   reporter: [['list']],
   forbidOnly: true,
   projects: [
-    { name: 'local', testMatch: /flow|no-js/, use: { ...chromium, baseURL: apps.local } },
+    { name: 'local', testMatch: /flow|no-js|bundle/, use: { ...chromium, baseURL: apps.local } },
     { name: 'messagebird', testMatch: /flow|no-js/, use: { ...chromium, baseURL: apps.messagebird } },
     { name: 'twilio', testMatch: /flow|no-js/, use: { ...chromium, baseURL: apps.twilio } },
     // Fault knobs are global to the fake upstream: run them alone, after the rest.

@@ -170,7 +170,13 @@ async fn create(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(knobs.messagebird_max_attempts),
     };
-    fake.record_send("messagebird", &to, channel, &verification.token);
+    fake.record_send(
+        "messagebird",
+        &to,
+        channel,
+        &verification.token,
+        &verification.id,
+    );
     let answer = object(&verification);
     fake.world()
         .messagebird

@@ -5,7 +5,7 @@
 //!
 //! Control endpoints, for tests:
 //! - `GET  /_fake/messages[?to=+44…]`: codes "sent", newest first (the last 10,000):
-//!   `[{provider,to,channel,code,sent_at}]`
+//!   `[{provider,to,channel,code,id,sent_at}]`
 //! - `GET  /_fake/stats`: `{creates: {"+44…": n}, checks, requests, last_messagebird_create}`
 //! - `GET|POST /_fake/knobs`: read or replace the [`Knobs`] (JSON)
 //! - `POST /_fake/advance?secs=N`: move the fake's clock forward
@@ -96,6 +96,8 @@ pub struct SentMessage {
     /// `sms` or `voice`.
     pub channel: &'static str,
     pub code: String,
+    /// The verification's id (MessageBird) or SID (Twilio).
+    pub id: String,
     pub sent_at: String,
 }
 
@@ -130,7 +132,14 @@ impl Fake {
         SystemTime::now() + self.world().clock_offset
     }
 
-    fn record_send(&self, provider: &'static str, to: &str, channel: &'static str, code: &str) {
+    fn record_send(
+        &self,
+        provider: &'static str,
+        to: &str,
+        channel: &'static str,
+        code: &str,
+        id: &str,
+    ) {
         let sent_at = time::OffsetDateTime::from(self.now())
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
@@ -143,6 +152,7 @@ impl Fake {
                 to: to.to_owned(),
                 channel,
                 code: code.to_owned(),
+                id: id.to_owned(),
                 sent_at,
             },
         );

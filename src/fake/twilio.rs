@@ -179,7 +179,7 @@ async fn create(
     let v = &world.twilio[&sid];
     let (code, answer) = (v.code.clone(), resource(v, "pending", now));
     drop(world);
-    fake.record_send("twilio", &to, spoken, &code);
+    fake.record_send("twilio", &to, spoken, &code, &sid);
     respond(StatusCode::CREATED, answer.to_string())
 }
 

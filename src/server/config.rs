@@ -232,7 +232,11 @@ impl Settings {
         };
         let guard = GuardPolicy::default();
         let upstream_guard = GuardPolicy {
-            max_in_flight: env.parse_in("UPSTREAM_MAX_IN_FLIGHT", guard.max_in_flight, 1..=100_000)?,
+            max_in_flight: env.parse_in(
+                "UPSTREAM_MAX_IN_FLIGHT",
+                guard.max_in_flight,
+                1..=100_000,
+            )?,
             breaker_failures: env.parse_in(
                 "UPSTREAM_BREAKER_FAILURES",
                 guard.breaker_failures,

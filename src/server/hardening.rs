@@ -169,11 +169,7 @@ pub async fn read_body_in_time(
         }
         Ok(Err(_)) => return StatusCode::BAD_REQUEST.into_response(),
         Err(_) => {
-            return (
-                StatusCode::REQUEST_TIMEOUT,
-                [(header::CONNECTION, "close")],
-            )
-                .into_response();
+            return (StatusCode::REQUEST_TIMEOUT, [(header::CONNECTION, "close")]).into_response();
         }
     };
     next.run(Request::from_parts(parts, axum::body::Body::from(body)))

@@ -57,7 +57,9 @@ pub async fn serve(
             .clone()
             .map_request(move |request: Request<Incoming>| {
                 let mut request = request.map(Body::new);
-                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(peer));
                 request
             });
         let connection = builder

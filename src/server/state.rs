@@ -72,7 +72,11 @@ fn guarded(
     settings: &Settings,
     clock: &Arc<dyn Clock>,
 ) -> Arc<dyn VerifyProvider> {
-    Arc::new(Guarded::new(provider, settings.upstream_guard, clock.clone()))
+    Arc::new(Guarded::new(
+        provider,
+        settings.upstream_guard,
+        clock.clone(),
+    ))
 }
 
 /// Redis when `REDIS_URL` is set, else the SQLite file under `DATA_DIR`.

@@ -2,7 +2,7 @@
 //! HTTP layer, warnings elsewhere).
 use tracing_subscriber::EnvFilter;
 
-const DEFAULT_FILTER: &str = "warn,phone_verify=info,tower_http=info";
+pub const DEFAULT_FILTER: &str = "warn,phone_verify=info,tower_http=info";
 
 /// Installs the global subscriber; later calls (tests start many apps) are ignored.
 pub fn init() {

@@ -230,7 +230,9 @@ impl TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        (&mut self.server).await.expect("the server task does not panic")
+        (&mut self.server)
+            .await
+            .expect("the server task does not panic")
     }
 
     /// The same browser (cookie jar) pointed at another app, as behind a load balancer.
@@ -360,6 +362,7 @@ impl TestApp {
 /// What a server function answered.
 pub struct Answer {
     pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 
@@ -375,8 +378,13 @@ impl Browser {
             .await
             .unwrap();
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let body = response.json().await.unwrap_or(Value::Null);
-        Answer { status, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Posts a form as a browser without JavaScript does; returns status and Location.

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::{
-    CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider,
-};
+use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
 use crate::server::clock::Clock;
 use crate::verify::OtpCode;
 
@@ -237,7 +235,11 @@ mod tests {
             unreachable!("the tests only check")
         }
 
-        async fn check(&self, _: &VerificationRef, _: &OtpCode) -> Result<CheckOutcome, ProviderError> {
+        async fn check(
+            &self,
+            _: &VerificationRef,
+            _: &OtpCode,
+        ) -> Result<CheckOutcome, ProviderError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if self.hold.load(Ordering::SeqCst) {
                 self.gate.notified().await;
@@ -272,7 +274,10 @@ mod tests {
         let (flaky, clock, guard) = guarded(8);
         flaky.failing.store(true, Ordering::SeqCst);
         for _ in 0..3 {
-            assert!(matches!(check(&guard).await, Err(ProviderError::BadGateway(_))));
+            assert!(matches!(
+                check(&guard).await,
+                Err(ProviderError::BadGateway(_))
+            ));
         }
         // Open: refused without a call, with the time left.
         assert!(matches!(
@@ -287,9 +292,15 @@ mod tests {
         ));
         // Cooldown over: one probe, which fails, so it opens again.
         clock.advance(Duration::from_secs(20));
-        assert!(matches!(check(&guard).await, Err(ProviderError::BadGateway(_))));
+        assert!(matches!(
+            check(&guard).await,
+            Err(ProviderError::BadGateway(_))
+        ));
         assert_eq!(flaky.calls.load(Ordering::SeqCst), 4);
-        assert!(matches!(check(&guard).await, Err(ProviderError::Shed { retry_after: 30 })));
+        assert!(matches!(
+            check(&guard).await,
+            Err(ProviderError::Shed { retry_after: 30 })
+        ));
         // The provider recovers: the next probe closes the breaker for everyone.
         flaky.failing.store(false, Ordering::SeqCst);
         clock.advance(Duration::from_secs(30));
@@ -322,14 +333,21 @@ mod tests {
             async fn start(&self, _: StartRequest<'_>) -> Result<Started, ProviderError> {
                 unreachable!()
             }
-            async fn check(&self, _: &VerificationRef, _: &OtpCode) -> Result<CheckOutcome, ProviderError> {
+            async fn check(
+                &self,
+                _: &VerificationRef,
+                _: &OtpCode,
+            ) -> Result<CheckOutcome, ProviderError> {
                 Err(ProviderError::NumberRejected("blocked".into()))
             }
         }
         let clock = Arc::new(ManualClock::new());
         let guard = Guarded::new(Arc::new(Refusing), GuardPolicy::default(), clock);
         for _ in 0..20 {
-            assert!(matches!(check(&guard).await, Err(ProviderError::NumberRejected(_))));
+            assert!(matches!(
+                check(&guard).await,
+                Err(ProviderError::NumberRejected(_))
+            ));
         }
     }
 
@@ -350,7 +368,9 @@ mod tests {
         }
         assert!(matches!(
             check(&guard).await,
-            Err(ProviderError::Shed { retry_after: BUSY_RETRY_SECS })
+            Err(ProviderError::Shed {
+                retry_after: BUSY_RETRY_SECS
+            })
         ));
         flaky.hold.store(false, Ordering::SeqCst);
         flaky.gate.notify_waiters();
@@ -378,7 +398,10 @@ mod tests {
         while flaky.calls.load(Ordering::SeqCst) < 4 {
             tokio::task::yield_now().await;
         }
-        assert!(matches!(check(&guard).await, Err(ProviderError::Shed { .. })));
+        assert!(matches!(
+            check(&guard).await,
+            Err(ProviderError::Shed { .. })
+        ));
         probe.abort();
         let _ = probe.await;
         flaky.hold.store(false, Ordering::SeqCst);

@@ -1,0 +1,215 @@
+//! Rows 9 and 33–35 of the matrix in security.md: slow clients, a slow or failing
+//! provider, and shutdown with requests in flight.
+#![cfg(feature = "ssr")]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{Upstream, spawn_app, spawn_with};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Lifts the per-IP and per-prefix limits: these tests send many codes from one
+/// address to one range on purpose.
+const MANY_SENDS: [(&str, &str); 2] = [
+    ("VERIFY_LIMIT_IP_PER_HOUR", "100000"),
+    ("VERIFY_LIMIT_PREFIX_PER_HOUR", "100000"),
+];
+
+fn number(i: usize) -> String {
+    format!("+44 7400 {:06}", 100_000 + i)
+}
+
+/// Reads until the server closes the connection (or 10 s pass); returns what came.
+async fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_body_sent_one_byte_at_a_time_gets_408_and_others_are_not_slowed() {
+    let app = spawn_app(&[("BODY_READ_TIMEOUT_SECS", "1")]).await;
+    let mut slow = TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(
+        format!(
+            "POST /api/verify/start HTTP/1.1\r\nHost: {}\r\nSec-Fetch-Site: same-origin\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 40\r\n\r\n",
+            app.addr
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let dribble = tokio::spawn(async move {
+        let started = Instant::now();
+        for byte in b"phone=%2B447400123456&channel=sms" {
+            if slow.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        (read_to_close(&mut slow).await, started.elapsed())
+    });
+    // Meanwhile another visitor is served at once.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let answer = app
+        .browser()
+        .call("start", &[("phone", "+44 7400 654321"), ("channel", "sms")])
+        .await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let (answer, elapsed) = dribble.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(elapsed < Duration::from_secs(3), "closed after {elapsed:?}");
+    // The slow request never reached the flow: nothing was sent to it.
+    assert_eq!(app.outbox().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    let app = spawn_app(&[("HEADER_READ_TIMEOUT_SECS", "1")]).await;
+    let mut slow = TcpStream::connect(app.addr).await.unwrap();
+    let started = Instant::now();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    read_to_close(&mut slow).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(3),
+        "closed after {elapsed:?}"
+    );
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod messagebird { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::MessageBird).await } )* }
+        mod twilio { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::Twilio).await } )* }
+    };
+}
+
+both!(
+    excess_callers_get_a_fast_503_while_the_provider_is_slow,
+    a_failing_provider_is_left_alone_then_probed,
+    shutdown_lets_requests_in_flight_finish,
+);
+
+async fn excess_callers_get_a_fast_503_while_the_provider_is_slow(upstream: Upstream) {
+    let mut vars = MANY_SENDS.to_vec();
+    vars.push(("UPSTREAM_MAX_IN_FLIGHT", "4"));
+    let app = spawn_with(upstream, &vars).await;
+    app.knobs(json!({"latency_ms": 2000})).await;
+    let calls = (0..20).map(|i| {
+        let browser = app.browser();
+        async move {
+            let started = Instant::now();
+            let answer = browser
+                .call("start", &[("phone", &number(i)), ("channel", "sms")])
+                .await;
+            (answer, started.elapsed())
+        }
+    });
+    let answers = futures::future::join_all(calls).await;
+    let sent: Vec<_> = answers.iter().filter(|(a, _)| a.status == 200).collect();
+    let shed: Vec<_> = answers.iter().filter(|(a, _)| a.status == 503).collect();
+    assert_eq!((sent.len(), shed.len()), (4, 16));
+    for (answer, elapsed) in &shed {
+        assert_eq!(answer.body, json!({"ServiceBusy": {"retry_after": 5}}));
+        assert_eq!(answer.headers["retry-after"], "5");
+        assert!(
+            *elapsed < Duration::from_secs(1),
+            "a refusal took {elapsed:?}"
+        );
+    }
+    assert_eq!(
+        app.upstream_requests().await,
+        4,
+        "the refused never reached the provider"
+    );
+}
+
+async fn a_failing_provider_is_left_alone_then_probed(upstream: Upstream) {
+    let mut vars = MANY_SENDS.to_vec();
+    vars.push(("UPSTREAM_BREAKER_FAILURES", "3"));
+    vars.push(("UPSTREAM_BREAKER_COOLDOWN_SECS", "30"));
+    let app = spawn_with(upstream, &vars).await;
+    app.knobs(json!({"fault": "server_error"})).await;
+    for i in 0..3 {
+        let answer = app
+            .browser()
+            .call("start", &[("phone", &number(i)), ("channel", "sms")])
+            .await;
+        assert_eq!(answer.status, 502);
+    }
+    assert_eq!(app.upstream_requests().await, 3);
+    let answer = app
+        .browser()
+        .call("start", &[("phone", &number(3)), ("channel", "sms")])
+        .await;
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.body, json!({"ServiceBusy": {"retry_after": 30}}));
+    assert_eq!(answer.headers["retry-after"], "30");
+    assert_eq!(
+        app.upstream_requests().await,
+        3,
+        "the open breaker calls nobody"
+    );
+
+    // The provider recovers; after the cooldown one request probes and closes it.
+    app.knobs(json!({"fault": "none"})).await;
+    app.advance_all(30).await;
+    for i in 4..6 {
+        let answer = app
+            .browser()
+            .call("start", &[("phone", &number(i)), ("channel", "sms")])
+            .await;
+        assert_eq!(answer.status, 200);
+    }
+    assert_eq!(app.upstream_requests().await, 5);
+}
+
+async fn shutdown_lets_requests_in_flight_finish(upstream: Upstream) {
+    let app = spawn_with(upstream, &MANY_SENDS).await;
+    app.knobs(json!({"latency_ms": 1000})).await;
+    let addr = app.addr;
+    let fake = app.fake.clone().unwrap();
+    let calls: Vec<_> = (0..50)
+        .map(|i| {
+            let browser = app.browser();
+            tokio::spawn(async move {
+                browser
+                    .call("start", &[("phone", &number(i)), ("channel", "sms")])
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    // Wait until all 50 are with the provider, then ask the app to stop.
+    let stats = format!("{fake}/_fake/stats");
+    for _ in 0..200 {
+        let stats: serde_json::Value = reqwest::get(&stats).await.unwrap().json().await.unwrap();
+        if stats["requests"].as_u64() >= Some(50) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    app.shut_down().await.unwrap();
+    let drained = started.elapsed();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 200, "a request in flight was cut off");
+    }
+    assert!(drained < Duration::from_secs(5), "drain took {drained:?}");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "no new connections after shutdown"
+    );
+}
