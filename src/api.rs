@@ -5,9 +5,10 @@
 //! | URL | fields | answer |
 //! |---|---|---|
 //! | `POST /api/verify/state` | | [`Flow`] |
-//! | `POST /api/verify/start` | `phone`, `channel` (`sms`/`voice`) | [`Step`] |
+//! | `POST /api/verify/start` | `phone`, `country` (ISO code, for numbers without `+`), `channel` (`sms`/`voice`) | [`Step`] |
 //! | `POST /api/verify/check` | `code` | [`Step`] |
-//! | `POST /api/verify/resend` | | [`Step`] |
+//! | `POST /api/verify/resend` | `channel` (optional: switch to `voice`) | [`Step`] |
+//! | `POST /api/verify/format` | `phone`, `country` | [`PhoneCheck`] |
 //! | `POST /api/verify/restart` | | [`Step`] |
 //!
 //! Errors are a JSON [`VerifyError`] with a 4xx status for anything the visitor can
@@ -15,7 +16,7 @@
 //! with a redirect back to the page, which then shows the error.
 use leptos::prelude::*;
 
-use crate::verify::{Channel, Flow, Step, VerifyError};
+use crate::verify::{Channel, Flow, PhoneCheck, Step, VerifyError};
 
 #[cfg(feature = "ssr")]
 use crate::server::flow::FlowRequest;
@@ -32,11 +33,22 @@ pub async fn current_flow() -> Result<Flow, VerifyError> {
 #[server(endpoint = "verify/start")]
 pub async fn start_verification(
     #[server(default)] phone: String,
+    #[server(default)] country: String,
     #[server(default)] channel: Channel,
 ) -> Result<Step, VerifyError> {
     let request = FlowRequest::from_context().await?;
-    let result = request.start(&phone, channel).await;
+    let result = request.start(&phone, &country, channel).await;
     request.finish(result).await
+}
+
+/// Checks and formats a number as it is typed, with the same rules `start` applies,
+/// so the browser needs no phone-number metadata of its own. Sends nothing.
+#[server(endpoint = "verify/format")]
+pub async fn check_phone(
+    #[server(default)] phone: String,
+    #[server(default)] country: String,
+) -> Result<PhoneCheck, VerifyError> {
+    Ok(crate::server::flow::check_phone(&phone, &country))
 }
 
 /// Checks the code the visitor typed.
@@ -47,11 +59,12 @@ pub async fn check_code(#[server(default)] code: String) -> Result<Step, VerifyE
     request.finish(result).await
 }
 
-/// Sends a new code to the same number, once the resend countdown is over.
+/// Sends a new code to the same number, once the resend countdown is over; by
+/// `channel` when given ("call me instead").
 #[server(endpoint = "verify/resend")]
-pub async fn resend_code() -> Result<Step, VerifyError> {
+pub async fn resend_code(#[server(default)] channel: Option<Channel>) -> Result<Step, VerifyError> {
     let request = FlowRequest::from_context().await?;
-    let result = request.resend().await;
+    let result = request.resend(channel).await;
     request.finish(result).await
 }
 

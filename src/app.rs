@@ -11,9 +11,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::server::hardening::set_page_csp();
     let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    #[cfg(feature = "ssr")]
+    let lang = crate::server::flow::page_lang();
+    #[cfg(not(feature = "ssr"))]
+    let lang = crate::i18n::Lang::En;
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang.code() dir=lang.dir()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>

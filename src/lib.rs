@@ -4,6 +4,7 @@
 //! - [`verify`]: the domain shared by server and browser: codes, channels, the step a
 //!   visitor is on, and the errors they can see. Phone-number parsing is server-only
 //!   because its metadata would triple the browser bundle.
+//! - [`i18n`]: every word the widget says, in English, German and Arabic.
 //! - [`api`]: the server functions, thin and at fixed URLs under `/api/verify/`.
 //! - [`components`]: the widget and its steps; no HTTP, only signals and forms.
 //! - [`app`]: the HTML shell and the demo page that hosts the widget.
@@ -14,6 +15,7 @@
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod i18n;
 pub mod verify;
 
 #[cfg(feature = "ssr")]

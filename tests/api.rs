@@ -18,7 +18,7 @@ async fn sms_flow_from_number_to_verified() {
     assert_eq!(sent.status, 200, "{}", sent.body);
     assert_eq!(
         sent.body,
-        json!({"EnterCode": {"to": NUMBER, "channel": "sms", "code_length": 6, "resend_in": 30, "expires_in": 600}})
+        json!({"EnterCode": {"to": NUMBER, "channel": "sms", "code_length": 6, "resend_in": 30, "expires_in": 600, "tries_left": 5, "offer_call": false}})
     );
     let outbox = app.outbox().await;
     assert_eq!(outbox.len(), 1);
@@ -80,7 +80,7 @@ async fn a_bad_number_is_a_clear_error_with_nothing_sent_and_nothing_lost() {
     let state = browser.call("state", &[]).await;
     assert_eq!(
         state.body["step"],
-        json!({"EnterPhone": {"phone": "+44 7911 1234", "channel": "sms"}})
+        json!({"EnterPhone": {"phone": "+44 7911 1234", "country": "", "channel": "sms"}})
     );
 }
 
@@ -262,7 +262,7 @@ async fn change_number_goes_back_with_the_number_kept() {
     let back = browser.call("restart", &[]).await;
     assert_eq!(
         back.body,
-        json!({"EnterPhone": {"phone": NUMBER, "channel": "voice"}})
+        json!({"EnterPhone": {"phone": NUMBER, "country": "", "channel": "voice"}})
     );
 }
 

@@ -1,11 +1,14 @@
 use leptos::prelude::*;
 
+use super::code_input::CodeInput;
+use super::countdown::{ResendCountdown, use_countdown};
 use super::field_error::FieldError;
-use super::resend_countdown::ResendCountdown;
-use super::verify_widget::FlowActions;
+use super::texts;
+use super::verify_widget::{Announcer, FlowActions};
 use crate::verify::{Channel, VerifyError};
 
-/// Step 2: type the code that went to `to`.
+/// Step 2: type the code that went to `to`. Says how long the code works and how many
+/// tries are left, counts down to the resend, and after repeated texts offers a call.
 #[component]
 pub fn CodeStep(
     to: String,
@@ -13,66 +16,83 @@ pub fn CodeStep(
     code_length: u8,
     resend_in: u32,
     expires_in: u32,
+    tries_left: u32,
+    offer_call: bool,
     error: RwSignal<Option<VerifyError>>,
     actions: FlowActions,
     dev_outbox: bool,
 ) -> impl IntoView {
+    let t = texts();
     let checking = actions.check.pending();
     let resending = actions.resend.pending();
-    let (before, after) = match channel {
-        Channel::Sms => (
-            format!("We texted a {code_length}-digit code to "),
-            ".".to_owned(),
-        ),
-        Channel::Voice => (
-            "We're calling ".to_owned(),
-            format!(" now. A voice will read out your {code_length}-digit code."),
-        ),
-    };
-    let expiry = match expires_in {
-        0 => "This code has expired; send a new one.".to_owned(),
-        secs => format!("The code works for {} minutes.", secs.div_ceil(60)),
-    };
+    let (before, after) = (t.code_lead)(channel, code_length);
+    let (resend_left, live) = use_countdown(resend_in);
+    let (expires_left, _) = use_countdown(expires_in);
+    let tries = RwSignal::new(tries_left);
+    Effect::new(move |_| {
+        if let Some(VerifyError::WrongCode { tries_left }) = error.get() {
+            tries.set(tries_left);
+        }
+    });
+    if let Some(announcer) = use_context::<Announcer>() {
+        // Entering this step (or a resend) says where the code went; the end of the
+        // wait says a new one can be asked for.
+        let sent = format!("{before}{to}{after}");
+        Effect::new(move |_| announcer.say(sent.clone()));
+        Effect::new(move |was: Option<u32>| {
+            let now = resend_left.get();
+            if now == 0 && was.is_some_and(|w| w > 0) {
+                announcer.say(t.resend_ready);
+            }
+            now
+        });
+    }
     view! {
         <div class="pv-step pv-code-step">
-            <h2 class="pv-title">"Enter the code"</h2>
-            <p class="pv-lead">
+            <h2 class="pv-title">{t.code_title}</h2>
+            <p class="pv-lead" id="pv-code-lead">
                 {before}
                 <strong class="pv-number" dir="ltr" data-testid="sent-to">{to}</strong>
                 {after}
             </p>
             <ActionForm action=actions.check attr:class="pv-code-form">
-                <label class="pv-label" for="pv-code">"Code"</label>
-                <input
-                    id="pv-code"
-                    class="pv-input pv-code-input"
-                    name="code"
-                    type="text"
-                    inputmode="numeric"
-                    autocomplete="one-time-code"
-                    dir="ltr"
-                    required
-                    maxlength=usize::from(code_length) * 2 + 2
-                    aria-describedby="pv-code-hint pv-code-error"
-                    aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
-                />
-                <p id="pv-code-hint" class="pv-hint">{expiry}</p>
+                <label class="pv-label" for="pv-code">{t.code_label}</label>
+                <CodeInput code_length channel error checking/>
+                <p id="pv-code-hint" class="pv-hint" data-testid="code-hint">
+                    {move || match expires_left.get() {
+                        0 => t.code_expired.to_owned(),
+                        secs => format!("{} {}", (t.code_expires_in)(secs), (t.tries_left)(tries.get())),
+                    }}
+                </p>
                 <FieldError id="pv-code-error" error/>
-                <button type="submit" class="pv-button" disabled=move || checking.get()>"Verify"</button>
+                <button type="submit" class="pv-button" disabled=move || checking.get()>{t.verify}</button>
             </ActionForm>
             <div class="pv-secondary">
                 <ActionForm action=actions.resend attr:class="pv-inline-form">
-                    <ResendCountdown seconds=resend_in busy=resending/>
+                    <ResendCountdown remaining=resend_left live busy=resending/>
                 </ActionForm>
+                {offer_call.then(|| view! {
+                    <ActionForm action=actions.resend attr:class="pv-inline-form">
+                        <input type="hidden" name="channel" value="voice"/>
+                        <button
+                            type="submit"
+                            class="pv-link"
+                            data-testid="call-instead"
+                            disabled=move || resending.get() || (live.get() && resend_left.get() > 0)
+                        >
+                            {t.call_instead}
+                        </button>
+                    </ActionForm>
+                })}
                 <ActionForm action=actions.restart attr:class="pv-inline-form">
-                    <button type="submit" class="pv-link">"Change number"</button>
+                    <button type="submit" class="pv-link">{t.change_number}</button>
                 </ActionForm>
             </div>
             {dev_outbox.then(|| view! {
                 <p class="pv-dev-note">
-                    "Development mode: codes go to the "
-                    <a href="/dev/outbox" target="_blank">"dev outbox"</a>
-                    ", not to a phone."
+                    {t.dev_note.0}
+                    <a href="/dev/outbox" target="_blank">{t.dev_note.1}</a>
+                    {t.dev_note.2}
                 </p>
             })}
         </div>

@@ -1,49 +1,70 @@
 use leptos::prelude::*;
 
+use super::country_picker::{CountryPicker, CountrySelect};
 use super::field_error::FieldError;
+use super::phone_input::PhoneInput;
+use super::texts;
 use super::verify_widget::FlowActions;
-use crate::verify::{Channel, VerifyError};
+use crate::verify::{Channel, CountryOption, VerifyError};
 
-/// Step 1: the number, and how to send the code.
+/// Step 1: the country, the number, and how to send the code.
 #[component]
 pub fn PhoneStep(
     phone: String,
+    country: String,
     channel: Channel,
+    countries: StoredValue<Vec<CountryOption>>,
     error: RwSignal<Option<VerifyError>>,
     actions: FlowActions,
 ) -> impl IntoView {
+    let t = texts();
     let pending = actions.start.pending();
+    let country = RwSignal::new(country);
+    // The server and the hydrating browser render the plain select; once the widget
+    // is interactive, the searchable picker takes its place.
+    let interactive = RwSignal::new(false);
+    Effect::new(move |_| interactive.set(true));
+    let focus_phone = Callback::new(move |()| {
+        if let Some(field) = document().get_element_by_id("pv-phone") {
+            use leptos::wasm_bindgen::JsCast;
+            if let Ok(field) = field.dyn_into::<leptos::web_sys::HtmlElement>() {
+                let _ = field.focus();
+            }
+        }
+    });
     view! {
         <ActionForm action=actions.start attr:class="pv-step pv-phone-step">
-            <h2 class="pv-title">"Verify your phone number"</h2>
-            <label class="pv-label" for="pv-phone">"Phone number"</label>
-            <p id="pv-phone-hint" class="pv-hint">"Include your country code, for example +44 7700 900123."</p>
-            <input
-                id="pv-phone"
-                class="pv-input"
-                name="phone"
-                type="tel"
-                inputmode="tel"
-                autocomplete="tel"
-                required
-                value=phone
-                aria-describedby="pv-phone-hint pv-phone-error"
-                aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
-            />
+            <h2 class="pv-title">{t.phone_title}</h2>
+            <label class="pv-label" for="pv-phone">{t.phone_label}</label>
+            <p id="pv-phone-hint" class="pv-hint">{t.phone_hint}</p>
+            // Numbers read left to right in every language.
+            <div class="pv-phone-row" dir="ltr">
+                {move || {
+                    if interactive.get() {
+                        view! { <CountryPicker countries selected=country on_picked=focus_phone/> }
+                            .into_any()
+                    } else {
+                        view! { <CountrySelect countries selected=country/> }.into_any()
+                    }
+                }}
+                <PhoneInput value=phone country error/>
+            </div>
             <fieldset class="pv-channels">
-                <legend class="pv-label">"Send the code by"</legend>
+                <legend class="pv-label">{t.send_by}</legend>
                 <label class="pv-choice">
                     <input type="radio" name="channel" value="sms" checked=channel == Channel::Sms/>
-                    " Text me"
+                    " "
+                    {t.text_me}
                 </label>
                 <label class="pv-choice">
                     <input type="radio" name="channel" value="voice" checked=channel == Channel::Voice/>
-                    " Call me"
+                    " "
+                    {t.call_me}
                 </label>
             </fieldset>
             <FieldError id="pv-phone-error" error/>
             <button type="submit" class="pv-button" disabled=move || pending.get()>
-                "Send code"
+                {t.send_code}
             </button>
         </ActionForm>
     }

@@ -1,20 +1,22 @@
 use leptos::prelude::*;
 
+use super::texts;
 use super::verify_widget::FlowActions;
 
 /// Step 3: done.
 #[component]
 pub fn SuccessStep(phone: String, actions: FlowActions) -> impl IntoView {
+    let t = texts();
     view! {
         <div class="pv-step pv-success-step" role="status">
             <p class="pv-success-mark" aria-hidden="true">"✓"</p>
-            <h2 class="pv-title">"Phone number verified"</h2>
+            <h2 class="pv-title" id="pv-success-title" tabindex="-1">{t.verified_title}</h2>
             <p class="pv-lead">
                 <strong class="pv-number" dir="ltr">{phone}</strong>
-                " is verified."
+                {t.verified_lead}
             </p>
             <ActionForm action=actions.restart attr:class="pv-inline-form">
-                <button type="submit" class="pv-link">"Verify another number"</button>
+                <button type="submit" class="pv-link">{t.verify_another}</button>
             </ActionForm>
         </div>
     }

@@ -2,29 +2,36 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use super::code_step::CodeStep;
+use super::language_switch::LanguageSwitch;
 use super::phone_step::PhoneStep;
 use super::success_step::SuccessStep;
 use crate::api::{CheckCode, ResendCode, RestartVerification, StartVerification, current_flow};
-use crate::verify::{Flow, Step, VerifyError};
+use crate::i18n::Lang;
+use crate::verify::{CountryOption, Flow, Step, VerifyError};
 
 /// The phone-verification widget: phone step, code step, success step.
 ///
-/// The server renders the step the visitor's session is on; in the browser the steps
-/// become reactive. Every step is a real form, so the flow also works without
-/// JavaScript. `on_verified` receives the verified number in E.164 form.
+/// The server renders the step the visitor's session is on, in their language; in the
+/// browser the steps become reactive. Every step is a real form, so the flow also
+/// works without JavaScript. `on_verified` receives the verified number in E.164 form.
 #[component]
 pub fn VerifyWidget(
     #[prop(optional, into)] on_verified: Option<Callback<String>>,
 ) -> impl IntoView {
     let flow = Resource::new(|| (), |()| current_flow());
     view! {
-        <section class="pv-widget" aria-label="Phone verification">
-            <Suspense fallback=|| view! { <p class="pv-loading">"Loading…"</p> }>
+        <section class="pv-widget">
+            <Suspense fallback=|| view! { <p class="pv-loading">"…"</p> }>
                 {move || Suspend::new(async move {
                     match flow.await {
                         Ok(flow) => view! { <Steps flow on_verified/> }.into_any(),
                         Err(error) => {
-                            view! { <p class="pv-error" role="alert">{error.message()}</p> }.into_any()
+                            view! {
+                                <p class="pv-error" role="alert">
+                                    {error.message_in(Lang::En)}
+                                </p>
+                            }
+                                .into_any()
                         }
                     }
                 })}
@@ -59,12 +66,27 @@ impl Default for FlowActions {
     }
 }
 
+/// What the widget's polite live region says next ("Code sent", "You can send a new
+/// code now"). Errors are announced by their own `role="alert"`.
+#[derive(Clone, Copy)]
+pub struct Announcer(pub RwSignal<String>);
+
+impl Announcer {
+    pub fn say(&self, text: impl Into<String>) {
+        self.0.set(text.into());
+    }
+}
+
 /// Owns the step and error signals and moves them along as actions answer.
 #[component]
 fn Steps(flow: Flow, on_verified: Option<Callback<String>>) -> impl IntoView {
     let step = RwSignal::new(flow.step);
     let error = RwSignal::new(flow.error);
     let actions = FlowActions::new();
+    let lang = flow.lang;
+    provide_context(lang);
+    let announcer = Announcer(RwSignal::new(String::new()));
+    provide_context(announcer);
     follow(actions.start, step, error);
     follow(actions.check, step, error);
     follow(actions.resend, step, error);
@@ -76,7 +98,17 @@ fn Steps(flow: Flow, on_verified: Option<Callback<String>>) -> impl IntoView {
             }
         });
     }
-    view! { <StepView step error actions dev_outbox=flow.dev_outbox/> }
+    let countries = StoredValue::new(flow.countries);
+    let t = lang.texts();
+    view! {
+        <div class="pv-frame" lang=lang.code() dir=lang.dir() role="region" aria-label=t.widget_label>
+            <LanguageSwitch current=lang/>
+            <StepView step error actions countries dev_outbox=flow.dev_outbox/>
+            <p class="pv-sr-only" role="status" aria-live="polite" data-testid="announcer">
+                {move || announcer.0.get()}
+            </p>
+        </div>
+    }
 }
 
 /// Applies an action's answer: a new step, or an error to show on the current one.
@@ -94,28 +126,69 @@ where
     });
 }
 
-/// Renders whichever step `step` holds.
+/// Renders whichever step `step` holds, and moves focus to it when it changes: the
+/// phone field, the code field, or the success heading.
 #[component]
 pub fn StepView(
     step: RwSignal<Step>,
     error: RwSignal<Option<VerifyError>>,
     actions: FlowActions,
+    #[prop(optional)] countries: Option<StoredValue<Vec<CountryOption>>>,
     #[prop(optional)] dev_outbox: bool,
 ) -> impl IntoView {
-    move || match step.get() {
-        Step::EnterPhone { phone, channel } => {
-            view! { <PhoneStep phone channel error actions/> }.into_any()
+    let countries = countries.unwrap_or_else(|| StoredValue::new(Vec::new()));
+    Effect::new(move |first: Option<()>| {
+        step.track();
+        if first.is_some() {
+            focus_step(&step.get_untracked());
         }
+    });
+    move || match step.get() {
+        Step::EnterPhone {
+            phone,
+            country,
+            channel,
+        } => view! { <PhoneStep phone country channel countries error actions/> }.into_any(),
         Step::EnterCode {
             to,
             channel,
             code_length,
             resend_in,
             expires_in,
+            tries_left,
+            offer_call,
         } => view! {
-            <CodeStep to channel code_length resend_in expires_in error actions dev_outbox/>
+            <CodeStep
+                to
+                channel
+                code_length
+                resend_in
+                expires_in
+                tries_left
+                offer_call
+                error
+                actions
+                dev_outbox
+            />
         }
         .into_any(),
         Step::Verified { phone, .. } => view! { <SuccessStep phone actions/> }.into_any(),
     }
+}
+
+/// After the new step is in the page, focus where the visitor continues.
+fn focus_step(step: &Step) {
+    let id = match step {
+        Step::EnterPhone { .. } => "pv-phone",
+        Step::EnterCode { .. } => "pv-code",
+        Step::Verified { .. } => "pv-success-title",
+    };
+    request_animation_frame(move || {
+        if let Some(element) = document().get_element_by_id(id) {
+            use leptos::wasm_bindgen::JsCast;
+            if let Ok(element) = element.dyn_into::<leptos::web_sys::HtmlElement>() {
+                let _ = element.focus();
+            }
+        }
+    });
 }

@@ -10,7 +10,8 @@ use secrecy::SecretString;
 
 use super::limits::LimitPolicy;
 use super::provider::{GuardPolicy, MessageBirdConfig, TwilioConfig, UpstreamTimeouts, Voice};
-use crate::verify::CountryCode;
+use crate::i18n::Lang;
+use crate::verify::{Channel, CountryCode};
 
 /// Which Verify API sends the codes, with its credentials.
 #[derive(Clone, Debug)]
@@ -34,18 +35,47 @@ impl ProviderSettings {
 /// The texts of the messages; `%token` stands for the code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageTemplates {
-    /// `VERIFY_SMS_TEMPLATE`, default `Your phone-verify code is %token.`
+    /// `VERIFY_SMS_TEMPLATE`, default `Your phone-verify code is %token.`: the English
+    /// SMS (other languages use the widget's own translations).
     pub sms: String,
     /// `VERIFY_VOICE_TEMPLATE`, default `Your security code is %token.`; the code is
     /// read out digit by digit.
     pub voice: String,
+    /// `VERIFY_OTP_DOMAIN`, unset by default: the site's host (`example.com`). When set,
+    /// every SMS ends with the origin-bound line `@example.com #123456`, which lets
+    /// browsers offer the code on that site only (WebOTP, Safari AutoFill).
+    pub otp_domain: Option<String>,
 }
 
 impl Default for MessageTemplates {
     fn default() -> Self {
+        let english = Lang::En.texts();
         Self {
-            sms: "Your phone-verify code is %token.".into(),
-            voice: "Your security code is %token.".into(),
+            sms: english.sms_template.into(),
+            voice: english.voice_template.into(),
+            otp_domain: None,
+        }
+    }
+}
+
+impl MessageTemplates {
+    /// The message for `channel` in `lang`, `%token` still in it.
+    pub fn template(&self, channel: Channel, lang: Lang) -> String {
+        let texts = lang.texts();
+        match (channel, lang) {
+            (Channel::Voice, Lang::En) => self.voice.clone(),
+            (Channel::Voice, _) => texts.voice_template.into(),
+            (Channel::Sms, _) => {
+                let text = match lang {
+                    Lang::En => self.sms.as_str(),
+                    _ => texts.sms_template,
+                };
+                match &self.otp_domain {
+                    // The spec wants it as the last line, after a blank one.
+                    Some(domain) => format!("{text}\n\n@{domain} #%token"),
+                    None => text.to_owned(),
+                }
+            }
         }
     }
 }
@@ -180,6 +210,7 @@ impl Settings {
         let templates = MessageTemplates {
             sms: env.template("VERIFY_SMS_TEMPLATE", defaults.sms)?,
             voice: env.template("VERIFY_VOICE_TEMPLATE", defaults.voice)?,
+            otp_domain: env.host("VERIFY_OTP_DOMAIN")?,
         };
         let provider = provider_settings(&env, code, &templates)?;
         let cooldown: u64 = env.parse_in("VERIFY_RESEND_COOLDOWN_SECS", 30, 0..=3_600)?;
@@ -383,8 +414,7 @@ fn provider_settings(
                 originator: env
                     .get("MESSAGEBIRD_ORIGINATOR")
                     .filter(|v| !v.trim().is_empty()),
-                sms_template: templates.sms.clone(),
-                voice_template: templates.voice.clone(),
+                templates: templates.clone(),
                 voice,
                 language: language.to_ascii_lowercase(),
                 code,
@@ -471,6 +501,32 @@ impl Env<'_> {
                     range.end()
                 ),
             }),
+        }
+    }
+
+    /// A bare host name such as `example.com`, if set.
+    fn host(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        let Some(host) = self.get(name).map(|v| v.trim().to_ascii_lowercase()) else {
+            return Ok(None);
+        };
+        if host.is_empty() {
+            return Ok(None);
+        }
+        let valid = host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            });
+        if valid {
+            Ok(Some(host))
+        } else {
+            Err(ConfigError {
+                variable: name,
+                problem: format!("{host:?} is not a host name like example.com"),
+            })
         }
     }
 

@@ -7,10 +7,14 @@ use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use super::AppState;
+use super::countries;
 use super::limits::{self, SESSION_WINDOW};
 use super::provider::{CheckOutcome, ProviderError, StartRequest};
-use super::session::{Pending, Verified, VerifySession};
-use crate::verify::{Channel, Flow, OtpCode, PhoneNumber, Step, VerifyError, mask_e164};
+use super::session::{Pending, StepPolicy, Verified, VerifySession};
+use crate::i18n::Lang;
+use crate::verify::{
+    Channel, CountryCode, Flow, OtpCode, PhoneCheck, PhoneNumber, Step, VerifyError, mask_e164,
+};
 
 /// One server-function call: the app, the visitor's session, and how they called.
 pub struct FlowRequest {
@@ -21,6 +25,10 @@ pub struct FlowRequest {
     plain_form: bool,
     /// Who is asking, as the per-IP limit counts them.
     client: String,
+    /// What the browser says about its language (`Accept-Language`).
+    accept_language: String,
+    /// A language chosen with the switch (`?lang=` on the page's address).
+    chosen_lang: Option<Lang>,
 }
 
 impl FlowRequest {
@@ -40,12 +48,46 @@ impl FlowRequest {
             || "unknown".to_owned(),
             |p| limits::client_key(p, &state.settings.limits.trusted_proxies),
         );
+        let accept_language = parts
+            .as_ref()
+            .and_then(|p| p.headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(MAX_ACCEPT_LANGUAGE)
+            .collect();
+        let chosen_lang = parts.as_ref().and_then(query_lang);
         Ok(Self {
             state,
             session,
             plain_form,
             client,
+            accept_language,
+            chosen_lang,
         })
+    }
+
+    /// The switch's choice, else the session's, else the browser's, else English.
+    fn lang(&self, stored: &VerifySession) -> Lang {
+        self.chosen_lang
+            .or(stored.lang)
+            .or_else(|| Lang::from_accept_language(&self.accept_language))
+            .unwrap_or_default()
+    }
+
+    /// The picker's first choice: the configured country, else the browser's guess.
+    fn default_country(&self) -> String {
+        match self.state.settings.default_country {
+            Some(country) => country.to_string(),
+            None => countries::guess(&self.accept_language).unwrap_or_default(),
+        }
+    }
+
+    fn step(&self, stored: &VerifySession, now: u64) -> Step {
+        let policy = StepPolicy {
+            code_length: self.code_length(),
+            max_attempts: self.state.settings.code.max_attempts,
+        };
+        stored.step(policy, &self.default_country(), now)
     }
 
     /// Checks every limit before a send and counts the send; see [`limits`].
@@ -79,25 +121,43 @@ impl FlowRequest {
         self.state.settings.code.length
     }
 
-    /// The page's view of the session; hands over (and forgets) a pending form error.
+    /// The page's view of the session; hands over (and forgets) a pending form error,
+    /// and remembers a language chosen with the switch.
     pub async fn current(&self) -> Result<Flow, VerifyError> {
         let mut stored = VerifySession::load(&self.session).await?;
         let error = stored.flash.take();
-        if error.is_some() {
+        let switched = self.chosen_lang.is_some() && self.chosen_lang != stored.lang;
+        if switched {
+            stored.lang = self.chosen_lang;
+        }
+        if error.is_some() || switched {
             stored.save(&self.session).await?;
         }
+        let lang = self.lang(&stored);
         Ok(Flow {
-            step: stored.step(self.code_length(), self.now()),
+            step: self.step(&stored, self.now()),
             error,
             dev_outbox: self.state.outbox.is_some(),
+            lang,
+            countries: countries::options(lang).to_vec(),
         })
     }
 
-    /// Sends a first code to `phone`.
-    pub async fn start(&self, phone: &str, channel: Channel) -> Result<Step, VerifyError> {
+    /// Sends a first code to `phone`, read as a number of `country` (an ISO code) when
+    /// it has no `+`.
+    pub async fn start(
+        &self,
+        phone: &str,
+        country: &str,
+        channel: Channel,
+    ) -> Result<Step, VerifyError> {
         let mut stored = VerifySession::load(&self.session).await?;
-        stored.set_draft(phone, channel);
-        let number = match PhoneNumber::parse(phone, self.state.settings.default_country) {
+        stored.set_draft(phone, country, channel);
+        let region = country
+            .parse::<CountryCode>()
+            .ok()
+            .or(self.state.settings.default_country);
+        let number = match PhoneNumber::parse(phone, region) {
             Ok(number) => number,
             Err(problem) => {
                 stored.save(&self.session).await?;
@@ -110,7 +170,7 @@ impl FlowRequest {
             pending.e164 == number.e164() && pending.channel == channel && now < pending.resend_at
         });
         if repeated {
-            return Ok(stored.step(self.code_length(), now));
+            return Ok(self.step(&stored, now));
         }
         if let Err(refused) = self.admit_send(&mut stored, &number, now).await {
             stored.save(&self.session).await?;
@@ -123,6 +183,7 @@ impl FlowRequest {
             .start(StartRequest {
                 to: &number,
                 channel,
+                lang: self.lang(&stored),
             })
             .await
             .map_err(|e| self.provider_failed(e))?;
@@ -139,7 +200,7 @@ impl FlowRequest {
             failed_checks: 0,
         });
         stored.save(&self.session).await?;
-        Ok(stored.step(self.code_length(), now))
+        Ok(self.step(&stored, now))
     }
 
     /// Checks a typed code against this session's pending verification.
@@ -149,7 +210,7 @@ impl FlowRequest {
         let Some(pending) = stored.pending.clone() else {
             // A repeated submit after success lands here: show the success again.
             return match stored.verified {
-                Some(_) => Ok(stored.step(self.code_length(), now)),
+                Some(_) => Ok(self.step(&stored, now)),
                 None => Err(VerifyError::NoVerificationInProgress),
             };
         };
@@ -179,7 +240,7 @@ impl FlowRequest {
                     at: now,
                 });
                 stored.save(&self.session).await?;
-                Ok(stored.step(self.code_length(), now))
+                Ok(self.step(&stored, now))
             }
             CheckOutcome::Wrong => {
                 limits::record_failed_check(store, policy, &pending.e164, now).await?;
@@ -203,8 +264,9 @@ impl FlowRequest {
         }
     }
 
-    /// Sends a new code to the pending number, once the cooldown is over.
-    pub async fn resend(&self) -> Result<Step, VerifyError> {
+    /// Sends a new code to the pending number, once the cooldown is over; by
+    /// `channel` if given ("call me instead"), else as before.
+    pub async fn resend(&self, channel: Option<Channel>) -> Result<Step, VerifyError> {
         let mut stored = VerifySession::load(&self.session).await?;
         let now = self.now();
         let Some(pending) = stored.pending.as_ref() else {
@@ -225,26 +287,30 @@ impl FlowRequest {
         stored.save(&self.session).await?;
         let sends = stored.pending.as_ref().map_or(1, |p| p.sends + 1);
         let cooldown = self.cooldown(sends);
+        let lang = self.lang(&stored);
         let Some(pending) = stored.pending.as_mut() else {
             return Err(VerifyError::NoVerificationInProgress);
         };
+        let channel = channel.unwrap_or(pending.channel);
         let started = self
             .state
             .provider
             .start(StartRequest {
                 to: &number,
-                channel: pending.channel,
+                channel,
+                lang,
             })
             .await
             .map_err(|e| self.provider_failed(e))?;
-        tracing::info!(to = %number.masked(), channel = pending.channel.as_str(), "code resent");
+        tracing::info!(to = %number.masked(), channel = channel.as_str(), "code resent");
+        pending.channel = channel;
         pending.reference = started.reference;
         pending.expires_at = now + started.lifetime.as_secs();
         pending.resend_at = now + cooldown;
         pending.sends = sends;
         pending.failed_checks = 0;
         stored.save(&self.session).await?;
-        Ok(stored.step(self.code_length(), now))
+        Ok(self.step(&stored, now))
     }
 
     /// Back to the phone step, keeping the number for editing.
@@ -258,7 +324,7 @@ impl FlowRequest {
             stored.draft_phone = verified.display;
         }
         stored.save(&self.session).await?;
-        Ok(stored.step(self.code_length(), self.now()))
+        Ok(self.step(&stored, self.now()))
     }
 
     /// Hands the result back, giving an error the right HTTP status, or, for a form
@@ -311,6 +377,58 @@ impl FlowRequest {
         }
     }
 }
+
+/// The page's language before the session is read: the switch's `?lang=`, else the
+/// browser's; the widget itself also honours a choice remembered in the session.
+pub fn page_lang() -> Lang {
+    let Some(parts) = use_context::<axum::http::request::Parts>() else {
+        return Lang::default();
+    };
+    query_lang(&parts)
+        .or_else(|| {
+            let header = parts.headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+            Lang::from_accept_language(header)
+        })
+        .unwrap_or_default()
+}
+
+fn query_lang(parts: &axum::http::request::Parts) -> Option<Lang> {
+    parts
+        .uri
+        .query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="))
+        .and_then(Lang::parse)
+}
+
+/// Reads a number being typed as `start` would, for the browser's as-you-type
+/// formatting and validation.
+pub fn check_phone(phone: &str, country: &str) -> PhoneCheck {
+    let region = country.parse::<CountryCode>().ok();
+    match PhoneNumber::parse(phone, region) {
+        Ok(number) => {
+            let typed = phone.trim_start();
+            let own_country = number.country() == Some(country);
+            let international = typed.starts_with('+') || typed.starts_with("00") || !own_country;
+            PhoneCheck {
+                formatted: if international {
+                    number.international().to_owned()
+                } else {
+                    number.national().to_owned()
+                },
+                country: number.country().unwrap_or_default().to_owned(),
+                problem: None,
+            }
+        }
+        Err(problem) => PhoneCheck {
+            problem: Some(problem),
+            ..PhoneCheck::default()
+        },
+    }
+}
+
+/// Enough for any real `Accept-Language`; the rest is ignored.
+const MAX_ACCEPT_LANGUAGE: usize = 256;
 
 /// The wait to suggest when a provider throttles us without saying for how long.
 const DEFAULT_RETRY_AFTER_SECS: u32 = 60;

@@ -1,6 +1,7 @@
 //! Everything that only runs on the server.
 //!
 //! - [`config`]: settings from the environment, checked at start-up.
+//! - [`countries`]: the country picker's list, named in each language.
 //! - [`flow`]: the verification steps, run by the server functions in [`crate::api`].
 //! - [`hardening`]: security headers, CSP, CSRF checks.
 //! - [`limits`]: abuse limits on sends and wrong codes.
@@ -14,6 +15,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod countries;
 pub mod flow;
 pub mod hardening;
 pub mod limits;

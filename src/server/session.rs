@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::provider::VerificationRef;
+use crate::i18n::Lang;
 use crate::verify::{Channel, Step, VerifyError};
 
 const KEY: &str = "verify";
@@ -16,7 +17,13 @@ const MAX_DRAFT_CHARS: usize = 64;
 pub struct VerifySession {
     /// The number as last typed, shown again so nothing is lost after an error.
     pub draft_phone: String,
+    /// The country picked for it (ISO code), empty until the visitor picks one.
+    #[serde(default)]
+    pub draft_country: String,
     pub channel: Channel,
+    /// The language the visitor chose with the switch; until then their browser's.
+    #[serde(default)]
+    pub lang: Option<Lang>,
     pub pending: Option<Pending>,
     pub verified: Option<Verified>,
     /// The error of a form posted without JavaScript, shown by the next page render.
@@ -70,13 +77,15 @@ impl VerifySession {
         })
     }
 
-    pub fn set_draft(&mut self, phone: &str, channel: Channel) {
+    pub fn set_draft(&mut self, phone: &str, country: &str, channel: Channel) {
         self.draft_phone = phone.chars().take(MAX_DRAFT_CHARS).collect();
+        self.draft_country = country.chars().take(2).collect();
         self.channel = channel;
     }
 
-    /// The step to show at Unix time `now`.
-    pub fn step(&self, code_length: u8, now: u64) -> Step {
+    /// The step to show at Unix time `now`; `country` is the picker's choice when the
+    /// visitor has made none.
+    pub fn step(&self, policy: StepPolicy, country: &str, now: u64) -> Step {
         if let Some(verified) = &self.verified {
             return Step::Verified {
                 phone: verified.display.clone(),
@@ -87,17 +96,35 @@ impl VerifySession {
             Some(pending) => Step::EnterCode {
                 to: pending.display.clone(),
                 channel: pending.channel,
-                code_length,
+                code_length: policy.code_length,
                 resend_in: secs_until(pending.resend_at, now),
                 expires_in: secs_until(pending.expires_at, now),
+                tries_left: policy.max_attempts.saturating_sub(pending.failed_checks),
+                offer_call: pending.channel == Channel::Sms
+                    && pending.sends >= OFFER_CALL_AFTER_SENDS,
             },
             None => Step::EnterPhone {
                 phone: self.draft_phone.clone(),
+                country: if self.draft_country.is_empty() {
+                    country.to_owned()
+                } else {
+                    self.draft_country.clone()
+                },
                 channel: self.channel,
             },
         }
     }
 }
+
+/// What a step shows of the code policy.
+#[derive(Clone, Copy, Debug)]
+pub struct StepPolicy {
+    pub code_length: u8,
+    pub max_attempts: u32,
+}
+
+/// SMS that did not arrive twice is a sign that a call may work better.
+const OFFER_CALL_AFTER_SENDS: u32 = 2;
 
 fn secs_until(deadline: u64, now: u64) -> u32 {
     u32::try_from(deadline.saturating_sub(now)).unwrap_or(u32::MAX)
@@ -120,9 +147,41 @@ mod tests {
         }
     }
 
+    const POLICY: StepPolicy = StepPolicy {
+        code_length: 6,
+        max_attempts: 5,
+    };
+
     #[test]
     fn a_fresh_session_asks_for_a_number() {
-        assert_eq!(VerifySession::default().step(6, 0), Step::default());
+        assert_eq!(
+            VerifySession::default().step(POLICY, "", 0),
+            Step::default()
+        );
+        let Step::EnterPhone { country, .. } = VerifySession::default().step(POLICY, "DE", 0)
+        else {
+            panic!()
+        };
+        assert_eq!(country, "DE");
+    }
+
+    #[test]
+    fn a_call_is_offered_after_repeated_texts() {
+        let mut session = VerifySession {
+            pending: Some(pending(0, 600)),
+            ..Default::default()
+        };
+        let offer = |s: &VerifySession| match s.step(POLICY, "", 0) {
+            Step::EnterCode { offer_call, .. } => offer_call,
+            _ => panic!(),
+        };
+        let p = session.pending.as_mut().unwrap();
+        p.channel = Channel::Sms;
+        assert!(!offer(&session));
+        session.pending.as_mut().unwrap().sends = 2;
+        assert!(offer(&session));
+        session.pending.as_mut().unwrap().channel = Channel::Voice;
+        assert!(!offer(&session));
     }
 
     #[test]
@@ -132,20 +191,22 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            session.step(6, 1_010),
+            session.step(POLICY, "", 1_010),
             Step::EnterCode {
                 to: "+44 7911 123456".into(),
                 channel: Channel::Voice,
                 code_length: 6,
                 resend_in: 20,
-                expires_in: 590
+                expires_in: 590,
+                tries_left: 5,
+                offer_call: false,
             }
         );
         let Step::EnterCode {
             resend_in,
             expires_in,
             ..
-        } = session.step(6, 2_000)
+        } = session.step(POLICY, "", 2_000)
         else {
             panic!()
         };
@@ -155,7 +216,8 @@ mod tests {
     #[test]
     fn drafts_are_capped() {
         let mut session = VerifySession::default();
-        session.set_draft(&"9".repeat(10_000), Channel::Sms);
+        session.set_draft(&"9".repeat(10_000), "GBR", Channel::Sms);
+        assert_eq!(session.draft_country, "GB");
         assert_eq!(session.draft_phone.len(), MAX_DRAFT_CHARS);
     }
 }

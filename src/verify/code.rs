@@ -48,6 +48,17 @@ impl OtpCode {
     }
 }
 
+/// What a code field should hold after the visitor typed or pasted `input`: its
+/// digits in ASCII, at most `length` of them. Spaces, dashes and anything else are
+/// dropped, so a pasted `123-456` or `١٢٣ ٤٥٦` becomes `123456`.
+pub fn code_digits(input: &str, length: u8) -> String {
+    input
+        .chars()
+        .filter_map(ascii_digit)
+        .take(usize::from(length))
+        .collect()
+}
+
 /// Never print a code by accident: it is a secret until used.
 impl std::fmt::Debug for OtpCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +85,15 @@ fn is_separator(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_field_keeps_digits_only() {
+        assert_eq!(code_digits(" 123-456 ", 6), "123456");
+        assert_eq!(code_digits("١٢٣٤٥٦", 6), "123456");
+        assert_eq!(code_digits("۱۲۳", 6), "123");
+        assert_eq!(code_digits("１２３４５６７", 6), "123456");
+        assert_eq!(code_digits("Your code is 654321.", 6), "654321");
+    }
 
     #[test]
     fn accepts_plain_digits() {

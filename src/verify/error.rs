@@ -72,76 +72,6 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    /// The sentence shown to the visitor.
-    pub fn message(&self) -> String {
-        match self {
-            VerifyError::InvalidPhone(PhoneProblem::Empty) => "Enter your phone number.".into(),
-            VerifyError::InvalidPhone(PhoneProblem::NotANumber) => {
-                "That doesn't look like a phone number. Use digits, for example +44 7700 900123.".into()
-            }
-            VerifyError::InvalidPhone(PhoneProblem::MissingCountryCode) => {
-                "Add your country code, starting with + (for example +1 for the US, +44 for the UK).".into()
-            }
-            VerifyError::InvalidPhone(PhoneProblem::Invalid) => {
-                "That number isn't valid for its country. Check the digits and the country code.".into()
-            }
-            VerifyError::InvalidCode(CodeProblem::Empty) => "Enter the code we sent you.".into(),
-            VerifyError::InvalidCode(CodeProblem::NotDigits) => "The code is made of digits only.".into(),
-            VerifyError::InvalidCode(CodeProblem::WrongLength { expected }) => {
-                format!("The code has {expected} digits.")
-            }
-            VerifyError::WrongCode { tries_left: 1 } => "That code isn't right. You have 1 try left.".into(),
-            VerifyError::WrongCode { tries_left } => {
-                format!("That code isn't right. You have {tries_left} tries left.")
-            }
-            VerifyError::CodeExpired => "That code has expired. Send a new one.".into(),
-            VerifyError::TooManyAttempts => {
-                "Too many wrong codes. Send a new code to try again.".into()
-            }
-            VerifyError::NoVerificationInProgress => {
-                "There is no code waiting to be checked. Enter your number to get one.".into()
-            }
-            VerifyError::ResendTooSoon { retry_after: 1 } => {
-                "Please wait 1 second before asking for another code.".into()
-            }
-            VerifyError::ResendTooSoon { retry_after } => {
-                format!("Please wait {retry_after} seconds before asking for another code.")
-            }
-            VerifyError::RateLimited { retry_after } => match retry_after {
-                0..=90 => format!("Too many attempts. Please wait {retry_after} seconds and try again."),
-                secs => format!("Too many attempts. Please wait {} minutes and try again.", secs.div_ceil(60)),
-            },
-            VerifyError::NumberUnreachable => {
-                "We can't send codes to this number. Check it, or use another number.".into()
-            }
-            VerifyError::CountryNotAllowed => {
-                "We can't send codes to numbers in that country.".into()
-            }
-            VerifyError::ChannelUnavailable => {
-                "That way of sending codes isn't available right now. Please choose the other one.".into()
-            }
-            VerifyError::ServiceUnavailable => {
-                "We can't send codes right now. Please try again in a few minutes.".into()
-            }
-            VerifyError::ServiceBusy { retry_after } => format!(
-                "We can't send codes right now. Please try again in {retry_after} seconds."
-            ),
-            VerifyError::UpstreamError => {
-                "The verification service had a problem. Please try again in a moment.".into()
-            }
-            VerifyError::UpstreamTimeout => {
-                "The verification service is taking too long to answer. Please try again.".into()
-            }
-            VerifyError::CrossSiteRequest => {
-                "This request came from another website and was blocked. Reload this page and try again.".into()
-            }
-            VerifyError::Internal => "Something went wrong on our side. Please try again.".into(),
-            VerifyError::Transport(_) => {
-                "We couldn't reach the server. Check your connection and try again.".into()
-            }
-        }
-    }
-
     /// The HTTP status a server function answers with. User mistakes are 4xx, never 500.
     pub fn status(&self) -> u16 {
         match self {
@@ -205,7 +135,7 @@ mod tests {
         ];
         for mistake in mistakes {
             assert!((400..500).contains(&mistake.status()), "{mistake:?}");
-            assert!(!mistake.message().is_empty());
+            assert!(!mistake.message_in(crate::i18n::Lang::En).is_empty());
         }
     }
 
@@ -220,12 +150,12 @@ mod tests {
     fn rate_limit_messages_give_the_wait() {
         assert!(
             VerifyError::RateLimited { retry_after: 30 }
-                .message()
+                .message_in(crate::i18n::Lang::En)
                 .contains("30 seconds")
         );
         assert!(
             VerifyError::RateLimited { retry_after: 600 }
-                .message()
+                .message_in(crate::i18n::Lang::En)
                 .contains("10 minutes")
         );
     }
@@ -234,12 +164,12 @@ mod tests {
     fn wrong_code_message_counts_tries() {
         assert!(
             VerifyError::WrongCode { tries_left: 3 }
-                .message()
+                .message_in(crate::i18n::Lang::En)
                 .contains("3 tries left")
         );
         assert!(
             VerifyError::WrongCode { tries_left: 1 }
-                .message()
+                .message_in(crate::i18n::Lang::En)
                 .contains("1 try left")
         );
     }

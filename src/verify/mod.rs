@@ -2,6 +2,7 @@
 
 mod channel;
 mod code;
+mod country;
 mod error;
 mod step;
 
@@ -9,9 +10,10 @@ mod step;
 mod phone;
 
 pub use channel::Channel;
-pub use code::{CodeProblem, OtpCode};
+pub use code::{CodeProblem, OtpCode, code_digits};
+pub use country::{CountryOption, fold};
 pub use error::{PhoneProblem, VerifyError};
-pub use step::{Flow, Step};
+pub use step::{Flow, PhoneCheck, Step};
 
 #[cfg(feature = "ssr")]
 pub use phone::{CountryCode, PhoneNumber, mask_e164};

@@ -19,11 +19,18 @@ impl FromStr for CountryCode {
     }
 }
 
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_ref())
+    }
+}
+
 /// A phone number that libphonenumber's metadata says is valid, held in E.164 form.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PhoneNumber {
     e164: String,
     international: String,
+    national: String,
     /// ISO 3166 code of the number's country, e.g. `GB`.
     country: Option<String>,
 }
@@ -55,13 +62,23 @@ impl PhoneNumber {
             (false, Some(CountryCode(id))) => (input.to_owned(), Some(id)),
             (false, None) => return Err(PhoneProblem::MissingCountryCode),
         };
-        let number = phonenumber::parse(region, &input).map_err(|_| PhoneProblem::NotANumber)?;
+        let mut number =
+            phonenumber::parse(region, &input).map_err(|_| PhoneProblem::NotANumber)?;
+        if !phonenumber::is_valid(&number) && region.is_some() {
+            // Autofill often drops the "+" of a full number (`447911123456`). Read it as
+            // international only if it is not valid as a national one.
+            number = phonenumber::parse(None, format!("+{input}"))
+                .ok()
+                .filter(phonenumber::is_valid)
+                .ok_or(PhoneProblem::Invalid)?;
+        }
         if !phonenumber::is_valid(&number) {
             return Err(PhoneProblem::Invalid);
         }
         Ok(Self {
             e164: number.format().mode(Mode::E164).to_string(),
             international: number.format().mode(Mode::International).to_string(),
+            national: number.format().mode(Mode::National).to_string(),
             country: number.country().id().map(|id| id.as_ref().to_owned()),
         })
     }
@@ -74,6 +91,11 @@ impl PhoneNumber {
     /// `+44 7911 123456`: what the visitor sees.
     pub fn international(&self) -> &str {
         &self.international
+    }
+
+    /// `07911 123456`: how it is dialled within its country.
+    pub fn national(&self) -> &str {
+        &self.national
     }
 
     /// ISO 3166 code of the number's country (`GB`), when the metadata knows it.
@@ -150,6 +172,30 @@ mod tests {
         assert_eq!(
             PhoneNumber::parse("07911 123456", None),
             Err(PhoneProblem::MissingCountryCode)
+        );
+    }
+
+    #[test]
+    fn takes_the_shapes_autofill_produces() {
+        let us = Some("us".parse().unwrap());
+        for (input, country, e164) in [
+            ("+44 7400 123456", gb(), "+447400123456"),
+            ("447400123456", gb(), "+447400123456"),
+            ("07400 123456", gb(), "+447400123456"),
+            ("7400 123456", gb(), "+447400123456"),
+            // A US number is not misread as a Dutch +31 one.
+            ("3105550123", us, "+13105550123"),
+            ("+4915123456789", gb(), "+4915123456789"),
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(input, country).unwrap().e164(),
+                e164,
+                "{input}"
+            );
+        }
+        assert_eq!(
+            PhoneNumber::parse("44 7400 1234", gb()),
+            Err(PhoneProblem::Invalid)
         );
     }
 

@@ -91,7 +91,11 @@ async fn mixed(app: &str, fake: &str, rate: u64, seconds: u64) {
         outcomes.push(outcome);
     }
     let elapsed = begun.elapsed().as_secs_f64();
-    report(&format!("mixed {rate}/s for {seconds}s"), &outcomes, elapsed);
+    report(
+        &format!("mixed {rate}/s for {seconds}s"),
+        &outcomes,
+        elapsed,
+    );
 }
 
 async fn start(

@@ -16,6 +16,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
+use crate::i18n::Lang;
 use crate::server::clock::Clock;
 use crate::server::config::{CodePolicy, MessageTemplates};
 use crate::server::outbox::Outbox;
@@ -156,12 +157,13 @@ fn new_id() -> String {
 
 /// What the visitor receives. The voice call reads the code digit by digit, as
 /// MessageBird's text-to-speech does with its `%token`.
-fn message_text(templates: &MessageTemplates, channel: Channel, code: &str) -> String {
+fn message_text(templates: &MessageTemplates, channel: Channel, lang: Lang, code: &str) -> String {
+    let template = templates.template(channel, lang);
     match channel {
-        Channel::Sms => templates.sms.replace("%token", code),
+        Channel::Sms => template.replace("%token", code),
         Channel::Voice => {
             let digits: Vec<String> = code.chars().map(String::from).collect();
-            templates.voice.replace("%token", &digits.join(", "))
+            template.replace("%token", &digits.join(", "))
         }
     }
 }
@@ -173,7 +175,7 @@ impl VerifyProvider for LocalProvider {
     }
 
     async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError> {
-        let StartRequest { to, channel } = request;
+        let StartRequest { to, channel, lang } = request;
         let id = new_id();
         let code = self.new_code();
         let expires_at = unix_ms(self.clock.now() + self.policy.lifetime);
@@ -186,8 +188,11 @@ impl VerifyProvider for LocalProvider {
             },
         )
         .await?;
-        self.outbox
-            .deliver(to, channel, message_text(&self.templates, channel, &code));
+        self.outbox.deliver(
+            to,
+            channel,
+            message_text(&self.templates, channel, lang, &code),
+        );
         Ok(Started {
             reference: VerificationRef::new(id),
             lifetime: self.policy.lifetime,
@@ -291,6 +296,7 @@ mod tests {
             .start(StartRequest {
                 to: &phone(),
                 channel: Channel::Sms,
+                lang: Lang::En,
             })
             .await
             .unwrap();
@@ -315,6 +321,7 @@ mod tests {
             .start(StartRequest {
                 to: &phone(),
                 channel: Channel::Voice,
+                lang: Lang::En,
             })
             .await
             .unwrap();
@@ -335,6 +342,7 @@ mod tests {
             .start(StartRequest {
                 to: &phone(),
                 channel: Channel::Sms,
+                lang: Lang::En,
             })
             .await
             .unwrap();
@@ -354,6 +362,7 @@ mod tests {
             .start(StartRequest {
                 to: &phone(),
                 channel: Channel::Sms,
+                lang: Lang::En,
             })
             .await
             .unwrap();
@@ -373,6 +382,7 @@ mod tests {
             .start(StartRequest {
                 to: &phone(),
                 channel: Channel::Sms,
+                lang: Lang::En,
             })
             .await
             .unwrap();
@@ -406,6 +416,7 @@ mod tests {
             .start(StartRequest {
                 to: &phone(),
                 channel: Channel::Sms,
+                lang: Lang::En,
             })
             .await
             .unwrap();
@@ -415,6 +426,7 @@ mod tests {
             .start(StartRequest {
                 to: &phone(),
                 channel: Channel::Sms,
+                lang: Lang::En,
             })
             .await
             .unwrap();
@@ -444,6 +456,7 @@ mod tests {
         let request = StartRequest {
             to: &phone(),
             channel: Channel::Sms,
+            lang: Lang::En,
         };
         let started = before.provider.start(request).await.unwrap();
         let code = delivered_code(&before.outbox);

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::http::{self, UpstreamTimeouts};
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
-use crate::server::config::CodePolicy;
+use crate::i18n::Lang;
+use crate::server::config::{CodePolicy, MessageTemplates};
 use crate::verify::{Channel, OtpCode};
 
 /// The text-to-speech voice.
@@ -33,12 +34,11 @@ pub struct MessageBirdConfig {
     pub api_url: Url,
     /// Sender name or number; MessageBird's default when `None`.
     pub originator: Option<String>,
-    /// SMS text; `%token` is replaced by the code.
-    pub sms_template: String,
-    /// Spoken text; `%token` is read out digit by digit.
-    pub voice_template: String,
+    /// The SMS and spoken texts; `%token` is replaced by the code (read out digit by
+    /// digit in a call).
+    pub templates: MessageTemplates,
     pub voice: Voice,
-    /// e.g. `en-gb`, for the voice.
+    /// e.g. `en-gb`: the voice's language for English calls.
     pub language: String,
     pub code: CodePolicy,
     pub timeouts: UpstreamTimeouts,
@@ -156,18 +156,25 @@ impl VerifyProvider for MessageBird {
     }
 
     async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError> {
-        let (kind, template) = match request.channel {
-            Channel::Sms => ("sms", &self.config.sms_template),
-            Channel::Voice => ("tts", &self.config.voice_template),
+        let kind = match request.channel {
+            Channel::Sms => "sms",
+            Channel::Voice => "tts",
+        };
+        let language = match request.lang {
+            Lang::En => self.config.language.as_str(),
+            Lang::De => "de-de",
+            Lang::Ar => "ar-sa",
         };
         let mut body = json!({
             "recipient": request.to.e164().trim_start_matches('+'),
             "type": kind,
-            "template": template,
+            "template": self.config.templates.template(request.channel, request.lang),
+            // Arabic and German letters need more than the GSM alphabet.
+            "datacoding": "auto",
             "tokenLength": self.config.code.length,
             "timeout": self.config.code.lifetime.as_secs(),
             "maxAttempts": self.config.code.max_attempts,
-            "language": self.config.language,
+            "language": language,
         });
         if request.channel == Channel::Voice {
             body["voice"] = json!(self.config.voice.as_str());

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::Lang;
 use crate::verify::{Channel, OtpCode, PhoneNumber};
 
 mod guard;
@@ -50,6 +51,8 @@ impl fmt::Debug for VerificationRef {
 pub struct StartRequest<'a> {
     pub to: &'a PhoneNumber,
     pub channel: Channel,
+    /// The language of the SMS or the call.
+    pub lang: Lang,
 }
 
 /// A code is on its way.

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::http::{self, UpstreamTimeouts};
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
+use crate::i18n::Lang;
 use crate::server::config::CodePolicy;
 use crate::verify::{Channel, OtpCode};
 
@@ -105,6 +106,16 @@ fn error(status: StatusCode, retry_after: Option<u32>, body: &[u8]) -> ProviderE
     }
 }
 
+impl Twilio {
+    /// Twilio's locales are bare languages; English keeps the configured one.
+    fn locale(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.config.locale,
+            other => other.code(),
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl VerifyProvider for Twilio {
     fn name(&self) -> &'static str {
@@ -122,7 +133,7 @@ impl VerifyProvider for Twilio {
                 &[
                     ("To", request.to.e164()),
                     ("Channel", channel),
-                    ("Locale", &self.config.locale),
+                    ("Locale", self.locale(request.lang)),
                 ],
             )
             .await?;
