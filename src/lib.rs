@@ -25,7 +25,6 @@ pub mod server;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
     // A marker for tests and the time-to-interactive benchmark.
     if let Some(body) = leptos::prelude::document().body() {

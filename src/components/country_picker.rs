@@ -1,11 +1,11 @@
-use leptos::html::{Button, Input};
 use leptos::prelude::*;
 
 use super::texts;
 use crate::verify::CountryOption;
 
 /// The country as a plain `<select>`: what the server renders, and all a browser
-/// without JavaScript gets. Type-ahead and the keyboard work as in any select.
+/// without JavaScript gets. Type-ahead and the keyboard work as in any select. Once
+/// the widget is interactive, [`enhance`] puts a searchable picker in its place.
 #[component]
 pub fn CountrySelect(
     countries: StoredValue<Vec<CountryOption>>,
@@ -20,235 +20,393 @@ pub fn CountrySelect(
             class="pv-input pv-country-select"
             aria-label=t.country_label
             on:change=move |ev| selected.set(event_target_value(&ev))
+            // Hundreds of options as one piece of text: cheap to render and to hydrate.
+            inner_html=countries.with_value(|countries| options_html(countries, &current, t.country_label))
         >
-            <option value="" selected=current.is_empty()>{t.country_label}</option>
-            {countries.with_value(|countries| {
-                countries
-                    .iter()
-                    .map(|c| {
-                        view! {
-                            <option value=c.iso.clone() selected=c.iso == current>
-                                {format!("{} {} +{}", c.flag(), c.name, c.dial)}
-                            </option>
-                        }
-                    })
-                    .collect_view()
-            })}
         </select>
     }
 }
 
-/// The country as a searchable listbox, once the widget is interactive: a button with
-/// the flag and dialling code opens a search field (a combobox) over the list. Search
-/// by name, ISO code or dialling code; arrows move, Enter picks, Escape closes.
-#[component]
-pub fn CountryPicker(
-    countries: StoredValue<Vec<CountryOption>>,
-    selected: RwSignal<String>,
-    #[prop(into)] on_picked: Callback<()>,
-) -> impl IntoView {
-    let t = texts();
-    let open = RwSignal::new(false);
-    let query = RwSignal::new(String::new());
-    let active = RwSignal::new(0_usize);
-    let button = NodeRef::<Button>::new();
-    let search = NodeRef::<Input>::new();
-    let matches = Memo::new(move |_| {
-        query.with(|q| {
-            countries.with_value(|all| {
-                all.iter()
-                    .filter(|c| c.matches(q))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-        })
-    });
-    let current = move || {
-        selected.with(|iso| countries.with_value(|all| all.iter().find(|c| &c.iso == iso).cloned()))
+/// The select's options, `current` selected, as HTML.
+fn options_html(countries: &[CountryOption], current: &str, placeholder: &str) -> String {
+    let mut html = format!(
+        r#"<option value=""{}>{}</option>"#,
+        if current.is_empty() { " selected" } else { "" },
+        escape(placeholder)
+    );
+    for c in countries {
+        html.push_str(&format!(
+            r#"<option value="{iso}"{selected}>{flag} {name} +{dial}</option>"#,
+            iso = escape(&c.iso),
+            selected = if c.iso == current { " selected" } else { "" },
+            flag = c.flag(),
+            name = escape(&c.name),
+            dial = c.dial,
+        ));
+    }
+    html
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The searchable picker, built by hand on top of the select (which stays, hidden,
+/// as the form's value): a button with the flag and dialling code opens a search
+/// field (a combobox) over a listbox. Search by name, ISO code or dialling code;
+/// arrows and Page keys move, Enter picks, Escape closes.
+///
+/// It is plain DOM code rather than Leptos views on purpose: as reactive views the
+/// picker alone cost about 20 KB of the 200 KB browser budget; this costs a few.
+#[cfg(feature = "hydrate")]
+pub mod enhance {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use leptos::prelude::*;
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::wasm_bindgen::closure::Closure;
+    use leptos::web_sys::{
+        Element, Event, FocusEvent, HtmlElement, HtmlSelectElement, KeyboardEvent, Node,
     };
-    let show = move || {
-        query.set(String::new());
-        let at =
-            selected.with(|iso| countries.with_value(|all| all.iter().position(|c| &c.iso == iso)));
-        active.set(at.unwrap_or(0));
-        open.set(true);
-        request_animation_frame(move || {
-            if let Some(search) = search.get_untracked() {
-                let _ = search.focus();
-            }
-            scroll_to_active(active.get_untracked(), matches);
-        });
-    };
-    let close = move |refocus: bool| {
-        open.set(false);
-        if refocus && let Some(button) = button.get_untracked() {
-            let _ = button.focus();
-        }
-    };
-    let pick = move |country: CountryOption| {
-        selected.set(country.iso);
-        close(false);
-        on_picked.run(());
-    };
-    let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        let count = matches.with(Vec::len);
-        match ev.key().as_str() {
-            "ArrowDown" => {
-                ev.prevent_default();
-                active.update(|a| *a = (*a + 1).min(count.saturating_sub(1)));
-            }
-            "ArrowUp" => {
-                ev.prevent_default();
-                active.update(|a| *a = a.saturating_sub(1));
-            }
-            "PageDown" => {
-                ev.prevent_default();
-                active.update(|a| *a = (*a + 10).min(count.saturating_sub(1)));
-            }
-            "PageUp" => {
-                ev.prevent_default();
-                active.update(|a| *a = a.saturating_sub(10));
-            }
-            "Enter" => {
-                // Picks; never submits the form around it.
-                ev.prevent_default();
-                if let Some(country) = matches.with(|m| m.get(active.get_untracked()).cloned()) {
-                    pick(country);
-                }
-            }
-            "Escape" => {
-                ev.prevent_default();
-                close(true);
-            }
-            "Tab" => close(false),
-            _ => return,
-        }
-        scroll_to_active(active.get_untracked(), matches);
-    };
-    let option_id = |iso: &str| format!("pv-country-{iso}");
-    view! {
-        <div
-            class="pv-picker"
-            on:focusout=move |ev: leptos::ev::FocusEvent| {
-                if open.get_untracked() && !focus_stays_inside(&ev) {
-                    close(false);
-                }
-            }
-        >
-            <input type="hidden" name="country" prop:value=move || selected.get()/>
-            <button
-                type="button"
-                id="pv-country"
-                class="pv-input pv-picker-button"
-                node_ref=button
-                aria-haspopup="listbox"
-                aria-expanded=move || if open.get() { "true" } else { "false" }
-                aria-label=move || match current() {
-                    Some(c) => format!("{}: {} +{}", t.country_label, c.name, c.dial),
-                    None => t.country_label.to_owned(),
-                }
-                on:click=move |_| if open.get_untracked() { close(true) } else { show() }
-                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+
+    use super::escape;
+    use crate::i18n::Texts;
+    use crate::verify::CountryOption;
+
+    /// The picker over the select with id `pv-country`. Dropping it removes the
+    /// picker and shows the select again.
+    pub struct Picker {
+        state: Rc<RefCell<State>>,
+        root: Element,
+        _listeners: Vec<Closure<dyn FnMut(Event)>>,
+    }
+
+    struct State {
+        countries: Vec<CountryOption>,
+        select: HtmlSelectElement,
+        button: HtmlElement,
+        popup: HtmlElement,
+        open: bool,
+        /// Indexes into `countries` of what the search shows.
+        shown: Vec<usize>,
+        active: usize,
+        texts: &'static Texts,
+        on_pick: Box<dyn Fn(String)>,
+    }
+
+    impl Picker {
+        /// Builds the picker; `on_pick` hears every country picked.
+        pub fn new(
+            countries: Vec<CountryOption>,
+            texts: &'static Texts,
+            on_pick: impl Fn(String) + 'static,
+        ) -> Option<Self> {
+            let document = document();
+            let select: HtmlSelectElement =
+                document.get_element_by_id("pv-country")?.dyn_into().ok()?;
+            let root = document.create_element("div").ok()?;
+            root.set_class_name("pv-picker");
+            root.set_inner_html(&format!(
+                r#"<button type="button" class="pv-input pv-picker-button" aria-haspopup="listbox" aria-expanded="false"></button><div class="pv-picker-popup" hidden><input class="pv-input pv-picker-search" type="text" role="combobox" aria-label="{search}" placeholder="{search}" aria-expanded="true" aria-controls="pv-country-list" aria-autocomplete="list" autocomplete="off" id="pv-country-search"><p id="pv-country-count" class="pv-sr-only" role="status"></p><ul id="pv-country-list" class="pv-picker-list" role="listbox" aria-label="{label}"></ul></div>"#,
+                search = escape(texts.country_search),
+                label = escape(texts.country_label),
+            ));
+            let button: HtmlElement = root.first_element_child()?.dyn_into().ok()?;
+            let popup: HtmlElement = button.next_element_sibling()?.dyn_into().ok()?;
+            select
+                .parent_node()?
+                .insert_before(&root, Some(&select))
+                .ok()?;
+            select.set_hidden(true);
+            let state = Rc::new(RefCell::new(State {
+                countries,
+                select,
+                button,
+                popup,
+                open: false,
+                shown: Vec::new(),
+                active: 0,
+                texts,
+                on_pick: Box::new(on_pick),
+            }));
+            let value = state.borrow().select.value();
+            state.borrow().show_selected(&value);
+            let mut listeners = Vec::new();
+            let mut listen = |target: &Element, event: &str, handler: Box<dyn FnMut(Event)>| {
+                let closure = Closure::wrap(handler);
+                let _ = target
+                    .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+                listeners.push(closure);
+            };
+            let button: Element = state.borrow().button.clone().into();
+            let popup: Element = state.borrow().popup.clone().into();
+            let on = state.clone();
+            listen(
+                &button,
+                "click",
+                Box::new(move |_| {
+                    let open = on.borrow().open;
+                    if open {
+                        close(&on, true)
+                    } else {
+                        open_popup(&on)
+                    }
+                }),
+            );
+            let on = state.clone();
+            listen(
+                &button,
+                "keydown",
+                Box::new(move |ev| {
+                    let Some(ev) = ev.dyn_ref::<KeyboardEvent>() else {
+                        return;
+                    };
                     if matches!(ev.key().as_str(), "ArrowDown" | "ArrowUp") {
                         ev.prevent_default();
-                        show();
+                        open_popup(&on);
                     }
-                }
-            >
-                <span class="pv-flag" aria-hidden="true">
-                    {move || current().map_or_else(|| "🌐".to_owned(), |c| c.flag())}
-                </span>
-                <span class="pv-dial">{move || current().map(|c| format!("+{}", c.dial))}</span>
-                <span class="pv-caret" aria-hidden="true">"▾"</span>
-            </button>
-            <Show when=move || open.get()>
-                <div class="pv-picker-popup">
-                    <input
-                        type="text"
-                        class="pv-input pv-picker-search"
-                        node_ref=search
-                        role="combobox"
-                        aria-label=t.country_search
-                        placeholder=t.country_search
-                        aria-expanded="true"
-                        aria-controls="pv-country-list"
-                        aria-autocomplete="list"
-                        aria-activedescendant=move || {
-                            matches.with(|m| m.get(active.get()).map(|c| option_id(&c.iso)))
+                }),
+            );
+            let on = state.clone();
+            listen(
+                &popup,
+                "input",
+                Box::new(move |ev| {
+                    let query = ev
+                        .target()
+                        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+                        .map(|input| input.value())
+                        .unwrap_or_default();
+                    let mut state = on.borrow_mut();
+                    state.filter(&query);
+                    state.render();
+                }),
+            );
+            let on = state.clone();
+            listen(
+                &popup,
+                "keydown",
+                Box::new(move |ev| {
+                    let Some(ev) = ev.dyn_ref::<KeyboardEvent>() else {
+                        return;
+                    };
+                    let by: isize = match ev.key().as_str() {
+                        "ArrowDown" => 1,
+                        "ArrowUp" => -1,
+                        "PageDown" => 10,
+                        "PageUp" => -10,
+                        // Picks; never submits the form around it.
+                        "Enter" => {
+                            ev.prevent_default();
+                            let iso = {
+                                let state = on.borrow();
+                                state
+                                    .shown
+                                    .get(state.active)
+                                    .map(|&i| state.countries[i].iso.clone())
+                            };
+                            if let Some(iso) = iso {
+                                pick(&on, iso);
+                            }
+                            return;
                         }
-                        autocomplete="off"
-                        on:input=move |ev| {
-                            query.set(event_target_value(&ev));
-                            active.set(0);
+                        "Escape" => {
+                            ev.prevent_default();
+                            return close(&on, true);
                         }
-                        on:keydown=on_key
-                    />
-                    <p class="pv-sr-only" role="status">
-                        {move || match matches.with(Vec::len) {
-                            0 => t.country_none.to_owned(),
-                            n => (t.country_count)(n),
-                        }}
-                    </p>
-                    <ul id="pv-country-list" class="pv-picker-list" role="listbox" aria-label=t.country_label>
-                        {move || {
-                            matches
-                                .get()
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, c)| {
-                                    let chosen = c.clone();
-                                    view! {
-                                        <li
-                                            id=option_id(&c.iso)
-                                            role="option"
-                                            class="pv-picker-option"
-                                            class:pv-active=move || active.get() == i
-                                            aria-selected=move || if active.get() == i { "true" } else { "false" }
-                                            // Keep focus in the search field while clicking.
-                                            on:mousedown=|ev| ev.prevent_default()
-                                            on:click=move |_| pick(chosen.clone())
-                                        >
-                                            <span class="pv-flag" aria-hidden="true">{c.flag()}</span>
-                                            <span class="pv-country-name">{c.name.clone()}</span>
-                                            <span class="pv-dial" dir="ltr">{format!("+{}", c.dial)}</span>
-                                        </li>
-                                    }
-                                })
-                                .collect_view()
-                        }}
-                    </ul>
-                    <Show when=move || matches.with(Vec::is_empty)>
-                        <p class="pv-hint pv-picker-empty">{t.country_none}</p>
-                    </Show>
-                </div>
-            </Show>
-        </div>
-    }
-}
-
-/// Whether focus moves to another element of the picker (from the button to the
-/// search field), rather than out of it.
-fn focus_stays_inside(ev: &leptos::ev::FocusEvent) -> bool {
-    use leptos::wasm_bindgen::JsCast;
-    let (Some(container), Some(next)) = (ev.current_target(), ev.related_target()) else {
-        return false;
-    };
-    let (Ok(container), Ok(next)) = (
-        container.dyn_into::<leptos::web_sys::Node>(),
-        next.dyn_into::<leptos::web_sys::Node>(),
-    ) else {
-        return false;
-    };
-    container.contains(Some(&next))
-}
-
-fn scroll_to_active(active: usize, matches: Memo<Vec<CountryOption>>) {
-    let Some(iso) = matches.with_untracked(|m| m.get(active).map(|c| c.iso.clone())) else {
-        return;
-    };
-    request_animation_frame(move || {
-        if let Some(option) = document().get_element_by_id(&format!("pv-country-{iso}")) {
-            option.scroll_into_view_with_bool(false);
+                        "Tab" => return close(&on, false),
+                        _ => return,
+                    };
+                    ev.prevent_default();
+                    let mut state = on.borrow_mut();
+                    let last = state.shown.len().saturating_sub(1);
+                    state.active = state.active.saturating_add_signed(by).min(last);
+                    state.render();
+                }),
+            );
+            // Keep focus in the search field while an option is clicked.
+            listen(
+                &popup,
+                "mousedown",
+                Box::new(|ev| {
+                    if clicked_iso(&ev).is_some() {
+                        ev.prevent_default();
+                    }
+                }),
+            );
+            let on = state.clone();
+            listen(
+                &popup,
+                "click",
+                Box::new(move |ev| {
+                    if let Some(iso) = clicked_iso(&ev) {
+                        pick(&on, iso);
+                    }
+                }),
+            );
+            let on = state.clone();
+            let container = root.clone();
+            listen(
+                &root,
+                "focusout",
+                Box::new(move |ev| {
+                    let next = ev
+                        .dyn_ref::<FocusEvent>()
+                        .and_then(FocusEvent::related_target)
+                        .and_then(|t| t.dyn_into::<Node>().ok());
+                    let inside = next.is_some_and(|next| container.contains(Some(&next)));
+                    if !inside && on.borrow().open {
+                        close(&on, false);
+                    }
+                }),
+            );
+            Some(Self {
+                state,
+                root,
+                _listeners: listeners,
+            })
         }
-    });
+
+        /// Shows `iso` as the choice (the number named its country).
+        pub fn show(&self, iso: &str) {
+            let state = self.state.borrow();
+            state.select.set_value(iso);
+            state.show_selected(iso);
+        }
+    }
+
+    impl Drop for Picker {
+        fn drop(&mut self) {
+            self.root.remove();
+            self.state.borrow().select.set_hidden(false);
+        }
+    }
+
+    impl State {
+        fn show_selected(&self, iso: &str) {
+            let country = self.countries.iter().find(|c| c.iso == iso);
+            let (flag, dial, label) = match country {
+                Some(c) => (
+                    c.flag(),
+                    format!("+{}", c.dial),
+                    format!("{}: {} +{}", self.texts.country_label, c.name, c.dial),
+                ),
+                None => ("🌐".into(), String::new(), self.texts.country_label.into()),
+            };
+            self.button.set_inner_html(&format!(
+                r#"<span class="pv-flag" aria-hidden="true">{flag}</span><span class="pv-dial">{dial}</span><span class="pv-caret" aria-hidden="true">▾</span>"#
+            ));
+            let _ = self.button.set_attribute("aria-label", &label);
+        }
+
+        fn filter(&mut self, query: &str) {
+            self.shown = (0..self.countries.len())
+                .filter(|&i| self.countries[i].matches(query))
+                .collect();
+            self.active = 0;
+        }
+
+        /// Writes the list, the count and the active option into the popup.
+        fn render(&self) {
+            let shown: Vec<CountryOption> = self
+                .shown
+                .iter()
+                .map(|&i| self.countries[i].clone())
+                .collect();
+            let document = document();
+            if let Some(list) = document.get_element_by_id("pv-country-list") {
+                list.set_inner_html(&list_html(&shown, self.active, self.texts.country_none));
+            }
+            if let Some(count) = document.get_element_by_id("pv-country-count") {
+                count.set_text_content(Some(&match shown.len() {
+                    0 => self.texts.country_none.to_owned(),
+                    n => (self.texts.country_count)(n),
+                }));
+            }
+            let active = shown
+                .get(self.active)
+                .map(|c| format!("pv-country-{}", c.iso));
+            if let Some(search) = document.get_element_by_id("pv-country-search") {
+                let _ =
+                    search.set_attribute("aria-activedescendant", active.as_deref().unwrap_or(""));
+            }
+            if let Some(option) = active.and_then(|id| document.get_element_by_id(&id)) {
+                option.scroll_into_view_with_bool(false);
+            }
+        }
+    }
+
+    fn open_popup(state: &Rc<RefCell<State>>) {
+        let mut s = state.borrow_mut();
+        s.filter("");
+        let value = s.select.value();
+        s.active = s.countries.iter().position(|c| c.iso == value).unwrap_or(0);
+        s.open = true;
+        let _ = s.button.set_attribute("aria-expanded", "true");
+        s.popup.set_hidden(false);
+        if let Some(search) = document().get_element_by_id("pv-country-search") {
+            if let Ok(search) = search.dyn_into::<leptos::web_sys::HtmlInputElement>() {
+                search.set_value("");
+                let _ = search.focus();
+            }
+        }
+        s.render();
+    }
+
+    fn close(state: &Rc<RefCell<State>>, refocus: bool) {
+        let mut s = state.borrow_mut();
+        s.open = false;
+        let _ = s.button.set_attribute("aria-expanded", "false");
+        s.popup.set_hidden(true);
+        if refocus {
+            let _ = s.button.focus();
+        }
+    }
+
+    fn pick(state: &Rc<RefCell<State>>, iso: String) {
+        close(state, false);
+        {
+            let s = state.borrow();
+            s.select.set_value(&iso);
+            s.show_selected(&iso);
+        }
+        let s = state.borrow();
+        (s.on_pick)(iso);
+    }
+
+    /// The ISO code of the option a click landed in.
+    fn clicked_iso(ev: &Event) -> Option<String> {
+        let target = ev.target()?.dyn_into::<Element>().ok()?;
+        target
+            .closest("[data-iso]")
+            .ok()??
+            .get_attribute("data-iso")
+    }
+
+    /// The options of the list, the `active` one marked, as HTML.
+    fn list_html(countries: &[CountryOption], active: usize, none: &str) -> String {
+        if countries.is_empty() {
+            return format!(
+                r#"<li class="pv-picker-empty" role="presentation">{}</li>"#,
+                escape(none)
+            );
+        }
+        let mut html = String::with_capacity(countries.len() * 120);
+        for (i, c) in countries.iter().enumerate() {
+            let selected = i == active;
+            html.push_str(&format!(
+                    r#"<li id="pv-country-{iso}" data-iso="{iso}" role="option" aria-selected="{selected}" class="pv-picker-option{active}"><span class="pv-flag" aria-hidden="true">{flag}</span><span class="pv-country-name">{name}</span><span class="pv-dial" dir="ltr">+{dial}</span></li>"#,
+                    iso = escape(&c.iso),
+                    active = if selected { " pv-active" } else { "" },
+                    flag = c.flag(),
+                    name = escape(&c.name),
+                    dial = c.dial,
+                ));
+        }
+        html
+    }
 }

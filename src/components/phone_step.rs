@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::country_picker::{CountryPicker, CountrySelect};
+use super::country_picker::CountrySelect;
 use super::field_error::FieldError;
 use super::phone_input::PhoneInput;
 use super::texts;
@@ -20,18 +20,29 @@ pub fn PhoneStep(
     let t = texts();
     let pending = actions.start.pending();
     let country = RwSignal::new(country);
-    // The server and the hydrating browser render the plain select; once the widget
-    // is interactive, the searchable picker takes its place.
-    let interactive = RwSignal::new(false);
-    Effect::new(move |_| interactive.set(true));
-    let focus_phone = Callback::new(move |()| {
-        if let Some(field) = document().get_element_by_id("pv-phone") {
-            use leptos::wasm_bindgen::JsCast;
-            if let Ok(field) = field.dyn_into::<leptos::web_sys::HtmlElement>() {
-                let _ = field.focus();
-            }
-        }
-    });
+    // The server renders the plain select; once the widget is interactive, the
+    // searchable picker takes its place, and follows the country a number names.
+    #[cfg(feature = "hydrate")]
+    {
+        use super::country_picker::enhance::Picker;
+        let picker = StoredValue::new_local(None::<Picker>);
+        Effect::new(move |_| {
+            let on_pick = move |iso: String| {
+                country.set(iso);
+                focus("pv-phone");
+            };
+            picker.set_value(Picker::new(countries.get_value(), t, on_pick));
+        });
+        Effect::new(move |_| {
+            let iso = country.get();
+            picker.with_value(|p| {
+                if let Some(p) = p {
+                    p.show(&iso);
+                }
+            });
+        });
+        on_cleanup(move || picker.set_value(None));
+    }
     view! {
         <ActionForm action=actions.start attr:class="pv-step pv-phone-step">
             <h2 class="pv-title">{t.phone_title}</h2>
@@ -39,14 +50,7 @@ pub fn PhoneStep(
             <p id="pv-phone-hint" class="pv-hint">{t.phone_hint}</p>
             // Numbers read left to right in every language.
             <div class="pv-phone-row" dir="ltr">
-                {move || {
-                    if interactive.get() {
-                        view! { <CountryPicker countries selected=country on_picked=focus_phone/> }
-                            .into_any()
-                    } else {
-                        view! { <CountrySelect countries selected=country/> }.into_any()
-                    }
-                }}
+                <CountrySelect countries selected=country/>
                 <PhoneInput value=phone country error/>
             </div>
             <fieldset class="pv-channels">
@@ -67,5 +71,15 @@ pub fn PhoneStep(
                 {t.send_code}
             </button>
         </ActionForm>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn focus(id: &str) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(element) = document().get_element_by_id(id)
+        && let Ok(element) = element.dyn_into::<leptos::web_sys::HtmlElement>()
+    {
+        let _ = element.focus();
     }
 }

@@ -1,3 +1,6 @@
+// Either rather than AnyView: AnyView keeps every view's server-rendering code alive
+// in the browser bundle.
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -24,15 +27,10 @@ pub fn VerifyWidget(
             <Suspense fallback=|| view! { <p class="pv-loading">"…"</p> }>
                 {move || Suspend::new(async move {
                     match flow.await {
-                        Ok(flow) => view! { <Steps flow on_verified/> }.into_any(),
-                        Err(error) => {
-                            view! {
-                                <p class="pv-error" role="alert">
-                                    {error.message_in(Lang::En)}
-                                </p>
-                            }
-                                .into_any()
-                        }
+                        Ok(flow) => Either::Left(view! { <Steps flow on_verified/> }),
+                        Err(error) => Either::Right(view! {
+                            <p class="pv-error" role="alert">{error.message_in(Lang::En)}</p>
+                        }),
                     }
                 })}
             </Suspense>
@@ -148,7 +146,7 @@ pub fn StepView(
             phone,
             country,
             channel,
-        } => view! { <PhoneStep phone country channel countries error actions/> }.into_any(),
+        } => EitherOf3::A(view! { <PhoneStep phone country channel countries error actions/> }),
         Step::EnterCode {
             to,
             channel,
@@ -157,7 +155,7 @@ pub fn StepView(
             expires_in,
             tries_left,
             offer_call,
-        } => view! {
+        } => EitherOf3::B(view! {
             <CodeStep
                 to
                 channel
@@ -170,9 +168,8 @@ pub fn StepView(
                 actions
                 dev_outbox
             />
-        }
-        .into_any(),
-        Step::Verified { phone, .. } => view! { <SuccessStep phone actions/> }.into_any(),
+        }),
+        Step::Verified { phone, .. } => EitherOf3::C(view! { <SuccessStep phone actions/> }),
     }
 }
 

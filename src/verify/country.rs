@@ -41,25 +41,31 @@ impl CountryOption {
 }
 
 /// Lower case without the common Latin accents, for searching and sorting names:
-/// `Ägypten` and `agy` meet, and `Österreich` sorts among the O's.
+/// `Ägypten` and `agy` meet, and `Österreich` sorts among the O's. Our languages'
+/// country names need no more than Latin letters (Arabic has no case), and a full
+/// Unicode lower-casing table would cost the browser bundle kilobytes.
 pub fn fold(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
-    for c in text.chars().flat_map(char::to_lowercase) {
+    for c in text.chars() {
         match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => folded.push('a'),
-            'ç' | 'č' | 'ć' => folded.push('c'),
-            'è' | 'é' | 'ê' | 'ë' | 'ē' => folded.push('e'),
-            'ì' | 'í' | 'î' | 'ï' => folded.push('i'),
-            'ñ' | 'ń' => folded.push('n'),
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => folded.push('o'),
-            'ù' | 'ú' | 'û' | 'ü' | 'ū' => folded.push('u'),
-            'ý' | 'ÿ' => folded.push('y'),
-            'š' | 'ś' => folded.push('s'),
-            'ž' | 'ź' | 'ż' => folded.push('z'),
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
+                folded.push('a')
+            }
+            'ç' | 'č' | 'ć' | 'Ç' | 'Č' | 'Ć' => folded.push('c'),
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'È' | 'É' | 'Ê' | 'Ë' => folded.push('e'),
+            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'İ' => folded.push('i'),
+            'ñ' | 'ń' | 'Ñ' => folded.push('n'),
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => {
+                folded.push('o')
+            }
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'Ù' | 'Ú' | 'Û' | 'Ü' => folded.push('u'),
+            'ý' | 'ÿ' | 'Ý' => folded.push('y'),
+            'š' | 'ś' | 'Š' | 'Ś' => folded.push('s'),
+            'ž' | 'ź' | 'ż' | 'Ž' | 'Ź' | 'Ż' => folded.push('z'),
             'ß' => folded.push_str("ss"),
-            'æ' => folded.push_str("ae"),
-            'œ' => folded.push_str("oe"),
-            c => folded.push(c),
+            'æ' | 'Æ' => folded.push_str("ae"),
+            'œ' | 'Œ' => folded.push_str("oe"),
+            c => folded.push(c.to_ascii_lowercase()),
         }
     }
     folded
