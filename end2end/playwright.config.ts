@@ -69,9 +69,9 @@ export default defineConfig({
   reporter: [['list']],
   forbidOnly: true,
   projects: [
-    { name: 'local', testMatch: /flow|no-js|bundle/, use: { ...chromium, baseURL: apps.local } },
-    { name: 'messagebird', testMatch: /flow|no-js/, use: { ...chromium, baseURL: apps.messagebird } },
-    { name: 'twilio', testMatch: /flow|no-js/, use: { ...chromium, baseURL: apps.twilio } },
+    { name: 'local', testMatch: /flow|no-js|bundle|experience|a11y|languages/, use: { ...chromium, baseURL: apps.local } },
+    { name: 'messagebird', testMatch: /flow|no-js|languages/, use: { ...chromium, baseURL: apps.messagebird } },
+    { name: 'twilio', testMatch: /flow|no-js|languages/, use: { ...chromium, baseURL: apps.twilio } },
     // Fault knobs are global to the fake upstream: run them alone, after the rest.
     { name: 'faults', testMatch: /faults/, dependencies: ['local', 'messagebird', 'twilio'], use: chromium },
   ],
@@ -83,7 +83,8 @@ export default defineConfig({
       reuseExistingServer: false,
       env: { FAKE_VERIFY_ADDR: fakeUpstream.replace('http://', '') },
     },
-    app('local', {}),
+    // SMS end with the origin-bound line `@127.0.0.1 #123456` (WebOTP, Safari AutoFill).
+    app('local', { VERIFY_OTP_DOMAIN: '127.0.0.1' }),
     app('messagebird', {
       VERIFY_PROVIDER: 'messagebird',
       MESSAGEBIRD_ACCESS_KEY: 'test_fake_messagebird_key',

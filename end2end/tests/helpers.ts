@@ -8,7 +8,7 @@ export function uniqueNumber(): { typed: string; e164: string; shown: string } {
 }
 
 /** A delivered message: `text` only from the local provider's outbox, `code` only from the fake upstream. */
-export type Message = { to: string; channel: 'sms' | 'voice'; text?: string; code?: string };
+export type Message = { to: string; channel: 'sms' | 'voice'; text?: string; code?: string; locale?: string };
 
 /** Messages sent to `e164`, newest first, wherever this project's provider delivers them. */
 export async function messagesTo(request: APIRequestContext, e164: string): Promise<Message[]> {

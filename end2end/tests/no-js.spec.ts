@@ -42,7 +42,7 @@ test('a bad number shows the error once and keeps the input', async ({ page }) =
   await page.getByLabel('Phone number').fill('call me');
   await page.getByRole('button', { name: 'Send code' }).click();
   await expect(page.getByTestId('error')).toHaveText(
-    "That doesn't look like a phone number. Use digits, for example +44 7700 900123.",
+    "That doesn't look like a phone number. Use digits only.",
   );
   await expect(page.getByLabel('Phone number')).toHaveValue('call me');
   await page.goto('/');
@@ -61,4 +61,31 @@ test('resending too early explains the wait; change number keeps the number', as
 
   await page.getByRole('button', { name: 'Change number' }).click();
   await expect(page.getByLabel('Phone number')).toHaveValue(number.shown);
+});
+
+test('a national number with its country picked in the plain select', async ({ page, request }) => {
+  const number = uniqueNumber();
+  await page.goto('/');
+  await page.locator('select[name=country]').selectOption('GB');
+  await page.getByLabel('Phone number').fill(`0${number.e164.slice(3)}`);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await expect(page.getByTestId('sent-to')).toHaveText(number.shown);
+  expect(await messagesTo(request, number.e164)).toHaveLength(1);
+  // A code typed with a space and in Arabic-Indic digits is understood by the server.
+  const code = await codeFor(request, number.e164);
+  const arabic = [...code].map((d) => String.fromCharCode(0x0660 + Number(d))).join('');
+  await page.getByLabel('Code', { exact: true }).fill(`${arabic.slice(0, 3)} ${arabic.slice(3)}`);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByRole('heading', { name: 'Phone number verified' })).toBeVisible();
+});
+
+test('the language switch works without JavaScript', async ({ page }) => {
+  await page.goto('/');
+  await page.getByRole('link', { name: 'Deutsch' }).click();
+  await expect(page.getByRole('heading', { name: 'Telefonnummer bestätigen' })).toBeVisible();
+  await page.getByLabel('Telefonnummer', { exact: true }).fill('12');
+  await page.getByRole('button', { name: 'Code senden' }).click();
+  await expect(page.getByTestId('error')).toHaveText(
+    'Das sieht nicht nach einer Telefonnummer aus. Bitte nur Ziffern verwenden.',
+  );
 });

@@ -17,27 +17,35 @@ pub fn CodeInput(
     let input = NodeRef::<Input>::new();
     // The last code submitted by itself, so a wrong one is not sent again and again.
     let submitted = StoredValue::new(String::new());
-    let sms_listener = StoredValue::new_local(None::<leptos::web_sys::AbortController>);
-    let stop_listening = move || {
-        if let Some(listener) = sms_listener.try_update_value(Option::take).flatten() {
-            listener.abort();
-        }
-    };
+    // The WebOTP request, in the browser only (a local value must never be touched
+    // from the server's other threads).
     #[cfg(feature = "hydrate")]
-    if channel == Channel::Sms {
-        Effect::new(move |_| {
-            sms_listener.set_value(web_otp::listen(input, code_length, submitted));
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = channel;
-    // A check on its way (typed, pasted or from WebOTP): the browser's prompt is moot.
-    Effect::new(move |_| {
-        if checking.get() {
-            stop_listening();
+    let stop_listening = {
+        let sms_listener = StoredValue::new_local(None::<leptos::web_sys::AbortController>);
+        if channel == Channel::Sms {
+            Effect::new(move |_| {
+                sms_listener.set_value(web_otp::listen(input, code_length, submitted));
+            });
         }
-    });
-    on_cleanup(stop_listening);
+        let stop = move || {
+            if let Some(listener) = sms_listener.try_update_value(Option::take).flatten() {
+                listener.abort();
+            }
+        };
+        // A check on its way (typed, pasted or from WebOTP): the prompt is moot.
+        Effect::new(move |_| {
+            if checking.get() {
+                stop();
+            }
+        });
+        on_cleanup(stop);
+        stop
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let stop_listening = {
+        let _ = (channel, checking);
+        || {}
+    };
     view! {
         <input
             id="pv-code"

@@ -170,12 +170,18 @@ async fn create(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(knobs.messagebird_max_attempts),
     };
+    let text = body["template"]
+        .as_str()
+        .unwrap_or("Your code is: %token")
+        .replace("%token", &verification.token);
     fake.record_send(
         "messagebird",
         &to,
         channel,
         &verification.token,
         &verification.id,
+        body["language"].as_str().unwrap_or("en-gb"),
+        Some(text),
     );
     let answer = object(&verification);
     fake.world()

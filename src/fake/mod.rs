@@ -5,7 +5,7 @@
 //!
 //! Control endpoints, for tests:
 //! - `GET  /_fake/messages[?to=+44…]`: codes "sent", newest first (the last 10,000):
-//!   `[{provider,to,channel,code,id,sent_at}]`
+//!   `[{provider,to,channel,code,id,locale,text,sent_at}]`
 //! - `GET  /_fake/stats`: `{creates: {"+44…": n}, checks, requests, last_messagebird_create}`
 //! - `GET|POST /_fake/knobs`: read or replace the [`Knobs`] (JSON)
 //! - `POST /_fake/advance?secs=N`: move the fake's clock forward
@@ -98,6 +98,12 @@ pub struct SentMessage {
     pub code: String,
     /// The verification's id (MessageBird) or SID (Twilio).
     pub id: String,
+    /// The language asked for: MessageBird `language`, Twilio `Locale`.
+    pub locale: String,
+    /// The SMS or spoken text with the code in it (MessageBird; Twilio's templates
+    /// live on its side).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     pub sent_at: String,
 }
 
@@ -139,6 +145,8 @@ impl Fake {
         channel: &'static str,
         code: &str,
         id: &str,
+        locale: &str,
+        text: Option<String>,
     ) {
         let sent_at = time::OffsetDateTime::from(self.now())
             .format(&time::format_description::well_known::Rfc3339)
@@ -153,6 +161,8 @@ impl Fake {
                 channel,
                 code: code.to_owned(),
                 id: id.to_owned(),
+                locale: locale.to_owned(),
+                text,
                 sent_at,
             },
         );

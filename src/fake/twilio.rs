@@ -179,7 +179,8 @@ async fn create(
     let v = &world.twilio[&sid];
     let (code, answer) = (v.code.clone(), resource(v, "pending", now));
     drop(world);
-    fake.record_send("twilio", &to, spoken, &code, &sid);
+    let locale = form.get("Locale").map_or("en", String::as_str);
+    fake.record_send("twilio", &to, spoken, &code, &sid, locale, None);
     respond(StatusCode::CREATED, answer.to_string())
 }
 
