@@ -5,7 +5,8 @@
 use gloo_timers::future::TimeoutFuture;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
-use phone_verify::components::{FlowActions, ResendCountdown, StepView};
+use phone_verify::components::{FlowActions, ResendCountdown, StepView, use_countdown};
+use phone_verify::i18n::Lang;
 use phone_verify::verify::{Channel, Step, VerifyError};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -32,12 +33,19 @@ async fn settle() {
     TimeoutFuture::new(0).await;
 }
 
+/// The resend button as the code step wires it: a countdown from `seconds`.
+#[component]
+fn Resend(seconds: u32, #[prop(into)] busy: Signal<bool>) -> impl IntoView {
+    let (remaining, live) = use_countdown(seconds);
+    view! { <ResendCountdown remaining live busy/> }
+}
+
 #[wasm_bindgen_test]
 async fn countdown_disables_resend_until_the_deadline() {
     let root = container();
     let handle = mount_to(
         root.clone(),
-        || view! { <ResendCountdown seconds=2 busy=Signal::from(false)/> },
+        || view! { <Resend seconds=2 busy=Signal::from(false)/> },
     );
     settle().await;
     let button: HtmlButtonElement = find(&root, "button").unwrap();
@@ -59,7 +67,7 @@ async fn countdown_at_zero_starts_enabled() {
     let root = container();
     let _handle = mount_to(
         root.clone(),
-        || view! { <ResendCountdown seconds=0 busy=Signal::from(false)/> },
+        || view! { <Resend seconds=0 busy=Signal::from(false)/> },
     );
     settle().await;
     let button: HtmlButtonElement = find(&root, "button").unwrap();
@@ -71,10 +79,7 @@ async fn countdown_at_zero_starts_enabled() {
 async fn a_busy_resend_is_disabled() {
     let root = container();
     let busy = RwSignal::new(true);
-    let _handle = mount_to(
-        root.clone(),
-        move || view! { <ResendCountdown seconds=0 busy/> },
-    );
+    let _handle = mount_to(root.clone(), move || view! { <Resend seconds=0 busy/> });
     settle().await;
     let button: HtmlButtonElement = find(&root, "button").unwrap();
     assert!(button.disabled());
@@ -88,6 +93,7 @@ async fn steps_follow_the_step_signal() {
     let root = container();
     let step = RwSignal::new(Step::EnterPhone {
         phone: "+44 7911".into(),
+        country: "GB".into(),
         channel: Channel::Voice,
     });
     let error = RwSignal::new(None::<VerifyError>);
@@ -108,6 +114,8 @@ async fn steps_follow_the_step_signal() {
         code_length: 6,
         resend_in: 30,
         expires_in: 600,
+        tries_left: 5,
+        offer_call: false,
     });
     settle().await;
     assert!(
@@ -148,6 +156,8 @@ async fn errors_show_under_the_field_and_mark_it_invalid() {
         code_length: 6,
         resend_in: 0,
         expires_in: 600,
+        tries_left: 5,
+        offer_call: true,
     });
     let error = RwSignal::new(None::<VerifyError>);
     let _handle = mount_to(
@@ -171,4 +181,41 @@ async fn errors_show_under_the_field_and_mark_it_invalid() {
             .unwrap()
             .contains("pv-code-error")
     );
+}
+
+#[wasm_bindgen_test]
+async fn the_code_field_keeps_digits_and_the_steps_speak_german() {
+    let root = container();
+    let step = RwSignal::new(Step::EnterCode {
+        to: "+49 151 23456789".into(),
+        channel: Channel::Sms,
+        code_length: 6,
+        resend_in: 0,
+        expires_in: 600,
+        tries_left: 3,
+        offer_call: true,
+    });
+    let error = RwSignal::new(None::<VerifyError>);
+    let _handle = mount_to(root.clone(), move || {
+        provide_context(Lang::De);
+        view! { <StepView step error actions=FlowActions::new()/> }
+    });
+    settle().await;
+    assert!(root.text_content().unwrap().contains("Code eingeben"));
+    let hint: HtmlElement = find(&root, "[data-testid=code-hint]").unwrap();
+    assert_eq!(
+        hint.text_content().unwrap(),
+        "Der Code gilt noch 10 Minuten. Noch 3 Versuche."
+    );
+    let call: HtmlButtonElement = find(&root, "[data-testid=call-instead]").unwrap();
+    assert_eq!(call.text_content().unwrap(), "Stattdessen anrufen");
+
+    // Pasting "١٢٣-٤" (Arabic-Indic, with a dash) leaves "1234" in the field.
+    let code: HtmlInputElement = find(&root, "#pv-code").unwrap();
+    code.set_value("١٢٣-٤");
+    code.dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    settle().await;
+    assert_eq!(code.value(), "1234");
+    assert_eq!(code.get_attribute("dir").as_deref(), Some("ltr"));
 }

@@ -38,8 +38,11 @@ test('verifies a number by a voice call that reads the code out', async ({ page,
   const code = await codeFor(request, number.e164);
   const [message] = await messagesTo(request, number.e164);
   expect(message.channel).toBe('voice');
-  if (message.text !== undefined) {
+  // The local provider spells the code out; MessageBird's voice reads its %token.
+  if (test.info().project.name === 'local') {
     expect(message.text).toBe(`Your security code is ${code.split('').join(', ')}.`);
+  } else if (message.text !== undefined) {
+    expect(message.text).toBe(`Your security code is ${code}.`);
   }
 
   await page.getByLabel('Code', { exact: true }).fill(code);

@@ -73,7 +73,7 @@ pub fn CodeInput(
 
 /// Keeps the field to its digits and submits once they are all there.
 fn take_digits(input: NodeRef<Input>, length: u8, submitted: StoredValue<String>) {
-    let Some(field) = input.get_untracked() else {
+    let Some(field) = input.try_get_untracked().flatten() else {
         return;
     };
     let raw = field.value();
@@ -82,8 +82,8 @@ fn take_digits(input: NodeRef<Input>, length: u8, submitted: StoredValue<String>
         field.set_value(&digits);
     }
     let complete = digits.len() == usize::from(length);
-    if complete && submitted.with_value(|last| *last != digits) {
-        submitted.set_value(digits);
+    if complete && submitted.try_with_value(|last| *last != digits) == Some(true) {
+        submitted.try_set_value(digits);
         if let Some(form) = field.form() {
             let _ = form.request_submit();
         }
@@ -130,7 +130,7 @@ mod web_otp {
             let code = Reflect::get(&credential, &"code".into())
                 .ok()
                 .and_then(|code| code.as_string());
-            if let (Some(code), Some(field)) = (code, input.get_untracked()) {
+            if let (Some(code), Some(field)) = (code, input.try_get_untracked().flatten()) {
                 field.set_value(&code);
                 super::take_digits(input, length, submitted);
             }

@@ -23,11 +23,15 @@ pub fn PhoneInput(
     #[cfg(feature = "hydrate")]
     let schedule = {
         let timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
+        // A check pending when the step goes away is cancelled with it.
+        on_cleanup(move || {
+            timer.try_set_value(None);
+        });
         move || {
             let timeout = gloo_timers::callback::Timeout::new(CHECK_AFTER_MS, move || {
                 check(input, country, problem)
             });
-            timer.set_value(Some(timeout));
+            timer.try_set_value(Some(timeout));
         }
     };
     #[cfg(not(feature = "hydrate"))]
@@ -72,26 +76,29 @@ fn check(
     country: RwSignal<String>,
     problem: RwSignal<Option<PhoneProblem>>,
 ) {
-    let Some(field) = input.get_untracked() else {
+    // Every access may find the step gone (the visitor moved on): then do nothing.
+    let Some(field) = input.try_get_untracked().flatten() else {
         return;
     };
     let typed = field.value();
     if typed.trim().is_empty() {
         return;
     }
-    let picked = country.get_untracked();
+    let Some(picked) = country.try_get_untracked() else {
+        return;
+    };
     leptos::task::spawn_local(async move {
         let Ok(answer) = crate::api::check_phone(typed.clone(), picked.clone()).await else {
             return;
         };
-        let Some(field) = input.get_untracked() else {
+        let Some(field) = input.try_get_untracked().flatten() else {
             return;
         };
         // The visitor typed on meanwhile: a newer check is on its way.
         if field.value() != typed {
             return;
         }
-        problem.set(answer.problem);
+        problem.try_set(answer.problem);
         if !answer.formatted.is_empty() && answer.formatted != typed {
             let caret = field
                 .selection_start()
@@ -111,7 +118,7 @@ fn check(
             && answer.country != picked
             && typed.trim_start().starts_with('+')
         {
-            country.set(answer.country);
+            country.try_set(answer.country);
         }
     });
 }
