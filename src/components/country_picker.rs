@@ -348,11 +348,11 @@ pub mod enhance {
         s.open = true;
         let _ = s.button.set_attribute("aria-expanded", "true");
         s.popup.set_hidden(false);
-        if let Some(search) = document().get_element_by_id("pv-country-search") {
-            if let Ok(search) = search.dyn_into::<leptos::web_sys::HtmlInputElement>() {
-                search.set_value("");
-                let _ = search.focus();
-            }
+        if let Some(search) = document().get_element_by_id("pv-country-search")
+            && let Ok(search) = search.dyn_into::<leptos::web_sys::HtmlInputElement>()
+        {
+            search.set_value("");
+            let _ = search.focus();
         }
         s.render();
     }

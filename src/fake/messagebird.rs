@@ -10,7 +10,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Fake, MESSAGEBIRD_KEY, json as respond, random_digits, random_hex, rfc3339};
+use super::{
+    Fake, MESSAGEBIRD_KEY, SentMessage, json as respond, random_digits, random_hex, rfc3339,
+};
 
 pub struct Verification {
     id: String,
@@ -174,15 +176,16 @@ async fn create(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
         .as_str()
         .unwrap_or("Your code is: %token")
         .replace("%token", &verification.token);
-    fake.record_send(
-        "messagebird",
-        &to,
+    fake.record_send(SentMessage {
+        provider: "messagebird",
+        to: to.clone(),
         channel,
-        &verification.token,
-        &verification.id,
-        body["language"].as_str().unwrap_or("en-gb"),
-        Some(text),
-    );
+        code: verification.token.clone(),
+        id: verification.id.clone(),
+        locale: body["language"].as_str().unwrap_or("en-gb").to_owned(),
+        text: Some(text),
+        sent_at: String::new(),
+    });
     let answer = object(&verification);
     fake.world()
         .messagebird

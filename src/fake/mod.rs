@@ -138,34 +138,14 @@ impl Fake {
         SystemTime::now() + self.world().clock_offset
     }
 
-    fn record_send(
-        &self,
-        provider: &'static str,
-        to: &str,
-        channel: &'static str,
-        code: &str,
-        id: &str,
-        locale: &str,
-        text: Option<String>,
-    ) {
-        let sent_at = time::OffsetDateTime::from(self.now())
+    /// Keeps `message` for `/_fake/messages`, stamped with the fake's time.
+    fn record_send(&self, mut message: SentMessage) {
+        message.sent_at = time::OffsetDateTime::from(self.now())
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let mut world = self.world();
-        *world.creates.entry(to.to_owned()).or_default() += 1;
-        world.sent.insert(
-            0,
-            SentMessage {
-                provider,
-                to: to.to_owned(),
-                channel,
-                code: code.to_owned(),
-                id: id.to_owned(),
-                locale: locale.to_owned(),
-                text,
-                sent_at,
-            },
-        );
+        *world.creates.entry(message.to.clone()).or_default() += 1;
+        world.sent.insert(0, message);
         world.sent.truncate(MAX_SENT);
     }
 }

@@ -12,7 +12,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::{
-    Fake, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_SERVICE_SID, json as respond,
+    Fake, SentMessage, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_SERVICE_SID, json as respond,
     random_digits, random_hex, rfc3339,
 };
 
@@ -179,8 +179,16 @@ async fn create(
     let v = &world.twilio[&sid];
     let (code, answer) = (v.code.clone(), resource(v, "pending", now));
     drop(world);
-    let locale = form.get("Locale").map_or("en", String::as_str);
-    fake.record_send("twilio", &to, spoken, &code, &sid, locale, None);
+    fake.record_send(SentMessage {
+        provider: "twilio",
+        to: to.clone(),
+        channel: spoken,
+        code,
+        id: sid,
+        locale: form.get("Locale").map_or("en", String::as_str).to_owned(),
+        text: None,
+        sent_at: String::new(),
+    });
     respond(StatusCode::CREATED, answer.to_string())
 }
 
