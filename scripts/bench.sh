@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Measures and prints: the release bundle's sizes (wasm, JS, CSS; raw, gzip, brotli),
+# the time from navigation to an interactive widget in headless Chromium,
 # start+check round trips per second on the local provider (closed loop), and
 # open-loop start+check through MessageBird and Twilio against the fake upstream at
 # 0 ms and 50 ms upstream latency, with the latency the app adds over the upstream.
@@ -45,6 +46,8 @@ trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 wait_for() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 rss() { echo "$(($(awk '/VmRSS/ { print $2 }' "/proc/$1/status") / 1024)) MiB"; }
 wait_for "http://127.0.0.1:$PORT/"
+echo "(time to interactive first, on the idle server: headless Chromium, 20 cold loads)"
+(cd end2end && node tti.mjs "http://127.0.0.1:$PORT" 20)
 cargo bench --locked --features ssr --bench flow -- "http://127.0.0.1:$PORT" "$WORKERS" "$SECONDS_PER_RUN" 2>/dev/null
 echo "server RSS after the run: $(rss "$server")"
 

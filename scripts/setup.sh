@@ -87,7 +87,8 @@ ensure_wasm_bindgen() {
 # 4. Chromium for the browser tests, redis-server for the shared-state tests, and
 #    brotli for the size report.
 ensure_debian_tools() {
-  apt_install chromium chromium-driver brotli redis-server
+  # The emoji font draws the country flags in screenshots (visitors have their own).
+  apt_install chromium chromium-driver brotli redis-server fonts-noto-color-emoji
 }
 
 # 5. npm tools: Playwright, and wasm-opt from binaryen (Debian's is too old and

@@ -1,0 +1,43 @@
+// Time from navigation to an interactive widget, in headless Chromium on this machine:
+// how long after navigation start the WASM bundle has hydrated the page
+// (`body[data-hydrated]`, set as the last step of `hydrate()`), plus first contentful
+// paint. Each load is a fresh context with an empty cache.
+//   node tti.mjs [base-url] [loads]     (default http://127.0.0.1:3000, 20)
+import { chromium } from 'playwright-core';
+
+const base = process.argv[2] ?? 'http://127.0.0.1:3000';
+const loads = Number(process.argv[3] ?? 20);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const interactive = [];
+const paint = [];
+for (let i = 0; i < loads; i++) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Note the moment the attribute appears, not when a poll happens to see it.
+  await page.addInitScript(() => {
+    new MutationObserver((_, observer) => {
+      if (document.body?.hasAttribute('data-hydrated')) {
+        window.__interactiveAt = performance.now();
+        observer.disconnect();
+      }
+    }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
+  });
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => window.__interactiveAt !== undefined);
+  interactive.push(await page.evaluate(() => window.__interactiveAt));
+  paint.push(
+    await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN),
+  );
+  await context.close();
+}
+await browser.close();
+const stat = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p) => s[Math.min(s.length - 1, Math.floor(s.length * p))].toFixed(0);
+  return `median ${at(0.5)} ms, p90 ${at(0.9)} ms, min ${s[0].toFixed(0)} ms`;
+};
+console.log(`time to interactive over ${loads} cold loads: ${stat(interactive)}`);
+console.log(`first contentful paint: ${stat(paint)}`);
