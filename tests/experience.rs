@@ -2,6 +2,7 @@
 //! providers, the as-you-type number check, "call me instead", national numbers
 //! with a picked country, and the origin-bound SMS line.
 #![cfg(feature = "ssr")]
+#[macro_use]
 mod support;
 
 use serde_json::json;
@@ -74,13 +75,6 @@ async fn language_reaches_the_provider(upstream: Upstream) {
         app.fake_get("/_fake/messages").await[0]["locale"],
         expected_ar
     );
-}
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod messagebird { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::MessageBird).await } )* }
-        mod twilio { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::Twilio).await } )* }
-    };
 }
 
 both!(language_reaches_the_provider);

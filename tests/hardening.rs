@@ -67,6 +67,19 @@ async fn https_deployments_get_hsts_and_configured_framing() {
         header(headers, "content-security-policy")
             .contains("frame-ancestors 'self' https://shop.example")
     );
+    let started = reqwest::Client::new()
+        .post(app.url("/api/verify/start"))
+        .header(ACCEPT, "application/json")
+        .form(&[("phone", "+44 7400 123456"), ("channel", "sms")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = header(started.headers(), "set-cookie");
+    assert!(cookie.starts_with("__Host-pv_session="), "{cookie}");
+    for attribute in ["Secure", "HttpOnly", "Path=/", "SameSite=Lax"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
 }
 
 #[tokio::test]

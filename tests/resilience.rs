@@ -1,6 +1,7 @@
 //! Rows 9 and 33–35 of the matrix in security.md: slow clients, a slow or failing
 //! provider, and shutdown with requests in flight.
 #![cfg(feature = "ssr")]
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -87,13 +88,6 @@ async fn a_connection_that_never_finishes_its_headers_is_closed() {
         elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(3),
         "closed after {elapsed:?}"
     );
-}
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod messagebird { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::MessageBird).await } )* }
-        mod twilio { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::Twilio).await } )* }
-    };
 }
 
 both!(

@@ -1,6 +1,7 @@
 //! The MessageBird and Twilio clients against the fake upstream: wire format, every
 //! fault knob, and every refusal, each mapped to a clear error and never a 500.
 #![cfg(feature = "ssr")]
+#[macro_use]
 mod support;
 
 use serde_json::{Value, json};
@@ -20,13 +21,6 @@ async fn start_with_knobs(
         .call("start", &[("phone", NUMBER), ("channel", "sms")])
         .await;
     (answer.status, answer.body, app.upstream_requests().await)
-}
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod messagebird { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::MessageBird).await } )* }
-        mod twilio { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::Twilio).await } )* }
-    };
 }
 
 both!(

@@ -243,3 +243,21 @@ test('typing aborts the WebOTP request', async ({ page }) => {
   await page.getByLabel('Code', { exact: true }).press('1');
   await expect.poll(() => page.evaluate(() => (window as any).otpRequest.signal.aborted)).toBe(true);
 });
+
+test('every step fits a 320 px wide screen', async ({ browser, request }, info) => {
+  const context = await browser.newContext({ viewport: { width: 320, height: 640 }, baseURL: info.project.use.baseURL });
+  const page = await context.newPage();
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  await open(page);
+  expect(await fits(), 'phone step').toBe(true);
+  await page.locator('.pv-picker-button').click();
+  expect(await fits(), 'country list').toBe(true);
+  await page.keyboard.press('Escape');
+  const number = uniqueNumber();
+  await sendCodeTo(page, number.typed);
+  expect(await fits(), 'code step').toBe(true);
+  await page.getByLabel('Code', { exact: true }).fill(await codeFor(request, number.e164));
+  await expect(page.locator('#pv-success-title')).toBeVisible();
+  expect(await fits(), 'success step').toBe(true);
+  await context.close();
+});

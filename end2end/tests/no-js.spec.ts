@@ -89,3 +89,18 @@ test('the language switch works without JavaScript', async ({ page }) => {
     'Das sieht nicht nach einer Telefonnummer aus. Bitte nur Ziffern verwenden.',
   );
 });
+
+test('"call me instead" works without JavaScript', async ({ page, request }) => {
+  const number = uniqueNumber();
+  await page.goto('/');
+  await page.getByLabel('Phone number').fill(number.typed);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await expect(page.getByTestId('sent-to')).toHaveText(number.shown);
+  await page.waitForTimeout(3_100); // the first wait (3 s in these tests)
+  await page.getByTestId('resend').click();
+  await expect(page.getByTestId('call-instead')).toBeVisible();
+  await page.waitForTimeout(6_100); // the doubled wait
+  await page.getByTestId('call-instead').click();
+  await expect(page.locator('#pv-code-lead')).toContainText("We're calling");
+  expect((await messagesTo(request, number.e164))[0].channel).toBe('voice');
+});

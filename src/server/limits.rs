@@ -130,10 +130,18 @@ pub async fn admit_send(
         None => Ok(()),
         Some(full) => {
             let counter = &counters[full];
-            tracing::info!(
-                limit = counter.key.split(':').nth(1),
-                "send refused by a limit"
-            );
+            let limit = counter.key.split(':').nth(1).unwrap_or_default();
+            if limit.starts_with("prefix") {
+                // Many numbers of one range is the mark of SMS pumping (toll fraud):
+                // an alert for whoever watches the logs, not just a refusal.
+                tracing::warn!(
+                    alert = "sms_pumping",
+                    limit,
+                    "sends to one number range refused"
+                );
+            } else {
+                tracing::info!(limit, "send refused by a limit");
+            }
             Err(VerifyError::RateLimited {
                 retry_after: counter.retry_after(now),
             })

@@ -25,6 +25,10 @@ use crate::verify::VerifyError;
 /// The session cookie's name. HttpOnly: scripts on the page cannot read it.
 pub const SESSION_COOKIE: &str = "pv_session";
 
+/// Its name over HTTPS: browsers accept a `__Host-` cookie only if it is `Secure`, for
+/// `Path=/` and without `Domain`, so no sibling subdomain can set or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-pv_session";
+
 /// A visitor who leaves the tab for longer than this starts over.
 const SESSION_IDLE_MINUTES: i64 = 30;
 
@@ -32,7 +36,12 @@ pub fn build_router(state: AppState) -> Router {
     // Leptos spawns rendering tasks on the tokio runtime; a second call is a no-op.
     let _ = any_spawner::Executor::init_tokio();
     let sessions = SessionManagerLayer::new(Sessions(state.store.clone()))
-        .with_name(SESSION_COOKIE)
+        .with_name(if state.settings.cookie_secure {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        })
+        .with_path("/")
         .with_http_only(true)
         // Lax: the cookie rides on top-level navigation (the no-JS form posts
         // redirect back to the page) but not on cross-site subrequests.

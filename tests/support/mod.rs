@@ -13,6 +13,16 @@ use phone_verify::server::{AppState, Settings, serve};
 use reqwest::header::{ACCEPT, REFERER};
 use serde_json::Value;
 
+/// Runs each named `async fn(Upstream)` as two tests, `messagebird::name` and
+/// `twilio::name`. The using file must have `Upstream` in scope.
+#[allow(unused_macros)] // each test file uses a different subset
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod messagebird { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::MessageBird).await } )* }
+        mod twilio { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::Twilio).await } )* }
+    };
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub clock: Arc<ManualClock>,
