@@ -1,0 +1,165 @@
+//! The real `phone-verify` binary, as deployed: two processes sharing one Redis (a
+//! limit reached through one holds on the other), and SIGTERM with requests in flight
+//! (all of them finish, then the process exits cleanly).
+#![cfg(all(feature = "ssr", unix))]
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{Browser, RedisServer, provider_vars, spawn_fake};
+
+/// A `phone-verify` process on a free loopback port; killed if the test ends first.
+struct AppProcess {
+    child: Child,
+    url: String,
+}
+
+impl AppProcess {
+    async fn start(vars: &[(String, String)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_phone-verify"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATA_DIR", support::fresh_data_dir())
+            .env("RUST_LOG", "error")
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the phone-verify binary runs");
+        let process = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..300 {
+            if reqwest::get(format!("{}/", process.url)).await.is_ok() {
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("phone-verify did not start on port {port}");
+    }
+
+    fn browser(&self) -> Browser {
+        Browser {
+            app: self.url.clone(),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_limit_reached_through_one_process_holds_on_the_other() {
+    let redis = RedisServer::start().await;
+    let shared = vars(&[
+        ("REDIS_URL", &redis.url),
+        ("VERIFY_LIMIT_NUMBER_PER_HOUR", "2"),
+    ]);
+    let (one, two) = tokio::join!(AppProcess::start(&shared), AppProcess::start(&shared));
+    let form = [("phone", "+44 7400 123456"), ("channel", "sms")];
+    assert_eq!(one.browser().call("start", &form).await.status, 200);
+    assert_eq!(two.browser().call("start", &form).await.status, 200);
+    let third = one.browser().call("start", &form).await;
+    assert_eq!(third.status, 429, "{}", third.body);
+    let fourth = two.browser().call("start", &form).await;
+    assert_eq!(fourth.status, 429, "{}", fourth.body);
+    assert!(fourth.headers.contains_key("retry-after"));
+
+    // A session started on one process is checked on the other.
+    let browser = one.browser();
+    let other = Browser {
+        app: two.url.clone(),
+        client: browser.client.clone(),
+    };
+    let form = [("phone", "+44 7400 654321"), ("channel", "sms")];
+    assert_eq!(browser.call("start", &form).await.status, 200);
+    let state = other.call("state", &[]).await;
+    assert_eq!(state.body["step"]["EnterCode"]["to"], "+44 7400 654321");
+}
+
+#[tokio::test]
+async fn sigterm_lets_every_request_in_flight_finish_then_exits() {
+    let fake = spawn_fake().await;
+    reqwest::Client::new()
+        .post(format!("{fake}/_fake/knobs"))
+        .json(&json!({"latency_ms": 1000}))
+        .send()
+        .await
+        .unwrap();
+    let mut settings = provider_vars(support::Upstream::Twilio, &fake);
+    settings.extend(vars(&[
+        ("VERIFY_LIMIT_IP_PER_HOUR", "1000"),
+        ("VERIFY_LIMIT_PREFIX_PER_HOUR", "1000"),
+    ]));
+    let mut app = AppProcess::start(&settings).await;
+    let calls: Vec<_> = (0..50)
+        .map(|i| {
+            let browser = app.browser();
+            tokio::spawn(async move {
+                let phone = format!("+44 7400 {:06}", 200_000 + i);
+                browser
+                    .call("start", &[("phone", &phone), ("channel", "sms")])
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    // All 50 are with the (slow) provider before the signal.
+    let stats = format!("{fake}/_fake/stats");
+    for _ in 0..200 {
+        let seen: serde_json::Value = reqwest::get(&stats).await.unwrap().json().await.unwrap();
+        if seen["requests"].as_u64() >= Some(50) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let signalled = Instant::now();
+    app.terminate();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 200, "a request in flight was cut off");
+    }
+    let status = loop {
+        if let Some(status) = app.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status}");
+    assert!(signalled.elapsed() < Duration::from_secs(5));
+    assert!(reqwest::get(format!("{}/", app.url)).await.is_err());
+}
