@@ -5,7 +5,7 @@
 use gloo_timers::future::TimeoutFuture;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
-use phone_verify::components::{FlowActions, ResendCountdown, StepView, use_countdown};
+use phone_verify::components::{Announcer, FlowActions, ResendCountdown, StepView, use_countdown};
 use phone_verify::i18n::Lang;
 use phone_verify::verify::{Channel, Step, VerifyError};
 use wasm_bindgen::JsCast;
@@ -218,4 +218,34 @@ async fn the_code_field_keeps_digits_and_the_steps_speak_german() {
     settle().await;
     assert_eq!(code.value(), "1234");
     assert_eq!(code.get_attribute("dir").as_deref(), Some("ltr"));
+}
+
+#[wasm_bindgen_test]
+async fn the_wait_is_announced_near_its_end_and_at_it() {
+    let root = container();
+    let said = RwSignal::new(String::new());
+    let step = RwSignal::new(Step::EnterCode {
+        to: "+44 7911 123456".into(),
+        channel: Channel::Sms,
+        code_length: 6,
+        resend_in: 11,
+        expires_in: 600,
+        tries_left: 5,
+        offer_call: false,
+    });
+    let error = RwSignal::new(None::<VerifyError>);
+    let _handle = mount_to(root.clone(), move || {
+        provide_context(Announcer(said));
+        view! { <StepView step error actions=FlowActions::new()/> }
+    });
+    settle().await;
+    assert_eq!(
+        said.get_untracked(),
+        "We texted a 6-digit code to +44 7911 123456."
+    );
+    TimeoutFuture::new(1_300).await;
+    assert_eq!(
+        said.get_untracked(),
+        "You can ask for a new code in 10 seconds."
+    );
 }

@@ -35,14 +35,19 @@ pub fn CodeStep(
         }
     });
     if let Some(announcer) = use_context::<Announcer>() {
-        // Entering this step (or a resend) says where the code went; the end of the
-        // wait says a new one can be asked for.
+        // Entering this step (or a resend) says where the code went; the wait is
+        // announced twice more, near its end and at it: often enough to follow, not
+        // a voice counting every second.
         let sent = format!("{before}{to}{after}");
         Effect::new(move |_| announcer.say(sent.clone()));
         Effect::new(move |was: Option<u32>| {
             let now = resend_left.get();
-            if now == 0 && was.is_some_and(|w| w > 0) {
-                announcer.say(t.resend_ready);
+            match (was, now) {
+                (Some(was), 0) if was > 0 => announcer.say(t.resend_ready),
+                (Some(was), RESEND_SOON) if was > RESEND_SOON => {
+                    announcer.say((t.resend_soon)(RESEND_SOON))
+                }
+                _ => {}
             }
             now
         });
@@ -98,3 +103,6 @@ pub fn CodeStep(
         </div>
     }
 }
+
+/// Seconds before the end of the resend wait at which it is announced.
+const RESEND_SOON: u32 = 10;

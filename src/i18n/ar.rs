@@ -41,6 +41,7 @@ pub const TEXTS: Texts = Texts {
     resend: "أعد إرسال الرمز",
     resend_in: |secs| format!("إعادة الإرسال بعد {}:{:02}", secs / 60, secs % 60),
     resend_ready: "يمكنك الآن طلب رمز جديد.",
+    resend_soon: |secs| format!("يمكنك طلب رمز جديد بعد {secs} ثوانٍ."),
     call_instead: "اتصل بي بدلًا من ذلك",
     change_number: "غيّر الرقم",
     dev_note: (

@@ -46,6 +46,7 @@ pub const TEXTS: Texts = Texts {
     resend: "Code erneut senden",
     resend_in: |secs| format!("Erneut senden in {}:{:02}", secs / 60, secs % 60),
     resend_ready: "Du kannst jetzt einen neuen Code anfordern.",
+    resend_soon: |secs| format!("In {secs} Sekunden kannst du einen neuen Code anfordern."),
     call_instead: "Stattdessen anrufen",
     change_number: "Nummer ändern",
     dev_note: (

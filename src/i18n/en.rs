@@ -43,6 +43,7 @@ pub const TEXTS: Texts = Texts {
     resend: "Resend code",
     resend_in: |secs| format!("Resend code in {}:{:02}", secs / 60, secs % 60),
     resend_ready: "You can send a new code now.",
+    resend_soon: |secs| format!("You can ask for a new code in {secs} seconds."),
     call_instead: "Call me instead",
     change_number: "Change number",
     dev_note: (

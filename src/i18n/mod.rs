@@ -115,6 +115,8 @@ pub struct Texts {
     pub resend: &'static str,
     pub resend_in: fn(u32) -> String,
     pub resend_ready: &'static str,
+    /// Announced as the wait nears its end.
+    pub resend_soon: fn(u32) -> String,
     pub call_instead: &'static str,
     pub change_number: &'static str,
     pub dev_note: (&'static str, &'static str, &'static str),
@@ -180,6 +182,7 @@ mod tests {
             assert!(t.sms_template.contains("%token") && t.voice_template.contains("%token"));
             assert!((t.resend_in)(75).contains("1:15"), "{lang:?}");
             assert!((t.tries_left)(4).contains('4'));
+            assert!((t.resend_soon)(10).contains("10"));
             let (before, after) = (t.code_lead)(Channel::Sms, 6);
             assert!(format!("{before}{after}").contains('6'));
         }
