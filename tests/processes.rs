@@ -136,14 +136,7 @@ async fn sigterm_lets_every_request_in_flight_finish_then_exits() {
         })
         .collect();
     // All 50 are with the (slow) provider before the signal.
-    let stats = format!("{fake}/_fake/stats");
-    for _ in 0..200 {
-        let seen: serde_json::Value = reqwest::get(&stats).await.unwrap().json().await.unwrap();
-        if seen["requests"].as_u64() >= Some(50) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    support::wait_for_upstream_requests(&fake, 50).await;
     let signalled = Instant::now();
     app.terminate();
     for call in calls {

@@ -187,14 +187,7 @@ async fn shutdown_lets_requests_in_flight_finish(upstream: Upstream) {
         })
         .collect();
     // Wait until all 50 are with the provider, then ask the app to stop.
-    let stats = format!("{fake}/_fake/stats");
-    for _ in 0..200 {
-        let stats: serde_json::Value = reqwest::get(&stats).await.unwrap().json().await.unwrap();
-        if stats["requests"].as_u64() >= Some(50) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    support::wait_for_upstream_requests(&fake, 50).await;
     let started = Instant::now();
     app.shut_down().await.unwrap();
     let drained = started.elapsed();

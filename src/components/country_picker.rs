@@ -312,11 +312,8 @@ pub mod enhance {
 
         /// Writes the list, the count and the active option into the popup.
         fn render(&self) {
-            let shown: Vec<CountryOption> = self
-                .shown
-                .iter()
-                .map(|&i| self.countries[i].clone())
-                .collect();
+            let shown: Vec<&CountryOption> =
+                self.shown.iter().map(|&i| &self.countries[i]).collect();
             let document = document();
             if let Some(list) = document.get_element_by_id("pv-country-list") {
                 list.set_inner_html(&list_html(&shown, self.active, self.texts.country_none));
@@ -388,7 +385,7 @@ pub mod enhance {
     }
 
     /// The options of the list, the `active` one marked, as HTML.
-    fn list_html(countries: &[CountryOption], active: usize, none: &str) -> String {
+    fn list_html(countries: &[&CountryOption], active: usize, none: &str) -> String {
         if countries.is_empty() {
             return format!(
                 r#"<li class="pv-picker-empty" role="presentation">{}</li>"#,

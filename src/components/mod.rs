@@ -24,3 +24,13 @@ pub(crate) fn texts() -> &'static Texts {
         .unwrap_or_default()
         .texts()
 }
+
+/// Moves keyboard focus to the element with `id`, if it is on the page.
+pub(crate) fn focus(id: &str) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(element) = leptos::prelude::document().get_element_by_id(id)
+        && let Ok(element) = element.dyn_into::<leptos::web_sys::HtmlElement>()
+    {
+        let _ = element.focus();
+    }
+}

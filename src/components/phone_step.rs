@@ -29,7 +29,7 @@ pub fn PhoneStep(
         Effect::new(move |_| {
             let on_pick = move |iso: String| {
                 country.set(iso);
-                focus("pv-phone");
+                super::focus("pv-phone");
             };
             picker.set_value(Picker::new(countries.get_value(), t, on_pick));
         });
@@ -71,15 +71,5 @@ pub fn PhoneStep(
                 {t.send_code}
             </button>
         </ActionForm>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-fn focus(id: &str) {
-    use leptos::wasm_bindgen::JsCast;
-    if let Some(element) = document().get_element_by_id(id)
-        && let Ok(element) = element.dyn_into::<leptos::web_sys::HtmlElement>()
-    {
-        let _ = element.focus();
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use super::code_step::CodeStep;
+use super::focus;
 use super::language_switch::LanguageSwitch;
 use super::phone_step::PhoneStep;
 use super::success_step::SuccessStep;
@@ -180,12 +181,5 @@ fn focus_step(step: &Step) {
         Step::EnterCode { .. } => "pv-code",
         Step::Verified { .. } => "pv-success-title",
     };
-    request_animation_frame(move || {
-        if let Some(element) = document().get_element_by_id(id) {
-            use leptos::wasm_bindgen::JsCast;
-            if let Ok(element) = element.dyn_into::<leptos::web_sys::HtmlElement>() {
-                let _ = element.focus();
-            }
-        }
-    });
+    request_animation_frame(move || focus(id));
 }

@@ -9,7 +9,7 @@ use tower_sessions::Session;
 use super::AppState;
 use super::countries;
 use super::limits::{self, SESSION_WINDOW};
-use super::provider::{CheckOutcome, ProviderError, StartRequest};
+use super::provider::{CheckOutcome, ProviderError, StartRequest, Started};
 use super::session::{Pending, StepPolicy, Verified, VerifySession};
 use crate::i18n::Lang;
 use crate::verify::{
@@ -109,6 +109,29 @@ impl FlowRequest {
         Ok(())
     }
 
+    /// Admits a send against every limit, remembers it in the session (so that a
+    /// provider failure still counts), then asks the provider.
+    async fn send(
+        &self,
+        stored: &mut VerifySession,
+        number: &PhoneNumber,
+        channel: Channel,
+        now: u64,
+    ) -> Result<Started, VerifyError> {
+        let admitted = self.admit_send(stored, number, now).await;
+        stored.save(&self.session).await?;
+        admitted?;
+        self.state
+            .provider
+            .start(StartRequest {
+                to: number,
+                channel,
+                lang: self.lang(stored),
+            })
+            .await
+            .map_err(|e| self.provider_failed(e))
+    }
+
     fn cooldown(&self, sends: u32) -> u64 {
         limits::cooldown(self.state.settings.resend_cooldown, sends)
     }
@@ -172,21 +195,7 @@ impl FlowRequest {
         if repeated {
             return Ok(self.step(&stored, now));
         }
-        if let Err(refused) = self.admit_send(&mut stored, &number, now).await {
-            stored.save(&self.session).await?;
-            return Err(refused);
-        }
-        stored.save(&self.session).await?;
-        let started = self
-            .state
-            .provider
-            .start(StartRequest {
-                to: &number,
-                channel,
-                lang: self.lang(&stored),
-            })
-            .await
-            .map_err(|e| self.provider_failed(e))?;
+        let started = self.send(&mut stored, &number, channel, now).await?;
         tracing::info!(to = %number.masked(), channel = channel.as_str(), "code sent");
         stored.verified = None;
         stored.pending = Some(Pending {
@@ -280,29 +289,14 @@ impl FlowRequest {
             tracing::error!(?problem, "a stored number no longer parses");
             VerifyError::Internal
         })?;
-        if let Err(refused) = self.admit_send(&mut stored, &number, now).await {
-            stored.save(&self.session).await?;
-            return Err(refused);
-        }
-        stored.save(&self.session).await?;
-        let sends = stored.pending.as_ref().map_or(1, |p| p.sends + 1);
+        let channel = channel.unwrap_or(pending.channel);
+        let sends = pending.sends + 1;
+        let started = self.send(&mut stored, &number, channel, now).await?;
+        tracing::info!(to = %number.masked(), channel = channel.as_str(), "code resent");
         let cooldown = self.cooldown(sends);
-        let lang = self.lang(&stored);
         let Some(pending) = stored.pending.as_mut() else {
             return Err(VerifyError::NoVerificationInProgress);
         };
-        let channel = channel.unwrap_or(pending.channel);
-        let started = self
-            .state
-            .provider
-            .start(StartRequest {
-                to: &number,
-                channel,
-                lang,
-            })
-            .await
-            .map_err(|e| self.provider_failed(e))?;
-        tracing::info!(to = %number.masked(), channel = channel.as_str(), "code resent");
         pending.channel = channel;
         pending.reference = started.reference;
         pending.expires_at = now + started.lifetime.as_secs();

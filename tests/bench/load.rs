@@ -11,6 +11,8 @@
 //!
 //! `reject` is closed loop: workers send from one address to one number until the
 //! app's limits refuse them, and report how fast the refusals (429) come back.
+mod fake_messages;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +20,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+use fake_messages::code_for;
 
 #[tokio::main]
 async fn main() {
@@ -146,19 +150,6 @@ async fn check(client: &reqwest::Client, app: &str, visitor: Ready, scheduled: I
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     ("check", status, latency, body.get("Verified").is_some())
-}
-
-async fn code_for(client: &reqwest::Client, fake: &str, e164: &str) -> Option<String> {
-    let sent: Value = client
-        .get(format!("{fake}/_fake/messages"))
-        .query(&[("to", e164)])
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    Some(sent[0]["code"].as_str()?.to_owned())
 }
 
 async fn reject(app: &str, workers: u64, seconds: u64) {

@@ -9,11 +9,15 @@
 //! `target` is `app` (through the app at `app-url`, whose provider is set by how it
 //! was started) or `messagebird` / `twilio` (straight to the fake: the baseline the
 //! app's added latency is measured against).
+mod fake_messages;
+
 use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+use fake_messages::code_for;
 
 const MB_KEY: &str = "AccessKey test_fake_messagebird_key";
 const TW_SERVICE: &str = "VA00000000000000000000000000000000";
@@ -108,21 +112,6 @@ async fn round_trip(t: &Target, e164: &str) -> bool {
     .unwrap_or(false)
 }
 
-async fn code_for(t: &Target, e164: &str) -> Option<String> {
-    let url = format!("{}/_fake/messages", t.fake);
-    let sent: Value = t
-        .client
-        .get(url)
-        .query(&[("to", e164)])
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    Some(sent[0]["code"].as_str()?.to_owned())
-}
-
 async fn through_app(t: &Target, e164: &str) -> Option<bool> {
     let started = t
         .client
@@ -143,7 +132,7 @@ async fn through_app(t: &Target, e164: &str) -> Option<bool> {
     if !started.status().is_success() {
         return Some(false);
     }
-    let code = code_for(t, e164).await?;
+    let code = code_for(&t.client, &t.fake, e164).await?;
     let checked: Value = t
         .client
         .post(format!("{}/api/verify/check", t.app))
@@ -172,7 +161,7 @@ async fn messagebird(t: &Target, e164: &str) -> Option<bool> {
         .await
         .ok()?;
     let id = created["id"].as_str()?.to_owned();
-    let code = code_for(t, e164).await?;
+    let code = code_for(&t.client, &t.fake, e164).await?;
     let checked: Value = t
         .client
         .get(format!("{}/verify/{id}", t.fake))
@@ -204,7 +193,7 @@ async fn twilio(t: &Target, e164: &str) -> Option<bool> {
         .await
         .ok()?;
     let sid = created["sid"].as_str()?.to_owned();
-    let code = code_for(t, e164).await?;
+    let code = code_for(&t.client, &t.fake, e164).await?;
     let checked: Value = t
         .client
         .post(format!(

@@ -108,6 +108,20 @@ pub async fn spawn_fake() -> String {
     format!("http://{addr}")
 }
 
+/// Waits until the fake upstream at `fake` has received `count` protocol requests
+/// (requests in flight there count as soon as they arrive).
+pub async fn wait_for_upstream_requests(fake: &str, count: u64) {
+    let stats = format!("{fake}/_fake/stats");
+    for _ in 0..500 {
+        let seen: Value = reqwest::get(&stats).await.unwrap().json().await.unwrap();
+        if seen["requests"].as_u64() >= Some(count) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the fake upstream never saw {count} requests");
+}
+
 /// The app's settings for talking to the fake at `fake_url` as `upstream`.
 pub fn provider_vars(upstream: Upstream, fake_url: &str) -> Vec<(String, String)> {
     let vars: Vec<(&str, &str)> = match upstream {
