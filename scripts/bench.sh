@@ -21,8 +21,8 @@ DATA_ROOT="target/bench-data/$(date +%s)"
 FAKE=http://127.0.0.1:4210
 
 cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
-cargo build --locked --release --no-default-features --features ssr --bin fake-verify 2>/dev/null
-cargo bench --locked --features ssr --no-run 2>/dev/null
+cargo build --locked --release -p fake-verify 2>/dev/null
+cargo build --locked --release -p loadgen 2>/dev/null
 
 echo "== bundle sizes (target/site/pkg, bytes)"
 printf '%-22s %10s %10s %10s\n' file raw gzip brotli
@@ -48,7 +48,7 @@ rss() { echo "$(($(awk '/VmRSS/ { print $2 }' "/proc/$1/status") / 1024)) MiB"; 
 wait_for "http://127.0.0.1:$PORT/"
 echo "(time to interactive first, on the idle server: headless Chromium, 20 cold loads)"
 (cd end2end && node tti.mjs "http://127.0.0.1:$PORT" 20)
-cargo bench --locked --features ssr --bench flow -- "http://127.0.0.1:$PORT" "$WORKERS" "$SECONDS_PER_RUN" 2>/dev/null
+./target/release/flow "http://127.0.0.1:$PORT" "$WORKERS" "$SECONDS_PER_RUN" 2>/dev/null
 echo "server RSS after the run: $(rss "$server")"
 
 echo
@@ -77,8 +77,8 @@ for latency in 0 50; do
   for provider in messagebird twilio; do
     port=$(port_of "$provider")
     echo "-- $provider, upstream latency $latency ms"
-    cargo bench --locked --features ssr --bench upstream -- "$provider" "$FAKE" "$RATE" "$SECONDS_PER_RUN" 2>/dev/null
-    cargo bench --locked --features ssr --bench upstream -- app "$FAKE" "$RATE" "$SECONDS_PER_RUN" "http://127.0.0.1:$port" 2>/dev/null
+    ./target/release/upstream "$provider" "$FAKE" "$RATE" "$SECONDS_PER_RUN" 2>/dev/null
+    ./target/release/upstream app "$FAKE" "$RATE" "$SECONDS_PER_RUN" "http://127.0.0.1:$port" 2>/dev/null
     echo "   app RSS: $(rss "${app_pid[$provider]}")"
   done
 done

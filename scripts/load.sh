@@ -18,9 +18,9 @@ FAKE=http://127.0.0.1:$((PORT + 10))
 DATA_ROOT="target/bench-data/load-$(date +%s)"
 
 cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
-cargo build --locked --release --no-default-features --features ssr --bin fake-verify 2>/dev/null
-cargo bench --locked --features ssr --bench load --no-run 2>/dev/null
-load() { cargo bench --locked --features ssr --bench load -- "$@" 2>/dev/null; }
+cargo build --locked --release -p fake-verify 2>/dev/null
+cargo build --locked --release -p loadgen 2>/dev/null
+load() { ./target/release/load "$@" 2>/dev/null; }
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT

@@ -13,6 +13,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "server: unit and integration tests"
 cargo test --locked --features ssr
+cargo test --locked -p fake-verify -p loadgen
 
 step "browser: components in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
@@ -22,7 +23,7 @@ WASM_BINDGEN_TEST_TIMEOUT=60 \
 
 step "release build (app and fake upstream)"
 cargo leptos build --release
-cargo build --locked --release --no-default-features --features ssr --bin fake-verify
+cargo build --locked --release -p fake-verify
 
 step "end-to-end: Playwright in Debian's Chromium"
 (cd end2end && npx playwright test)

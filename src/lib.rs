@@ -31,7 +31,3 @@ pub fn hydrate() {
         let _ = body.set_attribute("data-hydrated", "");
     }
 }
-
-/// A fake MessageBird + Twilio upstream for tests and benchmarks (`fake-verify`).
-#[cfg(feature = "ssr")]
-pub mod fake;

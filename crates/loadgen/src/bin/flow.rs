@@ -4,7 +4,7 @@
 //!
 //! Run by `scripts/bench.sh`, or by hand against a server started with
 //! `VERIFY_RESEND_COOLDOWN_SECS=0`:
-//!   cargo bench --features ssr --bench flow -- http://127.0.0.1:3200 16 10
+//!   cargo run --release -p loadgen --bin flow -- http://127.0.0.1:3200 16 10
 use std::time::{Duration, Instant};
 
 use serde_json::Value;

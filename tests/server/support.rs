@@ -1,13 +1,12 @@
 //! Starts the real app on 127.0.0.1:0 with a hand-driven clock, and talks to it over
 //! HTTP like a browser with cookies would.
-#![allow(dead_code)] // each test file uses a different subset
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::config::get_configuration;
-use phone_verify::fake;
+use fake_verify as fake;
 use phone_verify::server::clock::ManualClock;
 use phone_verify::server::{AppState, Settings, serve};
 use reqwest::header::{ACCEPT, REFERER};
@@ -15,7 +14,6 @@ use serde_json::Value;
 
 /// Runs each named `async fn(Upstream)` as two tests, `messagebird::name` and
 /// `twilio::name`. The using file must have `Upstream` in scope.
-#[allow(unused_macros)] // each test file uses a different subset
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod messagebird { $( #[tokio::test] async fn $name() { super::$name(super::Upstream::MessageBird).await } )* }

@@ -1,12 +1,9 @@
 //! The server side of the widget's experience (issue 5): languages carried to the
 //! providers, the as-you-type number check, "call me instead", national numbers
 //! with a picked country, and the origin-bound SMS line.
-#![cfg(feature = "ssr")]
-#[macro_use]
-mod support;
 
 use serde_json::json;
-use support::{Browser, TestApp, Upstream, spawn_app, spawn_with};
+use crate::support::{Browser, TestApp, Upstream, spawn_app, spawn_with};
 
 const NUMBER: &str = "+44 7400 123456";
 

@@ -1,11 +1,9 @@
 //! Abuse limits (security.md §5 rows 7, 12–13, 18–21, 36): each refuses with 429 (or
 //! 422 for a country) and the wait, before anything reaches the provider, and holds
 //! across sessions, IP spoofing, restarts and instances.
-#![cfg(feature = "ssr")]
-mod support;
 
 use serde_json::{Value, json};
-use support::{Backend, Upstream, fresh_data_dir, spawn_app, spawn_on, spawn_with};
+use crate::support::{Backend, Upstream, fresh_data_dir, spawn_app, spawn_on, spawn_with};
 
 fn number(n: u32) -> String {
     format!("+44 7400 12{n:04}")

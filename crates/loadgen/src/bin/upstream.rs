@@ -4,12 +4,11 @@
 //! Items start on a fixed schedule whatever the answers (open loop), and latency is
 //! measured from the scheduled time, so a slow server cannot hide its queueing.
 //!
-//!   cargo bench --features ssr --bench upstream -- <target> <fake-url> <rate> <seconds> [app-url]
+//!   cargo run --release -p loadgen --bin upstream -- <target> <fake-url> <rate> <seconds> [app-url]
 //!
 //! `target` is `app` (through the app at `app-url`, whose provider is set by how it
 //! was started) or `messagebird` / `twilio` (straight to the fake: the baseline the
 //! app's added latency is measured against).
-mod fake_messages;
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use fake_messages::code_for;
+use loadgen::code_for;
 
 const MB_KEY: &str = "AccessKey test_fake_messagebird_key";
 const TW_SERVICE: &str = "VA00000000000000000000000000000000";

@@ -1,9 +1,7 @@
 //! The server functions over real HTTP, on the built-in local provider.
-#![cfg(feature = "ssr")]
-mod support;
 
 use serde_json::json;
-use support::spawn_app;
+use crate::support::spawn_app;
 
 const NUMBER: &str = "+44 7911 123456";
 

@@ -1,7 +1,7 @@
 //! `fake-verify`: a fake MessageBird Verify + Twilio Verify v2 upstream for tests,
 //! the end-to-end suite and benchmarks. Listens on `FAKE_VERIFY_ADDR`
-//! (default 127.0.0.1:4010); see `phone_verify::fake` for its control endpoints.
-use phone_verify::fake::{self, Fake};
+//! (default 127.0.0.1:4010); see the `fake_verify` library for its control endpoints.
+use fake_verify::{self as fake, Fake};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

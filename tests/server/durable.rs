@@ -1,11 +1,9 @@
 //! State that outlives a process and is shared between processes: a verification in
 //! progress survives a restart on either backend, and two instances behind a load
 //! balancer share one Redis.
-#![cfg(feature = "ssr")]
-mod support;
 
 use serde_json::json;
-use support::{Backend, Upstream, fresh_data_dir, spawn_app, spawn_on};
+use crate::support::{Backend, Upstream, fresh_data_dir, spawn_app, spawn_on};
 
 const NUMBER: &str = "+44 7400 123456";
 

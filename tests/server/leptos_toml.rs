@@ -1,6 +1,5 @@
 //! Leptos.toml is what the deployed binary reads; cargo-leptos reads Cargo.toml.
 //! The keys they share must agree.
-#![cfg(not(target_arch = "wasm32"))]
 
 fn leptos_table(path: &str) -> toml::Table {
     let text = std::fs::read_to_string(path).unwrap();

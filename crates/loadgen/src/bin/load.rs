@@ -1,7 +1,7 @@
 //! Load against a running app: the numbers of security.md's reliability goals.
 //!
-//!   cargo bench --features ssr --bench load -- mixed <app-url> <fake-url> <requests/s> <seconds>
-//!   cargo bench --features ssr --bench load -- reject <app-url> <workers> <seconds>
+//!   cargo run --release -p loadgen --bin load -- mixed <app-url> <fake-url> <requests/s> <seconds>
+//!   cargo run --release -p loadgen --bin load -- reject <app-url> <workers> <seconds>
 //!
 //! `mixed` is open loop: requests go out on a fixed schedule whatever the answers,
 //! alternating sends and checks (a check takes a visitor whose code has arrived; with
@@ -11,7 +11,6 @@
 //!
 //! `reject` is closed loop: workers send from one address to one number until the
 //! app's limits refuse them, and report how fast the refusals (429) come back.
-mod fake_messages;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -21,7 +20,7 @@ use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use fake_messages::code_for;
+use loadgen::code_for;
 
 #[tokio::main]
 async fn main() {

@@ -1,14 +1,12 @@
 //! The real `phone-verify` binary, as deployed: two processes sharing one Redis (a
 //! limit reached through one holds on the other), and SIGTERM with requests in flight
 //! (all of them finish, then the process exits cleanly).
-#![cfg(all(feature = "ssr", unix))]
-mod support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{Browser, RedisServer, provider_vars, spawn_fake};
+use crate::support::{Browser, RedisServer, provider_vars, spawn_fake};
 
 /// A `phone-verify` process on a free loopback port; killed if the test ends first.
 struct AppProcess {
@@ -26,7 +24,7 @@ impl AppProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_phone-verify"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("DATA_DIR", support::fresh_data_dir())
+            .env("DATA_DIR", crate::support::fresh_data_dir())
             .env("RUST_LOG", "error")
             .envs(vars.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
@@ -117,7 +115,7 @@ async fn sigterm_lets_every_request_in_flight_finish_then_exits() {
         .send()
         .await
         .unwrap();
-    let mut settings = provider_vars(support::Upstream::Twilio, &fake);
+    let mut settings = provider_vars(crate::support::Upstream::Twilio, &fake);
     settings.extend(vars(&[
         ("VERIFY_LIMIT_IP_PER_HOUR", "1000"),
         ("VERIFY_LIMIT_PREFIX_PER_HOUR", "1000"),
@@ -136,7 +134,7 @@ async fn sigterm_lets_every_request_in_flight_finish_then_exits() {
         })
         .collect();
     // All 50 are with the (slow) provider before the signal.
-    support::wait_for_upstream_requests(&fake, 50).await;
+    crate::support::wait_for_upstream_requests(&fake, 50).await;
     let signalled = Instant::now();
     app.terminate();
     for call in calls {

@@ -1,11 +1,8 @@
 //! The MessageBird and Twilio clients against the fake upstream: wire format, every
 //! fault knob, and every refusal, each mapped to a clear error and never a 500.
-#![cfg(feature = "ssr")]
-#[macro_use]
-mod support;
 
 use serde_json::{Value, json};
-use support::{Upstream, spawn_with};
+use crate::support::{Upstream, spawn_with};
 
 const NUMBER: &str = "+44 7400 123456";
 

@@ -1,0 +1,20 @@
+//! The server's integration tests, in one binary: each module starts the real app on
+//! 127.0.0.1:0 (or the real binary, in `processes`) and talks to it over HTTP, with
+//! `fake-verify` standing in for MessageBird and Twilio.
+#![cfg(feature = "ssr")]
+
+#[macro_use]
+mod support;
+
+mod api;
+mod conformance;
+mod durable;
+mod experience;
+mod hardening;
+mod leaks;
+mod leptos_toml;
+mod limits;
+#[cfg(unix)]
+mod processes;
+mod resilience;
+mod upstream;
