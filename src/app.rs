@@ -5,16 +5,11 @@
 use leptos::prelude::*;
 
 use crate::components::VerifyWidget;
+use crate::i18n::Lang;
 
-/// The document around the app, rendered on the server only.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::hardening::set_page_csp();
+/// The document around the app, rendered on the server only, in `lang`.
+pub fn shell(options: LeptosOptions, lang: Lang) -> impl IntoView {
     let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
-    #[cfg(feature = "ssr")]
-    let lang = crate::server::flow::page_lang();
-    #[cfg(not(feature = "ssr"))]
-    let lang = crate::i18n::Lang::En;
     view! {
         <!DOCTYPE html>
         <html lang=lang.code() dir=lang.dir()>

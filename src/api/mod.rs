@@ -8,7 +8,7 @@
 //! | `POST /api/verify/start` | `phone`, `country` (ISO code, for numbers without `+`), `channel` (`sms`/`voice`) | [`Step`] |
 //! | `POST /api/verify/check` | `code` | [`Step`] |
 //! | `POST /api/verify/resend` | `channel` (optional: switch to `voice`) | [`Step`] |
-//! | `POST /api/verify/format` | `phone`, `country` | [`PhoneCheck`] |
+//! | `POST /api/verify/format` | `phone`, `country` | [`FormattedPhone`] |
 //! | `POST /api/verify/restart` | | [`Step`] |
 //!
 //! Errors are a JSON [`VerifyError`] with a 4xx status for anything the visitor can
@@ -16,17 +16,31 @@
 //! with a redirect back to the page, which then shows the error.
 use leptos::prelude::*;
 
-use crate::verify::{Channel, Flow, PhoneCheck, Step, VerifyError};
+mod answers;
+
+pub use answers::{Flow, FormattedPhone};
+
+use crate::verify::{Channel, Step, VerifyError};
 
 #[cfg(feature = "ssr")]
-use crate::server::flow::FlowRequest;
+use crate::server::{countries, request::ServerCall, verification::StartInput};
 
 /// The step the session is on, plus a pending error from a no-JavaScript form post.
 #[server(endpoint = "verify/state")]
 pub async fn current_flow() -> Result<Flow, VerifyError> {
-    let request = FlowRequest::from_context().await?;
-    let result = request.current().await;
-    request.finish(result).await
+    let call = ServerCall::from_context().await?;
+    let result = call
+        .verifier()
+        .current(call.session(), &call.caller, call.now())
+        .await
+        .map(|current| Flow {
+            step: current.step,
+            error: current.error,
+            dev_outbox: call.state().outbox.is_some(),
+            lang: current.lang,
+            countries: countries::options(current.lang).to_vec(),
+        });
+    call.finish(result).await
 }
 
 /// Sends a code to `phone` by `channel`.
@@ -36,42 +50,59 @@ pub async fn start_verification(
     #[server(default)] country: String,
     #[server(default)] channel: Channel,
 ) -> Result<Step, VerifyError> {
-    let request = FlowRequest::from_context().await?;
-    let result = request.start(&phone, &country, channel).await;
-    request.finish(result).await
+    let call = ServerCall::from_context().await?;
+    let input = StartInput {
+        phone: &phone,
+        country: &country,
+        channel,
+    };
+    let result = call
+        .verifier()
+        .start(call.session(), &call.caller, call.now(), input)
+        .await;
+    call.finish(result).await
 }
 
 /// Checks and formats a number as it is typed, with the same rules `start` applies,
 /// so the browser needs no phone-number metadata of its own. Sends nothing.
 #[server(endpoint = "verify/format")]
-pub async fn check_phone(
+pub async fn format_phone(
     #[server(default)] phone: String,
     #[server(default)] country: String,
-) -> Result<PhoneCheck, VerifyError> {
-    Ok(crate::server::flow::check_phone(&phone, &country))
+) -> Result<FormattedPhone, VerifyError> {
+    Ok(crate::server::verification::format_phone(&phone, &country))
 }
 
 /// Checks the code the visitor typed.
 #[server(endpoint = "verify/check")]
 pub async fn check_code(#[server(default)] code: String) -> Result<Step, VerifyError> {
-    let request = FlowRequest::from_context().await?;
-    let result = request.check(&code).await;
-    request.finish(result).await
+    let call = ServerCall::from_context().await?;
+    let result = call
+        .verifier()
+        .check(call.session(), &call.caller, call.now(), &code)
+        .await;
+    call.finish(result).await
 }
 
 /// Sends a new code to the same number, once the resend countdown is over; by
 /// `channel` when given ("call me instead").
 #[server(endpoint = "verify/resend")]
 pub async fn resend_code(#[server(default)] channel: Option<Channel>) -> Result<Step, VerifyError> {
-    let request = FlowRequest::from_context().await?;
-    let result = request.resend(channel).await;
-    request.finish(result).await
+    let call = ServerCall::from_context().await?;
+    let result = call
+        .verifier()
+        .resend(call.session(), &call.caller, call.now(), channel)
+        .await;
+    call.finish(result).await
 }
 
 /// Goes back to the phone step, keeping the number for editing.
 #[server(endpoint = "verify/restart")]
 pub async fn restart_verification() -> Result<Step, VerifyError> {
-    let request = FlowRequest::from_context().await?;
-    let result = request.restart().await;
-    request.finish(result).await
+    let call = ServerCall::from_context().await?;
+    let result = call
+        .verifier()
+        .restart(call.session(), &call.caller, call.now())
+        .await;
+    call.finish(result).await
 }

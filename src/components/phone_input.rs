@@ -8,7 +8,7 @@ use crate::verify::{PhoneProblem, VerifyError};
 const CHECK_AFTER_MS: u32 = 300;
 
 /// The phone number field. In the browser, a pause in typing sends the number to the
-/// server's `check_phone` (the same libphonenumber rules `start` applies, with no
+/// server's `format_phone` (the same libphonenumber rules `start` applies, with no
 /// metadata in the bundle), which lays it out (`07400 123456`) and names its country.
 /// The caret stays after the same digit; a leaving visitor hears what is wrong.
 #[component]
@@ -88,7 +88,7 @@ fn check(
         return;
     };
     leptos::task::spawn_local(async move {
-        let Ok(answer) = crate::api::check_phone(typed.clone(), picked.clone()).await else {
+        let Ok(answer) = crate::api::format_phone(typed.clone(), picked.clone()).await else {
             return;
         };
         let Some(field) = input.try_get_untracked().flatten() else {

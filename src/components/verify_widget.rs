@@ -11,7 +11,8 @@ use super::phone_step::PhoneStep;
 use super::success_step::SuccessStep;
 use crate::api::{CheckCode, ResendCode, RestartVerification, StartVerification, current_flow};
 use crate::i18n::Lang;
-use crate::verify::{CountryOption, Flow, Step, VerifyError};
+use crate::api::Flow;
+use crate::verify::{CountryOption, Step, VerifyError};
 
 /// The phone-verification widget: phone step, code step, success step.
 ///

@@ -11,8 +11,12 @@ use axum::response::{IntoResponse, Response};
 use leptos::config::Env;
 use leptos::prelude::use_context;
 
-use super::{AppState, Settings};
+use super::{AppState, Settings, error_response};
 use crate::verify::VerifyError;
+
+/// The API takes a phone number or a code: a few hundred bytes. Anything bigger is
+/// refused unread.
+pub const API_BODY_LIMIT: usize = 8 * 1024;
 
 /// Sets the page's Content-Security-Policy. Called while the shell renders, where the
 /// nonce Leptos puts on its own scripts is known. `'wasm-unsafe-eval'` lets the
@@ -159,7 +163,7 @@ pub async fn read_body_in_time(
     let (parts, body) = request.into_parts();
     let body = match tokio::time::timeout(
         deadline,
-        axum::body::to_bytes(body, super::router::API_BODY_LIMIT),
+        axum::body::to_bytes(body, API_BODY_LIMIT),
     )
     .await
     {
@@ -188,13 +192,11 @@ fn is_over_limit(error: &axum::Error) -> bool {
 }
 
 pub fn refuse(error: VerifyError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let (status, retry_after) = error_response::status_of(&error);
     let body = serde_json::to_string(&error).unwrap_or_default();
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
-    if let Some(secs) = error.retry_after() {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    if let Some(wait) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, wait);
     }
     response
 }

@@ -52,7 +52,28 @@ impl Default for LimitPolicy {
 
 const HOUR: u64 = 3_600;
 const DAY: u64 = 86_400;
-pub const SESSION_WINDOW: u64 = 600;
+/// The per-session limit counts sends over this many seconds.
+const SESSION_WINDOW: u64 = 600;
+
+/// The per-session limit, on the session's own record of its recent sends (Unix
+/// seconds): forgets sends older than the window and refuses one more when the
+/// window is full. The caller records an admitted send once every other limit agrees.
+///
+/// # Errors
+/// [`VerifyError::RateLimited`] with the wait until the oldest send leaves the window.
+pub fn admit_session_send(
+    sends_at: &mut Vec<u64>,
+    policy: &LimitPolicy,
+    now: u64,
+) -> Result<(), VerifyError> {
+    sends_at.retain(|at| now < at + SESSION_WINDOW);
+    if sends_at.len() < policy.session_sends_per_10_min as usize {
+        return Ok(());
+    }
+    let oldest = sends_at.iter().min().copied().unwrap_or(now);
+    let retry_after = u32::try_from(oldest + SESSION_WINDOW - now).unwrap_or(u32::MAX);
+    Err(VerifyError::RateLimited { retry_after })
+}
 
 /// One fixed-window counter: its store key and its limit.
 struct Counter {
@@ -286,6 +307,20 @@ mod tests {
             "198.51.100.5",
             "the nearest untrusted hop"
         );
+    }
+
+    #[test]
+    fn a_session_may_send_three_codes_per_ten_minutes() {
+        let policy = LimitPolicy::default();
+        let mut sends_at = vec![1_000, 1_100, 1_200];
+        assert_eq!(
+            admit_session_send(&mut sends_at, &policy, 1_300),
+            Err(VerifyError::RateLimited { retry_after: 300 }),
+            "the wait ends when the oldest send leaves the window"
+        );
+        assert_eq!(sends_at.len(), 3, "a refusal records nothing");
+        assert_eq!(admit_session_send(&mut sends_at, &policy, 1_600), Ok(()));
+        assert_eq!(sends_at, [1_100, 1_200], "sends older than the window are forgotten");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! - [`config`]: settings from the environment, checked at start-up.
 //! - [`countries`]: the country picker's list, named in each language.
-//! - [`flow`]: the verification steps, run by the server functions in [`crate::api`].
+//! - [`verification`]: the verification core, the use cases without HTTP.
+//! - [`request`]: a server function's call turned into the core's inputs, and its
+//!   result into a response ([`error_response`] gives an error its status).
 //! - [`hardening`]: security headers, CSP, CSRF checks.
 //! - [`limits`]: abuse limits on sends and wrong codes.
 //! - [`session`]: what a browser session remembers between requests.
@@ -11,25 +13,27 @@
 //! - [`outbox`]: where the local provider "delivers" messages during development.
 //! - [`clock`]: wall-clock time, replaceable in tests.
 //! - [`telemetry`] sets up logging.
-//! - `router` puts the pages and the API together; `serve` runs them over HTTP.
+//! - `routes` puts the page, the API and the dev outbox together; `serve` runs them over HTTP.
 
 pub mod clock;
 pub mod config;
 pub mod countries;
-pub mod flow;
+pub mod error_response;
 pub mod hardening;
 pub mod limits;
 pub mod outbox;
 pub mod provider;
+pub mod request;
 pub mod session;
 pub mod store;
 pub mod telemetry;
+pub mod verification;
 
-mod router;
+mod routes;
 mod serve;
 mod state;
 
 pub use config::Settings;
-pub use router::build_router;
+pub use routes::build_router;
 pub use serve::{run, serve, shutdown_signal};
 pub use state::AppState;

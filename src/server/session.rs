@@ -1,6 +1,7 @@
-//! What a browser session remembers about its verification. It lives on the server
-//! (the browser holds only an opaque HttpOnly cookie), so a code can only ever
-//! complete the verification of the session that asked for it.
+//! What a visitor's session remembers about its verification, and where it is kept
+//! ([`SessionSlot`]). It lives on the server (the browser holds only an opaque
+//! HttpOnly cookie), so a code can only ever complete the verification of the
+//! session that asked for it.
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -13,7 +14,7 @@ const KEY: &str = "verify";
 /// The longest draft number kept for re-display; longer input is not a number anyway.
 const MAX_DRAFT_CHARS: usize = 64;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifySession {
     /// The number as last typed, shown again so nothing is lost after an error.
     pub draft_phone: String,
@@ -34,7 +35,7 @@ pub struct VerifySession {
 }
 
 /// A code has been sent and not yet accepted.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     pub e164: String,
     pub display: String,
@@ -50,7 +51,7 @@ pub struct Pending {
     pub failed_checks: u32,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verified {
     pub e164: String,
     pub display: String,
@@ -58,10 +59,21 @@ pub struct Verified {
     pub at: u64,
 }
 
-impl VerifySession {
-    pub async fn load(session: &Session) -> Result<Self, VerifyError> {
-        session
-            .get::<Self>(KEY)
+/// Where one visitor's [`VerifySession`] is kept between requests. The verification
+/// core reads and writes it only through this, so it does not care whether it sits
+/// behind a cookie or another kind of session handle.
+#[async_trait::async_trait]
+pub trait SessionSlot: Send + Sync {
+    /// The stored state, or a fresh one.
+    async fn load(&self) -> Result<VerifySession, VerifyError>;
+    async fn save(&self, state: &VerifySession) -> Result<(), VerifyError>;
+}
+
+/// The cookie session of the widget's own page.
+#[async_trait::async_trait]
+impl SessionSlot for Session {
+    async fn load(&self) -> Result<VerifySession, VerifyError> {
+        self.get::<VerifySession>(KEY)
             .await
             .map(Option::unwrap_or_default)
             .map_err(|error| {
@@ -70,13 +82,15 @@ impl VerifySession {
             })
     }
 
-    pub async fn save(&self, session: &Session) -> Result<(), VerifyError> {
-        session.insert(KEY, self).await.map_err(|error| {
+    async fn save(&self, state: &VerifySession) -> Result<(), VerifyError> {
+        self.insert(KEY, state).await.map_err(|error| {
             tracing::error!(%error, "cannot write the session");
             VerifyError::Internal
         })
     }
+}
 
+impl VerifySession {
     pub fn set_draft(&mut self, phone: &str, country: &str, channel: Channel) {
         self.draft_phone = phone.chars().take(MAX_DRAFT_CHARS).collect();
         self.draft_country = country.chars().take(2).collect();

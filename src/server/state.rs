@@ -7,12 +7,13 @@ use super::countries;
 use super::config::{ProviderSettings, Settings};
 use super::outbox::Outbox;
 use super::provider::{Guarded, LocalProvider, MessageBird, Twilio, VerifyProvider};
+use super::verification::Verifier;
 use super::store::{RedisStore, SqliteStore, StateStore, StoreError};
 use crate::i18n::Lang;
 use crate::verify::PhoneNumber;
 
 /// What every request handler and server function can reach (server functions and the
-/// page render get it from Leptos context, see `router::build_router`).
+/// page render get it from Leptos context, see `routes::build_router`).
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
@@ -74,6 +75,17 @@ impl AppState {
             outbox,
             store,
         })
+    }
+}
+
+impl AppState {
+    /// The verification core, working with this app's settings, provider and store.
+    pub fn verifier(&self) -> Verifier<'_> {
+        Verifier {
+            settings: &self.settings,
+            provider: self.provider.as_ref(),
+            store: self.store.as_ref(),
+        }
     }
 }
 

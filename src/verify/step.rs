@@ -1,7 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Channel, CountryOption, VerifyError};
-use crate::i18n::Lang;
+use super::Channel;
 
 /// The step a visitor is on, as the server sees it from their session.
 ///
@@ -42,31 +41,4 @@ impl Default for Step {
             channel: Channel::Sms,
         }
     }
-}
-
-/// What a page load needs: the step, plus the error of a form posted without
-/// JavaScript, which the server keeps for one render.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Flow {
-    pub step: Step,
-    pub error: Option<VerifyError>,
-    /// Codes go to the development outbox (the built-in local provider), so the
-    /// widget can say where to read them.
-    pub dev_outbox: bool,
-    /// The language the visitor reads, hears and gets the SMS in.
-    pub lang: Lang,
-    /// The country picker's list, named in `lang`.
-    pub countries: Vec<CountryOption>,
-}
-
-/// What the server makes of a number being typed (see `api::check_phone`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PhoneCheck {
-    /// The number laid out for reading (`07400 123456`, `+49 151 23456789`); empty
-    /// while it is not yet a valid number.
-    pub formatted: String,
-    /// The country the number belongs to, when it names one (`+49…` → `DE`).
-    pub country: String,
-    /// Why it is not a valid number yet; `None` once it is.
-    pub problem: Option<super::PhoneProblem>,
 }

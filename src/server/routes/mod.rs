@@ -1,25 +1,25 @@
-//! The axum application: pages, server functions, the dev outbox, sessions.
+//! The axum application: one router per area (the page, the API, the dev outbox)
+//! and the static files, merged under the layers every response passes: sessions,
+//! security headers, the request timeout and the trace.
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use leptos::prelude::provide_context;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
-use leptos_axum::{handle_server_fns_with_context, render_app_async_with_context};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+mod api;
+mod dev_outbox;
+mod pages;
+
 use super::store::Sessions;
-use super::{AppState, hardening, outbox};
-use crate::app::shell;
+use super::{AppState, hardening};
 use crate::verify::VerifyError;
 
 /// The session cookie's name. HttpOnly: scripts on the page cannot read it.
@@ -51,33 +51,12 @@ pub fn build_router(state: AppState) -> Router {
             tower_sessions::cookie::time::Duration::minutes(SESSION_IDLE_MINUTES),
         ));
 
-    let provide_state = {
-        let state = state.clone();
-        move || provide_context(state.clone())
-    };
-    let options = state.leptos_options.clone();
-    // Async rendering: the page waits for the session's step before the first byte,
-    // so the session is settled (and saved) with the response.
-    let page = render_app_async_with_context(provide_state.clone(), move || shell(options.clone()));
-    let server_fns =
-        move |request: Request| handle_server_fns_with_context(provide_state.clone(), request);
-    let api = Router::new()
-        .route("/api/{*server_fn}", post(server_fns))
-        .layer(axum::middleware::from_fn_with_state(
-            state.settings.connections.body_read,
-            hardening::read_body_in_time,
-        ))
-        .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            hardening::reject_cross_site,
-        ));
     let mut router = Router::new()
-        .route("/", get(page))
-        .merge(api)
+        .merge(pages::routes(&state))
+        .merge(api::routes(&state))
         .fallback_service(ServeDir::new(&*state.leptos_options.site_root));
     if let Some(outbox) = state.outbox.clone() {
-        router = router.merge(dev_outbox_routes(outbox));
+        router = router.merge(dev_outbox::routes(outbox));
     }
     router
         .layer(sessions)
@@ -94,10 +73,6 @@ pub fn build_router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
 }
-
-/// The API takes a phone number or a code: a few hundred bytes. Anything bigger is
-/// refused unread.
-pub(super) const API_BODY_LIMIT: usize = 8 * 1024;
 
 /// No request may hold a connection longer; above the upstream timeout so that one
 /// gets its own, clearer answer.
@@ -127,10 +102,3 @@ async fn transport_errors_are_bad_requests(response: Response) -> Response {
 
 /// Error bodies are a few hundred bytes; anything bigger is passed on empty.
 const MAX_ERROR_BODY: usize = 64 * 1024;
-
-fn dev_outbox_routes<S>(outbox: Arc<outbox::Outbox>) -> Router<S> {
-    Router::new()
-        .route("/dev/outbox", get(outbox::page))
-        .route("/dev/outbox.json", get(outbox::json))
-        .with_state(outbox)
-}

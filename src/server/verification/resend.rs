@@ -1,0 +1,47 @@
+//! Sending a new code to the pending number.
+use super::{Caller, Verifier};
+use crate::server::session::SessionSlot;
+use crate::verify::{Channel, PhoneNumber, Step, VerifyError};
+
+impl Verifier<'_> {
+    /// Sends a new code once the cooldown is over; by `channel` if given ("call me
+    /// instead"), else as before. Each send doubles the next wait.
+    pub async fn resend(
+        &self,
+        slot: &dyn SessionSlot,
+        caller: &Caller,
+        now: u64,
+        channel: Option<Channel>,
+    ) -> Result<Step, VerifyError> {
+        let mut stored = slot.load().await?;
+        let Some(pending) = stored.pending.as_ref() else {
+            return Err(VerifyError::NoVerificationInProgress);
+        };
+        if now < pending.resend_at {
+            let retry_after = u32::try_from(pending.resend_at - now).unwrap_or(u32::MAX);
+            return Err(VerifyError::ResendTooSoon { retry_after });
+        }
+        let number = PhoneNumber::parse(&pending.e164, None).map_err(|problem| {
+            tracing::error!(?problem, "a stored number no longer parses");
+            VerifyError::Internal
+        })?;
+        let channel = channel.unwrap_or(pending.channel);
+        let sends = pending.sends + 1;
+        let started = self
+            .send(slot, &mut stored, caller, &number, channel, now)
+            .await?;
+        tracing::info!(to = %number.masked(), channel = channel.as_str(), "code resent");
+        let cooldown = self.cooldown(sends);
+        let Some(pending) = stored.pending.as_mut() else {
+            return Err(VerifyError::NoVerificationInProgress);
+        };
+        pending.channel = channel;
+        pending.reference = started.reference;
+        pending.expires_at = now + started.lifetime.as_secs();
+        pending.resend_at = now + cooldown;
+        pending.sends = sends;
+        pending.failed_checks = 0;
+        slot.save(&stored).await?;
+        Ok(self.step(&stored, caller, now))
+    }
+}

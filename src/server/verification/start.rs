@@ -1,0 +1,65 @@
+//! Sending the first code.
+use super::{Caller, Verifier};
+use crate::server::session::{Pending, SessionSlot};
+use crate::verify::{Channel, CountryCode, PhoneNumber, Step, VerifyError};
+
+/// What the phone step's form carries.
+#[derive(Clone, Copy, Debug)]
+pub struct StartInput<'a> {
+    /// As typed; read as a number of `country` when it has no `+`.
+    pub phone: &'a str,
+    /// The picker's ISO code, possibly empty.
+    pub country: &'a str,
+    pub channel: Channel,
+}
+
+impl Verifier<'_> {
+    /// Sends a first code, after checking the number and every limit. The number as
+    /// typed is kept for the phone step whatever happens, so nothing is lost.
+    pub async fn start(
+        &self,
+        slot: &dyn SessionSlot,
+        caller: &Caller,
+        now: u64,
+        input: StartInput<'_>,
+    ) -> Result<Step, VerifyError> {
+        let mut stored = slot.load().await?;
+        stored.set_draft(input.phone, input.country, input.channel);
+        let region = input
+            .country
+            .parse::<CountryCode>()
+            .ok()
+            .or(self.settings.default_country);
+        let number = match PhoneNumber::parse(input.phone, region) {
+            Ok(number) => number,
+            Err(problem) => {
+                slot.save(&stored).await?;
+                return Err(VerifyError::InvalidPhone(problem));
+            }
+        };
+        // A double submit of the same request must not send a second message.
+        let repeated = stored.pending.as_ref().is_some_and(|pending| {
+            pending.e164 == number.e164() && pending.channel == input.channel && now < pending.resend_at
+        });
+        if repeated {
+            return Ok(self.step(&stored, caller, now));
+        }
+        let started = self
+            .send(slot, &mut stored, caller, &number, input.channel, now)
+            .await?;
+        tracing::info!(to = %number.masked(), channel = input.channel.as_str(), "code sent");
+        stored.verified = None;
+        stored.pending = Some(Pending {
+            e164: number.e164().to_owned(),
+            display: number.international().to_owned(),
+            channel: input.channel,
+            reference: started.reference,
+            expires_at: now + started.lifetime.as_secs(),
+            resend_at: now + self.cooldown(1),
+            sends: 1,
+            failed_checks: 0,
+        });
+        slot.save(&stored).await?;
+        Ok(self.step(&stored, caller, now))
+    }
+}
