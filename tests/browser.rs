@@ -7,7 +7,7 @@ use leptos::mount::mount_to;
 use leptos::prelude::*;
 use phone_verify::components::{Announcer, FlowActions, ResendCountdown, StepView, use_countdown};
 use phone_verify::i18n::Lang;
-use phone_verify::verify::{Channel, Step, VerifyError};
+use phone_verify::verify::{Channel, CodeEntry, PhoneEntry, Step, VerifiedPhone, VerifyError};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{HtmlButtonElement, HtmlElement, HtmlInputElement};
@@ -91,11 +91,11 @@ async fn a_busy_resend_is_disabled() {
 #[wasm_bindgen_test]
 async fn steps_follow_the_step_signal() {
     let root = container();
-    let step = RwSignal::new(Step::EnterPhone {
+    let step = RwSignal::new(Step::EnterPhone(PhoneEntry {
         phone: "+44 7911".into(),
         country: "GB".into(),
         channel: Channel::Voice,
-    });
+    }));
     let error = RwSignal::new(None::<VerifyError>);
     let _handle = mount_to(root.clone(), move || {
         view! { <StepView step error actions=FlowActions::new()/> }
@@ -108,15 +108,15 @@ async fn steps_follow_the_step_signal() {
     let voice: HtmlInputElement = find(&root, "input[value=voice]").unwrap();
     assert!(voice.checked());
 
-    step.set(Step::EnterCode {
-        to: "+44 7911 123456".into(),
+    step.set(Step::EnterCode(CodeEntry {
+        phone: "+44 7911 123456".into(),
         channel: Channel::Sms,
         code_length: 6,
         resend_in: 30,
         expires_in: 600,
         tries_left: 5,
         offer_call: false,
-    });
+    }));
     settle().await;
     assert!(
         find::<HtmlElement>(&root, "#pv-phone").is_none(),
@@ -134,10 +134,10 @@ async fn steps_follow_the_step_signal() {
     assert!(resend.disabled());
     assert_eq!(resend.text_content().unwrap(), "Resend code in 0:30");
 
-    step.set(Step::Verified {
+    step.set(Step::Verified(VerifiedPhone {
         phone: "+44 7911 123456".into(),
         e164: "+447911123456".into(),
-    });
+    }));
     settle().await;
     assert!(find::<HtmlElement>(&root, "#pv-code").is_none());
     assert!(
@@ -150,15 +150,15 @@ async fn steps_follow_the_step_signal() {
 #[wasm_bindgen_test]
 async fn errors_show_under_the_field_and_mark_it_invalid() {
     let root = container();
-    let step = RwSignal::new(Step::EnterCode {
-        to: "+44 7911 123456".into(),
+    let step = RwSignal::new(Step::EnterCode(CodeEntry {
+        phone: "+44 7911 123456".into(),
         channel: Channel::Sms,
         code_length: 6,
         resend_in: 0,
         expires_in: 600,
         tries_left: 5,
         offer_call: true,
-    });
+    }));
     let error = RwSignal::new(None::<VerifyError>);
     let _handle = mount_to(
         root.clone(),
@@ -186,15 +186,15 @@ async fn errors_show_under_the_field_and_mark_it_invalid() {
 #[wasm_bindgen_test]
 async fn the_code_field_keeps_digits_and_the_steps_speak_german() {
     let root = container();
-    let step = RwSignal::new(Step::EnterCode {
-        to: "+49 151 23456789".into(),
+    let step = RwSignal::new(Step::EnterCode(CodeEntry {
+        phone: "+49 151 23456789".into(),
         channel: Channel::Sms,
         code_length: 6,
         resend_in: 0,
         expires_in: 600,
         tries_left: 3,
         offer_call: true,
-    });
+    }));
     let error = RwSignal::new(None::<VerifyError>);
     let _handle = mount_to(root.clone(), move || {
         provide_context(Lang::De);
@@ -224,15 +224,15 @@ async fn the_code_field_keeps_digits_and_the_steps_speak_german() {
 async fn the_wait_is_announced_near_its_end_and_at_it() {
     let root = container();
     let said = RwSignal::new(String::new());
-    let step = RwSignal::new(Step::EnterCode {
-        to: "+44 7911 123456".into(),
+    let step = RwSignal::new(Step::EnterCode(CodeEntry {
+        phone: "+44 7911 123456".into(),
         channel: Channel::Sms,
         code_length: 6,
         resend_in: 11,
         expires_in: 600,
         tries_left: 5,
         offer_call: false,
-    });
+    }));
     let error = RwSignal::new(None::<VerifyError>);
     let _handle = mount_to(root.clone(), move || {
         provide_context(Announcer(said));

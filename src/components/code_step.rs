@@ -3,25 +3,28 @@ use leptos::prelude::*;
 use super::code_input::CodeInput;
 use super::countdown::{ResendCountdown, use_countdown};
 use super::field_error::FieldError;
-use super::texts;
-use super::verify_widget::{Announcer, FlowActions};
-use crate::verify::{Channel, VerifyError};
+use super::context::texts;
+use super::context::{Announcer, FlowActions};
+use crate::verify::{CodeEntry, VerifyError};
 
-/// Step 2: type the code that went to `to`. Says how long the code works and how many
+/// Step 2: type the code that went to `entry.phone`. Says how long the code works and how many
 /// tries are left, counts down to the resend, and after repeated texts offers a call.
 #[component]
 pub fn CodeStep(
-    to: String,
-    channel: Channel,
-    code_length: u8,
-    resend_in: u32,
-    expires_in: u32,
-    tries_left: u32,
-    offer_call: bool,
+    entry: CodeEntry,
     error: RwSignal<Option<VerifyError>>,
     actions: FlowActions,
     dev_outbox: bool,
 ) -> impl IntoView {
+    let CodeEntry {
+        phone,
+        channel,
+        code_length,
+        resend_in,
+        expires_in,
+        tries_left,
+        offer_call,
+    } = entry;
     let t = texts();
     let checking = actions.check.pending();
     let resending = actions.resend.pending();
@@ -38,7 +41,7 @@ pub fn CodeStep(
         // Entering this step (or a resend) says where the code went; the wait is
         // announced twice more, near its end and at it: often enough to follow, not
         // a voice counting every second.
-        let sent = format!("{before}{to}{after}");
+        let sent = format!("{before}{phone}{after}");
         Effect::new(move |_| announcer.say(sent.clone()));
         Effect::new(move |was: Option<u32>| {
             let now = resend_left.get();
@@ -57,7 +60,7 @@ pub fn CodeStep(
             <h2 class="pv-title">{t.code_title}</h2>
             <p class="pv-lead" id="pv-code-lead">
                 {before}
-                <strong class="pv-number" dir="ltr" data-testid="sent-to">{to}</strong>
+                <strong class="pv-number" dir="ltr" data-testid="sent-to">{phone}</strong>
                 {after}
             </p>
             <ActionForm action=actions.check attr:class="pv-code-form">

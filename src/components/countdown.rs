@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::texts;
+use super::context::texts;
 
 /// Seconds left until a deadline the server gave as `seconds` from now, and whether
 /// the browser is counting (false on the server and before hydration).

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::texts;
+use super::context::texts;
 use crate::verify::CountryOption;
 
 /// The country as a plain `<select>`: what the server renders, and all a browser

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::texts;
+use super::context::texts;
 use crate::verify::VerifyError;
 
 /// The error under a form, referenced by its field's `aria-describedby`, and

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::texts;
+use super::context::texts;
 use crate::i18n::Lang;
 
 /// Links to the page in each language. A plain link works without JavaScript; the

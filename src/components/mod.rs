@@ -1,7 +1,9 @@
 //! The widget and its steps. Components hold signals and forms only; every request
-//! goes through the server functions in [`crate::api`].
+//! goes through the server functions in [`crate::api`]. What the steps share is in
+//! `context`, so the widget and its steps do not import each other.
 
 mod code_input;
+mod context;
 mod code_step;
 mod countdown;
 mod country_picker;
@@ -14,23 +16,6 @@ mod verify_widget;
 
 pub use countdown::{ResendCountdown, use_countdown};
 pub use phone_input::caret_after_digits;
-pub use verify_widget::{Announcer, FlowActions, StepView, VerifyWidget};
+pub use context::{Announcer, FlowActions};
+pub use verify_widget::{StepView, VerifyWidget};
 
-use crate::i18n::{Lang, Texts};
-
-/// The texts of the language the widget was rendered in (English outside a widget).
-pub(crate) fn texts() -> &'static Texts {
-    leptos::prelude::use_context::<Lang>()
-        .unwrap_or_default()
-        .texts()
-}
-
-/// Moves keyboard focus to the element with `id`, if it is on the page.
-pub(crate) fn focus(id: &str) {
-    use leptos::wasm_bindgen::JsCast;
-    if let Some(element) = leptos::prelude::document().get_element_by_id(id)
-        && let Ok(element) = element.dyn_into::<leptos::web_sys::HtmlElement>()
-    {
-        let _ = element.focus();
-    }
-}

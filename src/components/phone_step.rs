@@ -3,8 +3,8 @@ use leptos::prelude::*;
 use super::country_picker::CountrySelect;
 use super::field_error::FieldError;
 use super::phone_input::PhoneInput;
-use super::texts;
-use super::verify_widget::FlowActions;
+use super::context::texts;
+use super::context::FlowActions;
 use crate::verify::{Channel, CountryOption, VerifyError};
 
 /// Step 1: the country, the number, and how to send the code.
@@ -29,7 +29,7 @@ pub fn PhoneStep(
         Effect::new(move |_| {
             let on_pick = move |iso: String| {
                 country.set(iso);
-                super::focus("pv-phone");
+                super::context::focus("pv-phone");
             };
             picker.set_value(Picker::new(countries.get_value(), t, on_pick));
         });

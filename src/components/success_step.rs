@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use super::texts;
-use super::verify_widget::FlowActions;
+use super::context::texts;
+use super::context::FlowActions;
 
 /// Step 3: done.
 #[component]

@@ -5,14 +5,14 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use super::code_step::CodeStep;
-use super::focus;
+use super::context::focus;
 use super::language_switch::LanguageSwitch;
 use super::phone_step::PhoneStep;
 use super::success_step::SuccessStep;
-use crate::api::{CheckCode, ResendCode, RestartVerification, StartVerification, current_flow};
+use super::context::{Announcer, FlowActions};
+use crate::api::{Flow, current_flow};
 use crate::i18n::Lang;
-use crate::api::Flow;
-use crate::verify::{CountryOption, Step, VerifyError};
+use crate::verify::{CountryOption, PhoneEntry, Step, VerifiedPhone, VerifyError};
 
 /// The phone-verification widget: phone step, code step, success step.
 ///
@@ -40,43 +40,6 @@ pub fn VerifyWidget(
     }
 }
 
-/// The server actions behind the forms of all steps.
-#[derive(Clone, Copy)]
-pub struct FlowActions {
-    pub start: ServerAction<StartVerification>,
-    pub check: ServerAction<CheckCode>,
-    pub resend: ServerAction<ResendCode>,
-    pub restart: ServerAction<RestartVerification>,
-}
-
-impl FlowActions {
-    pub fn new() -> Self {
-        Self {
-            start: ServerAction::new(),
-            check: ServerAction::new(),
-            resend: ServerAction::new(),
-            restart: ServerAction::new(),
-        }
-    }
-}
-
-impl Default for FlowActions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// What the widget's polite live region says next ("Code sent", "You can send a new
-/// code now"). Errors are announced by their own `role="alert"`.
-#[derive(Clone, Copy)]
-pub struct Announcer(pub RwSignal<String>);
-
-impl Announcer {
-    pub fn say(&self, text: impl Into<String>) {
-        self.0.set(text.into());
-    }
-}
-
 /// Owns the step and error signals and moves them along as actions answer.
 #[component]
 fn Steps(flow: Flow, on_verified: Option<Callback<String>>) -> impl IntoView {
@@ -93,7 +56,7 @@ fn Steps(flow: Flow, on_verified: Option<Callback<String>>) -> impl IntoView {
     follow(actions.restart, step, error);
     if let Some(on_verified) = on_verified {
         Effect::new(move |_| {
-            if let Step::Verified { e164, .. } = step.get() {
+            if let Step::Verified(VerifiedPhone { e164, .. }) = step.get() {
                 on_verified.run(e164);
             }
         });
@@ -144,43 +107,24 @@ pub fn StepView(
         }
     });
     move || match step.get() {
-        Step::EnterPhone {
+        Step::EnterPhone(PhoneEntry {
             phone,
             country,
             channel,
-        } => EitherOf3::A(view! { <PhoneStep phone country channel countries error actions/> }),
-        Step::EnterCode {
-            to,
-            channel,
-            code_length,
-            resend_in,
-            expires_in,
-            tries_left,
-            offer_call,
-        } => EitherOf3::B(view! {
-            <CodeStep
-                to
-                channel
-                code_length
-                resend_in
-                expires_in
-                tries_left
-                offer_call
-                error
-                actions
-                dev_outbox
-            />
+        }) => EitherOf3::A(view! { <PhoneStep phone country channel countries error actions/> }),
+        Step::EnterCode(entry) => EitherOf3::B(view! {
+            <CodeStep entry error actions dev_outbox/>
         }),
-        Step::Verified { phone, .. } => EitherOf3::C(view! { <SuccessStep phone actions/> }),
+        Step::Verified(VerifiedPhone { phone, .. }) => EitherOf3::C(view! { <SuccessStep phone actions/> }),
     }
 }
 
 /// After the new step is in the page, focus where the visitor continues.
 fn focus_step(step: &Step) {
     let id = match step {
-        Step::EnterPhone { .. } => "pv-phone",
-        Step::EnterCode { .. } => "pv-code",
-        Step::Verified { .. } => "pv-success-title",
+        Step::EnterPhone(_) => "pv-phone",
+        Step::EnterCode(_) => "pv-code",
+        Step::Verified(_) => "pv-success-title",
     };
     request_animation_frame(move || focus(id));
 }

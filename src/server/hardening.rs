@@ -64,7 +64,7 @@ impl ResponsePolicy {
             // `frame_ancestors` is validated as a source list when the settings load.
             fallback_csp: HeaderValue::from_str(&policy)
                 .unwrap_or(HeaderValue::from_static("default-src 'none'")),
-            hsts: settings.cookie_secure,
+            hsts: settings.served_over_https,
         }
     }
 }

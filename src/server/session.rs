@@ -7,7 +7,7 @@ use tower_sessions::Session;
 
 use super::provider::VerificationRef;
 use crate::i18n::Lang;
-use crate::verify::{Channel, Step, VerifyError};
+use crate::verify::{Channel, CodeEntry, PhoneEntry, Step, VerifiedPhone, VerifyError};
 
 const KEY: &str = "verify";
 
@@ -101,14 +101,14 @@ impl VerifySession {
     /// visitor has made none.
     pub fn step(&self, policy: StepPolicy, country: &str, now: u64) -> Step {
         if let Some(verified) = &self.verified {
-            return Step::Verified {
+            return Step::Verified(VerifiedPhone {
                 phone: verified.display.clone(),
                 e164: verified.e164.clone(),
-            };
+            });
         }
         match &self.pending {
-            Some(pending) => Step::EnterCode {
-                to: pending.display.clone(),
+            Some(pending) => Step::EnterCode(CodeEntry {
+                phone: pending.display.clone(),
                 channel: pending.channel,
                 code_length: policy.code_length,
                 resend_in: secs_until(pending.resend_at, now),
@@ -116,8 +116,8 @@ impl VerifySession {
                 tries_left: policy.max_attempts.saturating_sub(pending.failed_checks),
                 offer_call: pending.channel == Channel::Sms
                     && pending.sends >= OFFER_CALL_AFTER_SENDS,
-            },
-            None => Step::EnterPhone {
+            }),
+            None => Step::EnterPhone(PhoneEntry {
                 phone: self.draft_phone.clone(),
                 country: if self.draft_country.is_empty() {
                     country.to_owned()
@@ -125,7 +125,7 @@ impl VerifySession {
                     self.draft_country.clone()
                 },
                 channel: self.channel,
-            },
+            }),
         }
     }
 }
@@ -172,7 +172,7 @@ mod tests {
             VerifySession::default().step(POLICY, "", 0),
             Step::default()
         );
-        let Step::EnterPhone { country, .. } = VerifySession::default().step(POLICY, "DE", 0)
+        let Step::EnterPhone(PhoneEntry { country, .. }) = VerifySession::default().step(POLICY, "DE", 0)
         else {
             panic!()
         };
@@ -186,7 +186,7 @@ mod tests {
             ..Default::default()
         };
         let offer = |s: &VerifySession| match s.step(POLICY, "", 0) {
-            Step::EnterCode { offer_call, .. } => offer_call,
+            Step::EnterCode(entry) => entry.offer_call,
             _ => panic!(),
         };
         let p = session.pending.as_mut().unwrap();
@@ -206,21 +206,21 @@ mod tests {
         };
         assert_eq!(
             session.step(POLICY, "", 1_010),
-            Step::EnterCode {
-                to: "+44 7911 123456".into(),
+            Step::EnterCode(CodeEntry {
+                phone: "+44 7911 123456".into(),
                 channel: Channel::Voice,
                 code_length: 6,
                 resend_in: 20,
                 expires_in: 590,
                 tries_left: 5,
                 offer_call: false,
-            }
+            })
         );
-        let Step::EnterCode {
+        let Step::EnterCode(CodeEntry {
             resend_in,
             expires_in,
             ..
-        } = session.step(POLICY, "", 2_000)
+        }) = session.step(POLICY, "", 2_000)
         else {
             panic!()
         };

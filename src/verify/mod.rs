@@ -13,7 +13,7 @@ pub use channel::Channel;
 pub use code::{CodeProblem, OtpCode, code_digits};
 pub use country::{CountryOption, fold};
 pub use error::{PhoneProblem, VerifyError};
-pub use step::Step;
+pub use step::{CodeEntry, PhoneEntry, Step, VerifiedPhone};
 
 #[cfg(feature = "ssr")]
 pub use phone::{CountryCode, PhoneNumber, mask_e164};

@@ -8,37 +8,52 @@ use super::Channel;
 /// client clock that is off does not move the countdown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Step {
-    /// Enter a number. `phone` is what the visitor typed last, so nothing is lost;
-    /// `country` is the picker's ISO code (empty when unknown).
-    EnterPhone {
-        phone: String,
-        country: String,
-        channel: Channel,
-    },
-    /// A code is on its way to `to` (formatted for display).
-    EnterCode {
-        to: String,
-        channel: Channel,
-        code_length: u8,
-        /// Seconds until the server accepts a resend.
-        resend_in: u32,
-        /// Seconds until the code stops working.
-        expires_in: u32,
-        /// Wrong codes still allowed for this code.
-        tries_left: u32,
-        /// Codes went by SMS more than once: offer a call instead.
-        offer_call: bool,
-    },
-    /// `phone` (formatted for display) is verified.
-    Verified { phone: String, e164: String },
+    EnterPhone(PhoneEntry),
+    EnterCode(CodeEntry),
+    Verified(VerifiedPhone),
+}
+
+/// Enter a number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneEntry {
+    /// What the visitor typed last, so nothing is lost.
+    pub phone: String,
+    /// The picker's ISO code (empty when unknown).
+    pub country: String,
+    pub channel: Channel,
+}
+
+/// A code is on its way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeEntry {
+    /// The number it went to, formatted for display.
+    pub phone: String,
+    pub channel: Channel,
+    pub code_length: u8,
+    /// Seconds until the server accepts a resend.
+    pub resend_in: u32,
+    /// Seconds until the code stops working.
+    pub expires_in: u32,
+    /// Wrong codes still allowed for this code.
+    pub tries_left: u32,
+    /// Codes went by SMS more than once: offer a call instead.
+    pub offer_call: bool,
+}
+
+/// The number is verified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedPhone {
+    /// Formatted for display.
+    pub phone: String,
+    pub e164: String,
 }
 
 impl Default for Step {
     fn default() -> Self {
-        Step::EnterPhone {
+        Step::EnterPhone(PhoneEntry {
             phone: String::new(),
             country: String::new(),
             channel: Channel::Sms,
-        }
+        })
     }
 }

@@ -16,7 +16,7 @@ async fn sms_flow_from_number_to_verified() {
     assert_eq!(sent.status, 200, "{}", sent.body);
     assert_eq!(
         sent.body,
-        json!({"EnterCode": {"to": NUMBER, "channel": "sms", "code_length": 6, "resend_in": 30, "expires_in": 600, "tries_left": 5, "offer_call": false}})
+        json!({"EnterCode": {"phone": NUMBER, "channel": "sms", "code_length": 6, "resend_in": 30, "expires_in": 600, "tries_left": 5, "offer_call": false}})
     );
     let outbox = app.outbox().await;
     assert_eq!(outbox.len(), 1);
@@ -89,7 +89,7 @@ async fn a_national_number_uses_the_configured_country() {
         .browser()
         .call("start", &[("phone", "07911 123456")])
         .await;
-    assert_eq!(answer.body["EnterCode"]["to"], NUMBER);
+    assert_eq!(answer.body["EnterCode"]["phone"], NUMBER);
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ async fn send_and_verify_by_sms(upstream: Upstream, backend: Backend) {
         .call("start", &[("phone", NUMBER), ("channel", "sms")])
         .await;
     assert_eq!(sent.status, 200, "{}", sent.body);
-    assert_eq!(sent.body["EnterCode"]["to"], NUMBER);
+    assert_eq!(sent.body["EnterCode"]["phone"], NUMBER);
     assert_eq!(app.sent().await, [(E164.to_owned(), "sms".to_owned())]);
     let checked = browser
         .call("check", &[("code", &app.latest_code().await)])

@@ -20,7 +20,7 @@ async fn a_verification_in_progress_survives_a_restart_on_sqlite() {
     let browser = after.browser_for(&browser);
     let state = browser.call("state", &[]).await;
     assert_eq!(
-        state.body["step"]["EnterCode"]["to"], NUMBER,
+        state.body["step"]["EnterCode"]["phone"], NUMBER,
         "the session came back: {}",
         state.body
     );

@@ -160,7 +160,7 @@ async fn a_national_number_is_placed_in_the_picked_country() {
             ],
         )
         .await;
-    assert_eq!(answer.body["EnterCode"]["to"], NUMBER);
+    assert_eq!(answer.body["EnterCode"]["phone"], NUMBER);
     // An unknown country code is no country: the number needs its +.
     let answer = app
         .browser()

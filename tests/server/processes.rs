@@ -103,7 +103,7 @@ async fn a_limit_reached_through_one_process_holds_on_the_other() {
     let form = [("phone", "+44 7400 654321"), ("channel", "sms")];
     assert_eq!(browser.call("start", &form).await.status, 200);
     let state = other.call("state", &[]).await;
-    assert_eq!(state.body["step"]["EnterCode"]["to"], "+44 7400 654321");
+    assert_eq!(state.body["step"]["EnterCode"]["phone"], "+44 7400 654321");
 }
 
 #[tokio::test]

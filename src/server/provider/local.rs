@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
 use crate::i18n::Lang;
 use crate::server::clock::Clock;
-use crate::server::config::{CodePolicy, MessageTemplates};
+use super::{CodePolicy, MessageTemplates};
 use crate::server::outbox::Outbox;
 use crate::server::store::{StateStore, StoreError};
 use crate::verify::{Channel, OtpCode};

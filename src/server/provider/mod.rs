@@ -17,11 +17,13 @@ mod guard;
 mod http;
 mod local;
 mod messagebird;
+mod messages;
 mod twilio;
 
 pub use guard::{GuardPolicy, Guarded};
 pub use http::UpstreamTimeouts;
 pub use local::LocalProvider;
+pub use messages::{CodePolicy, MessageTemplates};
 pub use messagebird::{MessageBird, MessageBirdConfig, Voice};
 pub use twilio::{Twilio, TwilioConfig};
 

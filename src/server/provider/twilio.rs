@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::http::{self, UpstreamTimeouts};
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
 use crate::i18n::Lang;
-use crate::server::config::CodePolicy;
+use super::CodePolicy;
 use crate::verify::{Channel, OtpCode};
 
 #[derive(Clone, Debug)]

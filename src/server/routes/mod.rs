@@ -36,7 +36,7 @@ pub fn build_router(state: AppState) -> Router {
     // Leptos spawns rendering tasks on the tokio runtime; a second call is a no-op.
     let _ = any_spawner::Executor::init_tokio();
     let sessions = SessionManagerLayer::new(Sessions(state.store.clone()))
-        .with_name(if state.settings.cookie_secure {
+        .with_name(if state.settings.served_over_https {
             SECURE_SESSION_COOKIE
         } else {
             SESSION_COOKIE
@@ -46,7 +46,7 @@ pub fn build_router(state: AppState) -> Router {
         // Lax: the cookie rides on top-level navigation (the no-JS form posts
         // redirect back to the page) but not on cross-site subrequests.
         .with_same_site(SameSite::Lax)
-        .with_secure(state.settings.cookie_secure)
+        .with_secure(state.settings.served_over_https)
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::minutes(SESSION_IDLE_MINUTES),
         ));

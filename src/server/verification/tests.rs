@@ -9,7 +9,7 @@ use crate::server::AppState;
 use crate::server::clock::{Clock, ManualClock};
 use crate::server::config::Settings;
 use crate::server::session::{SessionSlot, VerifySession};
-use crate::verify::{Channel, PhoneProblem, Step, VerifyError};
+use crate::verify::{Channel, CodeEntry, PhoneEntry, PhoneProblem, Step, VerifiedPhone, VerifyError};
 
 /// A session kept in memory, as the cookie session keeps it in the store.
 #[derive(Default)]
@@ -135,20 +135,20 @@ async fn a_bad_number_keeps_the_draft_and_sends_nothing() {
 #[tokio::test]
 async fn a_code_verifies_its_number_once() {
     let h = Harness::new(&[]).await;
-    let Ok(Step::EnterCode { to, resend_in, tries_left, .. }) = h.start(NUMBER).await else {
+    let Ok(Step::EnterCode(CodeEntry { phone, resend_in, tries_left, .. })) = h.start(NUMBER).await else {
         panic!("a code step")
     };
-    assert_eq!((to.as_str(), resend_in, tries_left), (NUMBER, 30, 5));
+    assert_eq!((phone.as_str(), resend_in, tries_left), (NUMBER, 30, 5));
     let code = h.sent()[0].clone();
     assert_eq!(
         h.check(&code).await,
-        Ok(Step::Verified {
+        Ok(Step::Verified(VerifiedPhone {
             phone: NUMBER.into(),
             e164: "+447400123456".into()
-        })
+        }))
     );
     assert!(h.stored().pending.is_none());
-    assert!(matches!(h.check(&code).await, Ok(Step::Verified { .. })), "a repeat shows the success again");
+    assert!(matches!(h.check(&code).await, Ok(Step::Verified(_))), "a repeat shows the success again");
 }
 
 #[tokio::test]
@@ -191,11 +191,11 @@ async fn resends_wait_and_each_wait_doubles() {
     h.advance(10);
     assert_eq!(h.resend().await, Err(VerifyError::ResendTooSoon { retry_after: 20 }));
     h.advance(20);
-    let Ok(Step::EnterCode { resend_in, .. }) = h.resend().await else { panic!() };
+    let Ok(Step::EnterCode(CodeEntry { resend_in, .. })) = h.resend().await else { panic!() };
     assert_eq!(resend_in, 60);
     assert_eq!(h.sent().len(), 2);
     let new_code = h.sent()[0].clone();
-    assert!(matches!(h.check(&new_code).await, Ok(Step::Verified { .. })));
+    assert!(matches!(h.check(&new_code).await, Ok(Step::Verified(_))));
 }
 
 #[tokio::test]
@@ -218,7 +218,7 @@ async fn restart_keeps_the_number_for_editing() {
         .restart(&h.session, &h.caller, h.now())
         .await
         .unwrap();
-    let Step::EnterPhone { phone, .. } = step else { panic!() };
+    let Step::EnterPhone(PhoneEntry { phone, .. }) = step else { panic!() };
     assert_eq!(phone, NUMBER);
     assert!(h.stored().pending.is_none());
 }

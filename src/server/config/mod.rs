@@ -1,0 +1,104 @@
+//! Settings, read once from the environment at start-up (every variable, its
+//! default and its meaning: [`variables`], the README and `.env.example`).
+//!
+//! - this file: the settings' types;
+//! - `read`: turning the environment into them;
+//! - `env`: parsing one variable's value;
+//! - `provider`: which provider, with its credentials;
+//! - [`variables`]: the list of every variable, which the README's table and
+//!   `.env.example` are checked against.
+use std::fmt;
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
+use secrecy::SecretString;
+
+use super::limits::LimitPolicy;
+use super::provider::{CodePolicy, GuardPolicy, MessageTemplates};
+use crate::verify::CountryCode;
+
+mod env;
+mod provider;
+mod read;
+pub mod variables;
+
+#[cfg(test)]
+mod tests;
+
+pub use provider::ProviderSettings;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Leptos' own settings: the `LEPTOS_*` variables cargo-leptos sets, or else
+    /// `Leptos.toml` (path in `LEPTOS_CONFIG`) with `LEPTOS_*` layered over it.
+    pub leptos: LeptosOptions,
+    /// `VERIFY_PROVIDER`: `local` (default), `messagebird` or `twilio`, with the
+    /// settings of the chosen one.
+    pub provider: ProviderSettings,
+    pub code: CodePolicy,
+    pub templates: MessageTemplates,
+    /// `VERIFY_RESEND_COOLDOWN_SECS`, default 30: the wait before a code may be resent.
+    pub resend_cooldown: Duration,
+    /// `VERIFY_DEFAULT_COUNTRY`: ISO code (e.g. `GB`) for numbers typed without `+`.
+    /// Unset by default: visitors must type their country code.
+    pub default_country: Option<CountryCode>,
+    /// `SESSION_COOKIE_SECURE`, default false: set true whenever the app is served over
+    /// HTTPS (also turns on HSTS).
+    pub served_over_https: bool,
+    /// `FRAME_ANCESTORS`, default `'self'`: who may show the widget in a frame, as a
+    /// CSP source list, e.g. `'self' https://shop.example`.
+    pub frame_ancestors: String,
+    /// `ALLOWED_ORIGINS`, comma-separated, default none: other origins whose pages may
+    /// call the API (everything else cross-site is refused as CSRF).
+    pub allowed_origins: Vec<String>,
+    /// `DATA_DIR`, default `data`: where the embedded SQLite state lives.
+    pub data_dir: std::path::PathBuf,
+    /// `REDIS_URL`, unset by default: share state through Redis instead of SQLite
+    /// (secret: it may hold a password).
+    pub redis_url: Option<SecretString>,
+    /// `REDIS_PREFIX`, default `phone-verify:`: keeps deployments apart in one Redis.
+    pub redis_prefix: String,
+    /// `VERIFY_LIMIT_*`, `VERIFY_ALLOWED_COUNTRIES`, `TRUSTED_PROXIES`.
+    pub limits: LimitPolicy,
+    /// `HEADER_READ_TIMEOUT_SECS`, `BODY_READ_TIMEOUT_SECS`, `SHUTDOWN_DRAIN_SECS`.
+    pub connections: ConnectionPolicy,
+    /// `UPSTREAM_MAX_IN_FLIGHT`, `UPSTREAM_BREAKER_*`: how much load the provider gets.
+    pub upstream_guard: GuardPolicy,
+}
+
+/// How long a client may take, and how long shutdown waits for requests in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionPolicy {
+    /// `HEADER_READ_TIMEOUT_SECS`, default 10: a connection that has not sent a whole
+    /// request head by then is closed.
+    pub header_read: Duration,
+    /// `BODY_READ_TIMEOUT_SECS`, default 10: an API request whose body has not
+    /// arrived by then gets 408 and the connection is closed.
+    pub body_read: Duration,
+    /// `SHUTDOWN_DRAIN_SECS`, default 10: on SIGTERM the app stops accepting and waits
+    /// this long for requests in flight before it exits.
+    pub drain: Duration,
+}
+
+impl Default for ConnectionPolicy {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(10),
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A setting that is present but unusable.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.problem)
+    }
+}

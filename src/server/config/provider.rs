@@ -1,0 +1,111 @@
+//! Which Verify API sends the codes, read from `VERIFY_PROVIDER` and the credentials.
+use std::time::Duration;
+
+use super::ConfigError;
+use super::env::Env;
+use crate::server::provider::{
+    CodePolicy, MessageBirdConfig, MessageTemplates, TwilioConfig, UpstreamTimeouts, Voice,
+};
+
+/// Which Verify API sends the codes, with its credentials.
+#[derive(Clone, Debug)]
+pub enum ProviderSettings {
+    /// The built-in OTP engine with a development outbox; needs no account.
+    Local,
+    MessageBird(MessageBirdConfig),
+    Twilio(TwilioConfig),
+}
+
+impl ProviderSettings {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProviderSettings::Local => "local",
+            ProviderSettings::MessageBird(_) => "messagebird",
+            ProviderSettings::Twilio(_) => "twilio",
+        }
+    }
+}
+
+pub(super) fn provider_settings(
+    env: &Env<'_>,
+    code: CodePolicy,
+    templates: &MessageTemplates,
+) -> Result<ProviderSettings, ConfigError> {
+    let kind = env
+        .get("VERIFY_PROVIDER")
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if kind.is_empty() || kind == "local" {
+        return Ok(ProviderSettings::Local);
+    }
+    let timeouts = UpstreamTimeouts {
+        connect: Duration::from_millis(env.parse_in(
+            "UPSTREAM_CONNECT_TIMEOUT_MS",
+            3_000,
+            100..=60_000,
+        )?),
+        total: Duration::from_millis(env.parse_in("UPSTREAM_TIMEOUT_MS", 10_000, 100..=120_000)?),
+    };
+    let language = env
+        .get("VERIFY_LANGUAGE")
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "en-gb".into());
+    if !language
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        || language.len() > 10
+    {
+        return Err(ConfigError {
+            variable: "VERIFY_LANGUAGE",
+            problem: format!("{language:?} is not a language tag like en-gb"),
+        });
+    }
+    match kind.as_str() {
+        "messagebird" => {
+            let voice = match env
+                .get("VERIFY_VOICE")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("") | Some("female") => Voice::Female,
+                Some("male") => Voice::Male,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "VERIFY_VOICE",
+                        problem: format!("{other:?} is not female or male"),
+                    });
+                }
+            };
+            Ok(ProviderSettings::MessageBird(MessageBirdConfig {
+                access_key: env.secret("MESSAGEBIRD_ACCESS_KEY")?,
+                api_url: env.url("MESSAGEBIRD_API_URL", "https://rest.messagebird.com")?,
+                originator: env
+                    .get("MESSAGEBIRD_ORIGINATOR")
+                    .filter(|v| !v.trim().is_empty()),
+                templates: templates.clone(),
+                voice,
+                language: language.to_ascii_lowercase(),
+                code,
+                timeouts,
+            }))
+        }
+        "twilio" => Ok(ProviderSettings::Twilio(TwilioConfig {
+            account_sid: env.sid("TWILIO_ACCOUNT_SID", "AC")?,
+            auth_token: env.secret("TWILIO_AUTH_TOKEN")?,
+            service_sid: env.sid("TWILIO_VERIFY_SERVICE_SID", "VA")?,
+            api_url: env.url("TWILIO_VERIFY_API_URL", "https://verify.twilio.com")?,
+            // Twilio's locales are mostly bare languages: en-gb -> en.
+            locale: language
+                .split('-')
+                .next()
+                .unwrap_or("en")
+                .to_ascii_lowercase(),
+            code,
+            timeouts,
+        })),
+        other => Err(ConfigError {
+            variable: "VERIFY_PROVIDER",
+            problem: format!("{other:?} is not a provider (choose local, messagebird or twilio)"),
+        }),
+    }
+}

@@ -1,0 +1,222 @@
+//! Turning the environment into [`Settings`].
+use std::time::Duration;
+
+use leptos::config::{LeptosOptions, get_configuration};
+use reqwest::Url;
+use secrecy::SecretString;
+
+use super::env::Env;
+use super::provider::provider_settings;
+use super::{ConfigError, ConnectionPolicy, Settings};
+use crate::server::limits::LimitPolicy;
+use crate::server::provider::{CodePolicy, GuardPolicy, MessageTemplates};
+use crate::verify::CountryCode;
+
+impl Settings {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// The first variable that is set to something unusable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let leptos = leptos_options()?;
+        Self::from_lookup(leptos, |name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, which returns a variable's value if set.
+    ///
+    /// # Errors
+    /// The first variable that is set to something unusable.
+    pub fn from_lookup(
+        leptos: LeptosOptions,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let length: u8 = env.parse_in("VERIFY_CODE_LENGTH", 6, 4..=10)?;
+        let lifetime: u64 = env.parse_in("VERIFY_CODE_LIFETIME_SECS", 600, 60..=86_400)?;
+        let max_attempts: u32 = env.parse_in("VERIFY_MAX_ATTEMPTS", 5, 1..=20)?;
+        let code = CodePolicy {
+            length,
+            lifetime: Duration::from_secs(lifetime),
+            max_attempts,
+        };
+        let defaults = MessageTemplates::default();
+        let templates = MessageTemplates {
+            sms: env.template("VERIFY_SMS_TEMPLATE", defaults.sms)?,
+            voice: env.template("VERIFY_VOICE_TEMPLATE", defaults.voice)?,
+            otp_domain: env.host("VERIFY_OTP_DOMAIN")?,
+        };
+        let provider = provider_settings(&env, code, &templates)?;
+        let cooldown: u64 = env.parse_in("VERIFY_RESEND_COOLDOWN_SECS", 30, 0..=3_600)?;
+        let default_country = match env
+            .get("VERIFY_DEFAULT_COUNTRY")
+            .filter(|v| !v.trim().is_empty())
+        {
+            None => None,
+            Some(value) => Some(
+                value
+                    .parse::<CountryCode>()
+                    .map_err(|problem| ConfigError {
+                        variable: "VERIFY_DEFAULT_COUNTRY",
+                        problem,
+                    })?,
+            ),
+        };
+        let served_over_https = env.parse_bool("SESSION_COOKIE_SECURE", false)?;
+        let frame_ancestors = env.source_list("FRAME_ANCESTORS")?;
+        let allowed_origins = env.origins("ALLOWED_ORIGINS")?;
+        let data_dir = env
+            .get("DATA_DIR")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "data".into())
+            .into();
+        let redis_url = match env.get("REDIS_URL").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(url)
+                if url.starts_with("redis://")
+                    || url.starts_with("rediss://")
+                    || url.starts_with("unix://") =>
+            {
+                Some(SecretString::from(url))
+            }
+            Some(_) => {
+                return Err(ConfigError {
+                    variable: "REDIS_URL",
+                    problem: "must start with redis://, rediss:// or unix://".into(),
+                });
+            }
+        };
+        let redis_prefix = env
+            .get("REDIS_PREFIX")
+            .unwrap_or_else(|| "phone-verify:".into());
+        let limits = limit_policy(&env)?;
+        let connections = ConnectionPolicy {
+            header_read: env.secs("HEADER_READ_TIMEOUT_SECS", 10, 1..=300)?,
+            body_read: env.secs("BODY_READ_TIMEOUT_SECS", 10, 1..=300)?,
+            drain: env.secs("SHUTDOWN_DRAIN_SECS", 10, 0..=300)?,
+        };
+        let guard = GuardPolicy::default();
+        let upstream_guard = GuardPolicy {
+            max_in_flight: env.parse_in(
+                "UPSTREAM_MAX_IN_FLIGHT",
+                guard.max_in_flight,
+                1..=100_000,
+            )?,
+            breaker_failures: env.parse_in(
+                "UPSTREAM_BREAKER_FAILURES",
+                guard.breaker_failures,
+                1..=1_000,
+            )?,
+            breaker_cooldown: env.secs(
+                "UPSTREAM_BREAKER_COOLDOWN_SECS",
+                guard.breaker_cooldown.as_secs(),
+                1..=3_600,
+            )?,
+        };
+        Ok(Self {
+            leptos,
+            provider,
+            code,
+            templates,
+            resend_cooldown: Duration::from_secs(cooldown),
+            default_country,
+            served_over_https,
+            frame_ancestors,
+            allowed_origins,
+            data_dir,
+            redis_url,
+            redis_prefix,
+            limits,
+            connections,
+            upstream_guard,
+        })
+    }
+}
+
+fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
+    let d = LimitPolicy::default();
+    let allowed_countries = env
+        .get("VERIFY_ALLOWED_COUNTRIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<CountryCode>()
+                .map(|_| c.to_ascii_uppercase())
+                .map_err(|problem| ConfigError {
+                    variable: "VERIFY_ALLOWED_COUNTRIES",
+                    problem,
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let trusted_proxies = env
+        .get("TRUSTED_PROXIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse().map_err(|_| ConfigError {
+                variable: "TRUSTED_PROXIES",
+                problem: format!("{p:?} is not an IP address"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let max = 1_000_000;
+    Ok(LimitPolicy {
+        session_sends_per_10_min: env.parse_in(
+            "VERIFY_LIMIT_SESSION_SENDS",
+            d.session_sends_per_10_min,
+            1..=max,
+        )?,
+        number_per_hour: env.parse_in(
+            "VERIFY_LIMIT_NUMBER_PER_HOUR",
+            d.number_per_hour,
+            1..=max,
+        )?,
+        number_per_day: env.parse_in("VERIFY_LIMIT_NUMBER_PER_DAY", d.number_per_day, 1..=max)?,
+        ip_per_hour: env.parse_in("VERIFY_LIMIT_IP_PER_HOUR", d.ip_per_hour, 1..=max)?,
+        prefix_per_hour: env.parse_in(
+            "VERIFY_LIMIT_PREFIX_PER_HOUR",
+            d.prefix_per_hour,
+            1..=max,
+        )?,
+        failed_checks_per_number_per_hour: env.parse_in(
+            "VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR",
+            d.failed_checks_per_number_per_hour,
+            1..=max,
+        )?,
+        allowed_countries,
+        trusted_proxies,
+    })
+}
+
+/// `scheme://host[:port]` and nothing more.
+pub(super) fn is_origin(text: &str) -> bool {
+    Url::parse(text).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && text.trim_end_matches('/') == url.origin().ascii_serialization()
+    })
+}
+
+/// cargo-leptos passes Leptos' settings as `LEPTOS_*` variables; a deployed binary
+/// reads `Leptos.toml` instead.
+fn leptos_options() -> Result<LeptosOptions, ConfigError> {
+    let from_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
+    let path = std::env::var("LEPTOS_CONFIG").unwrap_or_else(|_| "Leptos.toml".to_owned());
+    let conf = if from_cargo_leptos {
+        get_configuration(None)
+    } else {
+        get_configuration(Some(&path))
+    };
+    conf.map(|conf| conf.leptos_options)
+        .map_err(|error| ConfigError {
+            variable: if from_cargo_leptos {
+                "LEPTOS_*"
+            } else {
+                "LEPTOS_CONFIG"
+            },
+            problem: format!("cannot load Leptos settings from {path}: {error}"),
+        })
+}

@@ -1,0 +1,170 @@
+//! The settings read from the environment: defaults, limits, refusals.
+use std::collections::HashMap;
+
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
+
+use super::*;
+use crate::server::provider::{CodePolicy, MessageTemplates, Voice};
+
+fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Settings::from_lookup(LeptosOptions::builder().output_name("t").build(), |name| {
+        vars.get(name).cloned()
+    })
+}
+
+#[test]
+fn defaults_need_no_variables() {
+    let s = settings(&[]).unwrap();
+    assert!(matches!(s.provider, ProviderSettings::Local));
+    assert_eq!(s.templates, MessageTemplates::default());
+    assert_eq!(s.code, CodePolicy::default());
+    assert_eq!(s.resend_cooldown, Duration::from_secs(30));
+    assert_eq!(s.default_country, None);
+    assert!(!s.served_over_https);
+    assert_eq!(s.frame_ancestors, "'self'");
+    assert_eq!(s.limits, LimitPolicy::default());
+    assert!(s.allowed_origins.is_empty());
+    assert_eq!(s.connections, ConnectionPolicy::default());
+    assert_eq!(s.upstream_guard, GuardPolicy::default());
+}
+
+#[test]
+fn embedding_settings_are_origins() {
+    let s = settings(&[
+        ("FRAME_ANCESTORS", "'self'  https://shop.example"),
+        (
+            "ALLOWED_ORIGINS",
+            "https://shop.example, http://localhost:8080",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(s.frame_ancestors, "'self' https://shop.example");
+    assert_eq!(
+        s.allowed_origins,
+        ["https://shop.example", "http://localhost:8080"]
+    );
+    for (name, value) in [
+        ("FRAME_ANCESTORS", "*"),
+        ("FRAME_ANCESTORS", "https://shop.example/path"),
+        ("FRAME_ANCESTORS", "'none' 'self'"),
+        ("ALLOWED_ORIGINS", "shop.example"),
+        ("ALLOWED_ORIGINS", "https://shop.example/; script-src *"),
+    ] {
+        assert_eq!(
+            settings(&[(name, value)]).unwrap_err().variable,
+            name,
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn reads_every_variable() {
+    let s = settings(&[
+        ("VERIFY_CODE_LENGTH", "8"),
+        ("VERIFY_CODE_LIFETIME_SECS", "300"),
+        ("VERIFY_MAX_ATTEMPTS", "3"),
+        ("VERIFY_RESEND_COOLDOWN_SECS", "0"),
+        ("VERIFY_DEFAULT_COUNTRY", "gb"),
+        ("SESSION_COOKIE_SECURE", "true"),
+        ("HEADER_READ_TIMEOUT_SECS", "5"),
+        ("BODY_READ_TIMEOUT_SECS", "6"),
+        ("SHUTDOWN_DRAIN_SECS", "7"),
+        ("UPSTREAM_MAX_IN_FLIGHT", "8"),
+        ("UPSTREAM_BREAKER_FAILURES", "9"),
+        ("UPSTREAM_BREAKER_COOLDOWN_SECS", "11"),
+    ])
+    .unwrap();
+    assert_eq!(s.connections.header_read, Duration::from_secs(5));
+    assert_eq!(s.connections.body_read, Duration::from_secs(6));
+    assert_eq!(s.connections.drain, Duration::from_secs(7));
+    assert_eq!(s.upstream_guard.max_in_flight, 8);
+    assert_eq!(s.upstream_guard.breaker_failures, 9);
+    assert_eq!(s.upstream_guard.breaker_cooldown, Duration::from_secs(11));
+    assert_eq!(s.code.length, 8);
+    assert_eq!(s.code.lifetime, Duration::from_secs(300));
+    assert_eq!(s.code.max_attempts, 3);
+    assert_eq!(s.resend_cooldown, Duration::ZERO);
+    assert_eq!(s.default_country, Some("GB".parse().unwrap()));
+    assert!(s.served_over_https);
+}
+
+const AC: &str = "AC0123456789abcdef0123456789abcdef";
+const VA: &str = "VA0123456789abcdef0123456789abcdef";
+
+#[test]
+fn messagebird_needs_its_key_and_reads_its_options() {
+    let error = settings(&[("VERIFY_PROVIDER", "messagebird")]).unwrap_err();
+    assert_eq!(error.variable, "MESSAGEBIRD_ACCESS_KEY");
+    let s = settings(&[
+        ("VERIFY_PROVIDER", "MessageBird"),
+        ("MESSAGEBIRD_ACCESS_KEY", "live_secret_key"),
+        ("VERIFY_VOICE", "male"),
+        ("VERIFY_LANGUAGE", "de-de"),
+    ])
+    .unwrap();
+    let ProviderSettings::MessageBird(mb) = s.provider else {
+        panic!("not messagebird")
+    };
+    assert_eq!(mb.api_url.as_str(), "https://rest.messagebird.com/");
+    assert_eq!((mb.voice, mb.language.as_str()), (Voice::Male, "de-de"));
+    assert!(
+        !format!("{mb:?}").contains("live_secret_key"),
+        "the key never prints"
+    );
+}
+
+#[test]
+fn twilio_needs_well_formed_sids() {
+    let ok = [
+        ("VERIFY_PROVIDER", "twilio"),
+        ("TWILIO_ACCOUNT_SID", AC),
+        ("TWILIO_AUTH_TOKEN", "tok_secret"),
+        ("TWILIO_VERIFY_SERVICE_SID", VA),
+    ];
+    let ProviderSettings::Twilio(tw) = settings(&ok).unwrap().provider else {
+        panic!("not twilio")
+    };
+    assert_eq!(tw.locale, "en");
+    assert_eq!(tw.api_url.as_str(), "https://verify.twilio.com/");
+    assert!(!format!("{tw:?}").contains("tok_secret"));
+    let mut bad = ok;
+    bad[3] = ("TWILIO_VERIFY_SERVICE_SID", AC);
+    assert_eq!(
+        settings(&bad).unwrap_err().variable,
+        "TWILIO_VERIFY_SERVICE_SID"
+    );
+    let mut bad = ok;
+    bad[2] = ("TWILIO_AUTH_TOKEN", " ");
+    assert_eq!(settings(&bad).unwrap_err().variable, "TWILIO_AUTH_TOKEN");
+    let mut with_url = ok.to_vec();
+    with_url.push(("TWILIO_VERIFY_API_URL", "ftp://x"));
+    assert_eq!(
+        settings(&with_url).unwrap_err().variable,
+        "TWILIO_VERIFY_API_URL"
+    );
+}
+
+#[test]
+fn malformed_values_name_their_variable() {
+    for (name, value) in [
+        ("VERIFY_CODE_LENGTH", "3"),
+        ("VERIFY_CODE_LENGTH", "six"),
+        ("VERIFY_CODE_LIFETIME_SECS", "-1"),
+        ("VERIFY_MAX_ATTEMPTS", "0"),
+        ("VERIFY_DEFAULT_COUNTRY", "Narnia"),
+        ("SESSION_COOKIE_SECURE", "maybe"),
+        ("VERIFY_PROVIDER", "carrier-pigeon"),
+        ("VERIFY_SMS_TEMPLATE", "no token here"),
+    ] {
+        let error = settings(&[(name, value)]).unwrap_err();
+        assert_eq!(error.variable, name);
+        assert!(error.to_string().starts_with(name));
+    }
+}
