@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 
 use super::code_input::CodeInput;
-use super::countdown::{ResendCountdown, use_countdown};
-use super::field_error::FieldError;
 use super::context::texts;
 use super::context::{Announcer, FlowActions};
+use super::countdown::{ResendCountdown, use_countdown};
+use super::field_error::FieldError;
 use crate::verify::{CodeEntry, VerifyError};
 
 /// Step 2: type the code that went to `entry.phone`. Says how long the code works and how many

@@ -3,8 +3,8 @@
 //! `context`, so the widget and its steps do not import each other.
 
 mod code_input;
-mod context;
 mod code_step;
+mod context;
 mod countdown;
 mod country_picker;
 mod field_error;
@@ -14,8 +14,7 @@ mod phone_step;
 mod success_step;
 mod verify_widget;
 
+pub use context::{Announcer, FlowActions};
 pub use countdown::{ResendCountdown, use_countdown};
 pub use phone_input::caret_after_digits;
-pub use context::{Announcer, FlowActions};
 pub use verify_widget::{StepView, VerifyWidget};
-

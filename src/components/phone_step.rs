@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 
+use super::context::FlowActions;
+use super::context::texts;
 use super::country_picker::CountrySelect;
 use super::field_error::FieldError;
 use super::phone_input::PhoneInput;
-use super::context::texts;
-use super::context::FlowActions;
 use crate::verify::{Channel, CountryOption, VerifyError};
 
 /// Step 1: the country, the number, and how to send the code.

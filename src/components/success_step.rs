@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use super::context::texts;
 use super::context::FlowActions;
+use super::context::texts;
 
 /// Step 3: done.
 #[component]

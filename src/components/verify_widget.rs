@@ -6,10 +6,10 @@ use leptos::server_fn::ServerFn;
 
 use super::code_step::CodeStep;
 use super::context::focus;
+use super::context::{Announcer, FlowActions};
 use super::language_switch::LanguageSwitch;
 use super::phone_step::PhoneStep;
 use super::success_step::SuccessStep;
-use super::context::{Announcer, FlowActions};
 use crate::api::{Flow, current_flow};
 use crate::i18n::Lang;
 use crate::verify::{CountryOption, PhoneEntry, Step, VerifiedPhone, VerifyError};
@@ -115,7 +115,9 @@ pub fn StepView(
         Step::EnterCode(entry) => EitherOf3::B(view! {
             <CodeStep entry error actions dev_outbox/>
         }),
-        Step::Verified(VerifiedPhone { phone, .. }) => EitherOf3::C(view! { <SuccessStep phone actions/> }),
+        Step::Verified(VerifiedPhone { phone, .. }) => {
+            EitherOf3::C(view! { <SuccessStep phone actions/> })
+        }
     }
 }
 

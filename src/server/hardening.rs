@@ -161,11 +161,8 @@ pub async fn read_body_in_time(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match tokio::time::timeout(
-        deadline,
-        axum::body::to_bytes(body, API_BODY_LIMIT),
-    )
-    .await
+    let body = match tokio::time::timeout(deadline, axum::body::to_bytes(body, API_BODY_LIMIT))
+        .await
     {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(error)) if is_over_limit(&error) => {

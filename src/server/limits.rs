@@ -320,7 +320,11 @@ mod tests {
         );
         assert_eq!(sends_at.len(), 3, "a refusal records nothing");
         assert_eq!(admit_session_send(&mut sends_at, &policy, 1_600), Ok(()));
-        assert_eq!(sends_at, [1_100, 1_200], "sends older than the window are forgotten");
+        assert_eq!(
+            sends_at,
+            [1_100, 1_200],
+            "sends older than the window are forgotten"
+        );
     }
 
     #[test]

@@ -172,7 +172,8 @@ mod tests {
             VerifySession::default().step(POLICY, "", 0),
             Step::default()
         );
-        let Step::EnterPhone(PhoneEntry { country, .. }) = VerifySession::default().step(POLICY, "DE", 0)
+        let Step::EnterPhone(PhoneEntry { country, .. }) =
+            VerifySession::default().step(POLICY, "DE", 0)
         else {
             panic!()
         };

@@ -3,12 +3,12 @@ use std::sync::Arc;
 use leptos::config::LeptosOptions;
 
 use super::clock::Clock;
-use super::countries;
 use super::config::{ProviderSettings, Settings};
+use super::countries;
 use super::outbox::Outbox;
 use super::provider::{Guarded, LocalProvider, MessageBird, Twilio, VerifyProvider};
-use super::verification::Verifier;
 use super::store::{RedisStore, SqliteStore, StateStore, StoreError};
+use super::verification::Verifier;
 use crate::i18n::Lang;
 use crate::verify::PhoneNumber;
 

@@ -1,7 +1,7 @@
 //! The server functions over real HTTP, on the built-in local provider.
 
-use serde_json::json;
 use crate::support::spawn_app;
+use serde_json::json;
 
 const NUMBER: &str = "+44 7911 123456";
 

@@ -3,8 +3,8 @@
 //! fake upstream, with state in SQLite and in a real redis-server, all through the
 //! app's server functions over HTTP.
 
-use serde_json::json;
 use crate::support::{Backend, Upstream, spawn_on};
+use serde_json::json;
 
 const NUMBER: &str = "+44 7400 123456";
 const E164: &str = "+447400123456";

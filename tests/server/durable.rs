@@ -2,8 +2,8 @@
 //! progress survives a restart on either backend, and two instances behind a load
 //! balancer share one Redis.
 
-use serde_json::json;
 use crate::support::{Backend, Upstream, fresh_data_dir, spawn_app, spawn_on};
+use serde_json::json;
 
 const NUMBER: &str = "+44 7400 123456";
 

@@ -2,8 +2,8 @@
 //! providers, the as-you-type number check, "call me instead", national numbers
 //! with a picked country, and the origin-bound SMS line.
 
-use serde_json::json;
 use crate::support::{Browser, TestApp, Upstream, spawn_app, spawn_with};
+use serde_json::json;
 
 const NUMBER: &str = "+44 7400 123456";
 

@@ -1,8 +1,8 @@
 //! Security headers, CSP, CSRF and size limits, over HTTP.
 
+use crate::support::{Upstream, spawn_app, spawn_with};
 use reqwest::header::{ACCEPT, HeaderMap};
 use serde_json::json;
-use crate::support::{Upstream, spawn_app, spawn_with};
 
 const NUMBER: &str = "+44 7400 123456";
 

@@ -6,10 +6,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use crate::support::{Browser, TestApp, Upstream, spawn_with};
 use fake_verify as fake;
 use phone_verify::server::telemetry::DEFAULT_FILTER;
 use serde_json::{Value, json};
-use crate::support::{Browser, TestApp, Upstream, spawn_with};
 
 /// Captures everything logged on this thread, as the production format prints it
 /// (without times, whose microseconds could look like a code). A `#[tokio::test]`

@@ -2,8 +2,8 @@
 //! 422 for a country) and the wait, before anything reaches the provider, and holds
 //! across sessions, IP spoofing, restarts and instances.
 
-use serde_json::{Value, json};
 use crate::support::{Backend, Upstream, fresh_data_dir, spawn_app, spawn_on, spawn_with};
+use serde_json::{Value, json};
 
 fn number(n: u32) -> String {
     format!("+44 7400 12{n:04}")

@@ -5,8 +5,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use crate::support::{Browser, RedisServer, provider_vars, spawn_fake};
+use serde_json::json;
 
 /// A `phone-verify` process on a free loopback port; killed if the test ends first.
 struct AppProcess {

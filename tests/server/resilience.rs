@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use crate::support::{TestApp, Upstream, spawn_app, spawn_with};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -83,7 +83,11 @@ async fn others_are_served_while_a_body_dribbles() {
         matches!(slow.try_read(&mut unanswered), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "the slow request is still being read, unanswered"
     );
-    assert_eq!(app.outbox().await.len(), 1, "only the other visitor got a code");
+    assert_eq!(
+        app.outbox().await.len(),
+        1,
+        "only the other visitor got a code"
+    );
 }
 
 #[tokio::test]
@@ -122,7 +126,10 @@ async fn excess_callers_get_a_fast_503_while_the_provider_is_slow(upstream: Upst
             let answer = browser
                 .call("start", &[("phone", &number(i)), ("channel", "sms")])
                 .await;
-            (answer, arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+            (
+                answer,
+                arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            )
         }
     });
     let answers = futures::future::join_all(calls).await;
@@ -133,7 +140,10 @@ async fn excess_callers_get_a_fast_503_while_the_provider_is_slow(upstream: Upst
         assert_eq!(answer.body, json!({"ServiceBusy": {"retry_after": 5}}));
         assert_eq!(answer.headers["retry-after"], "5");
         // Not queued behind the slow provider: refused before any send came back.
-        assert!(*place < 16, "a refusal waited for a send (arrived {place}th)");
+        assert!(
+            *place < 16,
+            "a refusal waited for a send (arrived {place}th)"
+        );
     }
     assert_eq!(
         app.upstream_requests().await,

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use leptos::config::get_configuration;
 use fake_verify as fake;
+use leptos::config::get_configuration;
 use phone_verify::server::clock::ManualClock;
 use phone_verify::server::{AppState, Settings, serve};
 use reqwest::header::{ACCEPT, REFERER};

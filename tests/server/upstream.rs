@@ -1,8 +1,8 @@
 //! The MessageBird and Twilio clients against the fake upstream: wire format, every
 //! fault knob, and every refusal, each mapped to a clear error and never a 500.
 
-use serde_json::{Value, json};
 use crate::support::{Upstream, spawn_with};
+use serde_json::{Value, json};
 
 const NUMBER: &str = "+44 7400 123456";
 

@@ -1,13 +1,13 @@
 //! Reading one variable: present or not, and parsed into what it must be, with a
 //! [`ConfigError`] that names the variable (never its value) otherwise.
-use reqwest::Url;
-use secrecy::SecretString;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use reqwest::Url;
+use secrecy::SecretString;
+
 use super::ConfigError;
-use super::read::is_origin;
 
 pub(super) struct Env<'a>(pub(super) &'a dyn Fn(&str) -> Option<String>);
 
@@ -156,7 +156,11 @@ impl Env<'_> {
         }
     }
 
-    pub(super) fn template(&self, name: &'static str, default: String) -> Result<String, ConfigError> {
+    pub(super) fn template(
+        &self,
+        name: &'static str,
+        default: String,
+    ) -> Result<String, ConfigError> {
         match self.get(name).filter(|v| !v.trim().is_empty()) {
             None => Ok(default),
             Some(t) if t.contains("%token") && t.len() <= 400 => Ok(t),
@@ -167,7 +171,11 @@ impl Env<'_> {
         }
     }
 
-    pub(super) fn parse_bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    pub(super) fn parse_bool(
+        &self,
+        name: &'static str,
+        default: bool,
+    ) -> Result<bool, ConfigError> {
         match self
             .get(name)
             .as_deref()
@@ -184,4 +192,13 @@ impl Env<'_> {
             }),
         }
     }
+}
+
+/// `scheme://host[:port]` and nothing more.
+fn is_origin(text: &str) -> bool {
+    Url::parse(text).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && text.trim_end_matches('/') == url.origin().ascii_serialization()
+    })
 }

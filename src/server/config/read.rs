@@ -2,7 +2,6 @@
 use std::time::Duration;
 
 use leptos::config::{LeptosOptions, get_configuration};
-use reqwest::Url;
 use secrecy::SecretString;
 
 use super::env::Env;
@@ -188,15 +187,6 @@ fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
         )?,
         allowed_countries,
         trusted_proxies,
-    })
-}
-
-/// `scheme://host[:port]` and nothing more.
-pub(super) fn is_origin(text: &str) -> bool {
-    Url::parse(text).is_ok_and(|url| {
-        matches!(url.scheme(), "http" | "https")
-            && url.host().is_some()
-            && text.trim_end_matches('/') == url.origin().ascii_serialization()
     })
 }
 

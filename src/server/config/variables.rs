@@ -90,9 +90,9 @@ mod tests {
             let parts: Vec<&str> = name.split('_').collect();
             let as_suffix = (1..parts.len()).any(|k| {
                 let (head, tail) = (parts[..k].join("_"), parts[k..].join("_"));
-                readme
-                    .lines()
-                    .any(|line| line.contains(&format!("`_{tail}`")) && line.contains(&format!("`{head}_")))
+                readme.lines().any(|line| {
+                    line.contains(&format!("`_{tail}`")) && line.contains(&format!("`{head}_"))
+                })
             });
             assert!(
                 readme.contains(&format!("`{name}`")) || as_suffix,
@@ -114,7 +114,9 @@ mod tests {
             .filter(|word| {
                 word.len() > 3
                     && word.contains('_')
-                    && word.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                    && word
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
             })
             .filter(|word| *word != "LEPTOS_OUTPUT_NAME") // only asks whether cargo-leptos runs us
             .map(str::to_owned)
@@ -128,11 +130,18 @@ mod tests {
 
     #[test]
     fn the_listed_defaults_are_what_no_variable_means() {
-        let leptos = || leptos::config::LeptosOptions::builder().output_name("t").build();
+        let leptos = || {
+            leptos::config::LeptosOptions::builder()
+                .output_name("t")
+                .build()
+        };
         let none = Settings::from_lookup(leptos(), |_| None).unwrap();
         let defaults = documented();
         let all_at_default = Settings::from_lookup(leptos(), |name| {
-            defaults.get(name).filter(|v| !v.is_empty()).map(|v| (*v).to_owned())
+            defaults
+                .get(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| (*v).to_owned())
         })
         .unwrap();
         assert_eq!(format!("{none:?}"), format!("{all_at_default:?}"));

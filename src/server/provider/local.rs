@@ -16,9 +16,9 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
+use super::{CodePolicy, MessageTemplates};
 use crate::i18n::Lang;
 use crate::server::clock::Clock;
-use super::{CodePolicy, MessageTemplates};
 use crate::server::outbox::Outbox;
 use crate::server::store::{StateStore, StoreError};
 use crate::verify::{Channel, OtpCode};

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::http::{self, UpstreamTimeouts};
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
-use crate::i18n::Lang;
 use super::{CodePolicy, MessageTemplates};
+use crate::i18n::Lang;
 use crate::verify::{Channel, OtpCode};
 
 /// The text-to-speech voice.

@@ -23,8 +23,8 @@ mod twilio;
 pub use guard::{GuardPolicy, Guarded};
 pub use http::UpstreamTimeouts;
 pub use local::LocalProvider;
-pub use messages::{CodePolicy, MessageTemplates};
 pub use messagebird::{MessageBird, MessageBirdConfig, Voice};
+pub use messages::{CodePolicy, MessageTemplates};
 pub use twilio::{Twilio, TwilioConfig};
 
 /// The provider's handle on one verification (a MessageBird id, a Twilio `VE…` SID,

@@ -5,10 +5,10 @@ use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::CodePolicy;
 use super::http::{self, UpstreamTimeouts};
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
 use crate::i18n::Lang;
-use super::CodePolicy;
 use crate::verify::{Channel, OtpCode};
 
 #[derive(Clone, Debug)]

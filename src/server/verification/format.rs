@@ -37,7 +37,10 @@ mod tests {
     #[test]
     fn a_number_is_laid_out_as_it_was_typed() {
         let national = format_phone("07400123456", "GB");
-        assert_eq!((national.formatted.as_str(), national.country.as_str()), ("07400 123456", "GB"));
+        assert_eq!(
+            (national.formatted.as_str(), national.country.as_str()),
+            ("07400 123456", "GB")
+        );
         let international = format_phone("+4915123456789", "GB");
         assert_eq!(international.formatted, "+49 1512 3456789");
         assert_eq!(international.country, "DE", "a +49 number moves the picker");
@@ -47,7 +50,10 @@ mod tests {
     #[test]
     fn a_number_that_is_not_one_yet_says_why() {
         assert_eq!(format_phone("", "GB").problem, Some(PhoneProblem::Empty));
-        assert_eq!(format_phone("0740", "GB").problem, Some(PhoneProblem::Invalid));
+        assert_eq!(
+            format_phone("0740", "GB").problem,
+            Some(PhoneProblem::Invalid)
+        );
         assert!(format_phone("0740", "GB").formatted.is_empty());
     }
 }

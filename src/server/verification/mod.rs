@@ -21,8 +21,8 @@ mod tests;
 
 pub use caller::Caller;
 pub use current::Current;
-pub use start::StartInput;
 pub use format::format_phone;
+pub use start::StartInput;
 
 use super::config::Settings;
 use super::countries;

@@ -45,22 +45,50 @@ mod tests {
     #[test]
     fn each_failure_has_its_own_message() {
         let cases = [
-            (ProviderError::Timeout("t".into()), VerifyError::UpstreamTimeout),
-            (ProviderError::Unreachable("u".into()), VerifyError::ServiceUnavailable),
-            (ProviderError::Misconfigured("m".into()), VerifyError::ServiceUnavailable),
-            (ProviderError::BadGateway("b".into()), VerifyError::UpstreamError),
+            (
+                ProviderError::Timeout("t".into()),
+                VerifyError::UpstreamTimeout,
+            ),
+            (
+                ProviderError::Unreachable("u".into()),
+                VerifyError::ServiceUnavailable,
+            ),
+            (
+                ProviderError::Misconfigured("m".into()),
+                VerifyError::ServiceUnavailable,
+            ),
+            (
+                ProviderError::BadGateway("b".into()),
+                VerifyError::UpstreamError,
+            ),
             (
                 ProviderError::RateLimited { retry_after: None },
-                VerifyError::RateLimited { retry_after: DEFAULT_RETRY_AFTER_SECS },
+                VerifyError::RateLimited {
+                    retry_after: DEFAULT_RETRY_AFTER_SECS,
+                },
             ),
             (
-                ProviderError::RateLimited { retry_after: Some(7) },
+                ProviderError::RateLimited {
+                    retry_after: Some(7),
+                },
                 VerifyError::RateLimited { retry_after: 7 },
             ),
-            (ProviderError::TooManySends, VerifyError::RateLimited { retry_after: 600 }),
-            (ProviderError::Shed { retry_after: 5 }, VerifyError::ServiceBusy { retry_after: 5 }),
-            (ProviderError::NumberRejected("n".into()), VerifyError::NumberUnreachable),
-            (ProviderError::ChannelUnavailable("c".into()), VerifyError::ChannelUnavailable),
+            (
+                ProviderError::TooManySends,
+                VerifyError::RateLimited { retry_after: 600 },
+            ),
+            (
+                ProviderError::Shed { retry_after: 5 },
+                VerifyError::ServiceBusy { retry_after: 5 },
+            ),
+            (
+                ProviderError::NumberRejected("n".into()),
+                VerifyError::NumberUnreachable,
+            ),
+            (
+                ProviderError::ChannelUnavailable("c".into()),
+                VerifyError::ChannelUnavailable,
+            ),
         ];
         for (error, expected) in cases {
             assert_eq!(visitor_error("test", error), expected);

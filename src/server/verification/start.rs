@@ -39,7 +39,9 @@ impl Verifier<'_> {
         };
         // A double submit of the same request must not send a second message.
         let repeated = stored.pending.as_ref().is_some_and(|pending| {
-            pending.e164 == number.e164() && pending.channel == input.channel && now < pending.resend_at
+            pending.e164 == number.e164()
+                && pending.channel == input.channel
+                && now < pending.resend_at
         });
         if repeated {
             return Ok(self.step(&stored, caller, now));

@@ -9,7 +9,9 @@ use crate::server::AppState;
 use crate::server::clock::{Clock, ManualClock};
 use crate::server::config::Settings;
 use crate::server::session::{SessionSlot, VerifySession};
-use crate::verify::{Channel, CodeEntry, PhoneEntry, PhoneProblem, Step, VerifiedPhone, VerifyError};
+use crate::verify::{
+    Channel, CodeEntry, PhoneEntry, PhoneProblem, Step, VerifiedPhone, VerifyError,
+};
 
 /// A session kept in memory, as the cookie session keeps it in the store.
 #[derive(Default)]
@@ -40,7 +42,8 @@ impl Harness {
     async fn new(vars: &[(&str, &str)]) -> Self {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("phone-verify-core/{}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("phone-verify-core/{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let data_dir = dir.display().to_string();
         let mut all = vec![("DATA_DIR", data_dir.as_str())];
@@ -49,11 +52,15 @@ impl Harness {
             .expect("Cargo.toml has Leptos settings")
             .leptos_options;
         let settings = Settings::from_lookup(leptos, |name| {
-            all.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+            all.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
         })
         .expect("test settings");
         let clock = Arc::new(ManualClock::new());
-        let state = AppState::new(settings, clock.clone()).await.expect("app state");
+        let state = AppState::new(settings, clock.clone())
+            .await
+            .expect("app state");
         Self {
             state,
             clock,
@@ -75,11 +82,21 @@ impl Harness {
 
     /// Codes delivered so far, newest first.
     fn sent(&self) -> Vec<String> {
-        let outbox = self.state.outbox.as_ref().expect("the local provider's outbox");
+        let outbox = self
+            .state
+            .outbox
+            .as_ref()
+            .expect("the local provider's outbox");
         outbox
             .messages()
             .into_iter()
-            .map(|m| m.text.chars().filter(char::is_ascii_digit).take(6).collect())
+            .map(|m| {
+                m.text
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .take(6)
+                    .collect()
+            })
             .collect()
     }
 
@@ -116,7 +133,13 @@ impl Harness {
 
 fn wrong(code: &str) -> String {
     code.chars()
-        .map(|c| if c == '9' { '0' } else { char::from(c as u8 + 1) })
+        .map(|c| {
+            if c == '9' {
+                '0'
+            } else {
+                char::from(c as u8 + 1)
+            }
+        })
         .collect()
 }
 
@@ -127,15 +150,28 @@ async fn a_bad_number_keeps_the_draft_and_sends_nothing() {
         h.start("07400 123456").await,
         Err(VerifyError::InvalidPhone(PhoneProblem::MissingCountryCode))
     );
-    assert_eq!(h.stored().draft_phone, "07400 123456", "nothing typed is lost");
+    assert_eq!(
+        h.stored().draft_phone,
+        "07400 123456",
+        "nothing typed is lost"
+    );
     assert!(h.sent().is_empty());
-    assert!(h.stored().sends_at.is_empty(), "a refused number is no send");
+    assert!(
+        h.stored().sends_at.is_empty(),
+        "a refused number is no send"
+    );
 }
 
 #[tokio::test]
 async fn a_code_verifies_its_number_once() {
     let h = Harness::new(&[]).await;
-    let Ok(Step::EnterCode(CodeEntry { phone, resend_in, tries_left, .. })) = h.start(NUMBER).await else {
+    let Ok(Step::EnterCode(CodeEntry {
+        phone,
+        resend_in,
+        tries_left,
+        ..
+    })) = h.start(NUMBER).await
+    else {
         panic!("a code step")
     };
     assert_eq!((phone.as_str(), resend_in, tries_left), (NUMBER, 30, 5));
@@ -148,7 +184,10 @@ async fn a_code_verifies_its_number_once() {
         }))
     );
     assert!(h.stored().pending.is_none());
-    assert!(matches!(h.check(&code).await, Ok(Step::Verified(_))), "a repeat shows the success again");
+    assert!(
+        matches!(h.check(&code).await, Ok(Step::Verified(_))),
+        "a repeat shows the success again"
+    );
 }
 
 #[tokio::test]
@@ -166,18 +205,31 @@ async fn wrong_codes_run_out_and_lock_the_code() {
     let h = Harness::new(&[("VERIFY_MAX_ATTEMPTS", "2")]).await;
     h.start(NUMBER).await.unwrap();
     let wrong = wrong(&h.sent()[0]);
-    assert_eq!(h.check(&wrong).await, Err(VerifyError::WrongCode { tries_left: 1 }));
+    assert_eq!(
+        h.check(&wrong).await,
+        Err(VerifyError::WrongCode { tries_left: 1 })
+    );
     assert_eq!(h.check(&wrong).await, Err(VerifyError::TooManyAttempts));
     let right = h.sent()[0].clone();
-    assert_eq!(h.check(&right).await, Err(VerifyError::TooManyAttempts), "even the right code");
+    assert_eq!(
+        h.check(&right).await,
+        Err(VerifyError::TooManyAttempts),
+        "even the right code"
+    );
 }
 
 #[tokio::test]
 async fn a_malformed_or_late_code_is_refused_before_the_provider() {
     let h = Harness::new(&[]).await;
-    assert_eq!(h.check("123456").await, Err(VerifyError::NoVerificationInProgress));
+    assert_eq!(
+        h.check("123456").await,
+        Err(VerifyError::NoVerificationInProgress)
+    );
     h.start(NUMBER).await.unwrap();
-    assert!(matches!(h.check("12").await, Err(VerifyError::InvalidCode(_))));
+    assert!(matches!(
+        h.check("12").await,
+        Err(VerifyError::InvalidCode(_))
+    ));
     assert_eq!(h.stored().pending.unwrap().failed_checks, 0);
     h.advance(600);
     let code = h.sent()[0].clone();
@@ -189,9 +241,14 @@ async fn resends_wait_and_each_wait_doubles() {
     let h = Harness::new(&[]).await;
     h.start(NUMBER).await.unwrap();
     h.advance(10);
-    assert_eq!(h.resend().await, Err(VerifyError::ResendTooSoon { retry_after: 20 }));
+    assert_eq!(
+        h.resend().await,
+        Err(VerifyError::ResendTooSoon { retry_after: 20 })
+    );
     h.advance(20);
-    let Ok(Step::EnterCode(CodeEntry { resend_in, .. })) = h.resend().await else { panic!() };
+    let Ok(Step::EnterCode(CodeEntry { resend_in, .. })) = h.resend().await else {
+        panic!()
+    };
     assert_eq!(resend_in, 60);
     assert_eq!(h.sent().len(), 2);
     let new_code = h.sent()[0].clone();
@@ -204,8 +261,15 @@ async fn a_session_sends_at_most_three_codes_per_ten_minutes() {
     h.start(NUMBER).await.unwrap();
     h.resend().await.unwrap();
     h.resend().await.unwrap();
-    assert!(matches!(h.resend().await, Err(VerifyError::RateLimited { retry_after: 600 })));
-    assert_eq!(h.sent().len(), 3, "the refused send never reached the provider");
+    assert!(matches!(
+        h.resend().await,
+        Err(VerifyError::RateLimited { retry_after: 600 })
+    ));
+    assert_eq!(
+        h.sent().len(),
+        3,
+        "the refused send never reached the provider"
+    );
 }
 
 #[tokio::test]
@@ -218,7 +282,9 @@ async fn restart_keeps_the_number_for_editing() {
         .restart(&h.session, &h.caller, h.now())
         .await
         .unwrap();
-    let Step::EnterPhone(PhoneEntry { phone, .. }) = step else { panic!() };
+    let Step::EnterPhone(PhoneEntry { phone, .. }) = step else {
+        panic!()
+    };
     assert_eq!(phone, NUMBER);
     assert!(h.stored().pending.is_none());
 }
@@ -229,9 +295,24 @@ async fn a_form_error_is_shown_once_and_a_chosen_language_is_kept() {
     h.session.0.lock().unwrap().flash = Some(VerifyError::CodeExpired);
     h.caller.chosen_lang = Some(Lang::De);
     let verifier = h.state.verifier();
-    let first = verifier.current(&h.session, &h.caller, h.now()).await.unwrap();
-    assert_eq!((first.error, first.lang), (Some(VerifyError::CodeExpired), Lang::De));
+    let first = verifier
+        .current(&h.session, &h.caller, h.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.error, first.lang),
+        (Some(VerifyError::CodeExpired), Lang::De)
+    );
     h.caller.chosen_lang = None;
-    let again = h.state.verifier().current(&h.session, &h.caller, h.now()).await.unwrap();
-    assert_eq!((again.error, again.lang), (None, Lang::De), "the choice outlives the switch");
+    let again = h
+        .state
+        .verifier()
+        .current(&h.session, &h.caller, h.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.error, again.lang),
+        (None, Lang::De),
+        "the choice outlives the switch"
+    );
 }
