@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reliability numbers of issue 4 / security.md, for each state backend:
+# The reliability numbers of docs/security.md, for each state backend:
 #   1. open-loop mixed sends and checks at RATE requests/s for SECONDS against the
 #      fake upstream at 50 ms: latency percentiles and unexpected statuses;
 #   2. how fast limit refusals (429) come back, closed loop;

@@ -3,7 +3,7 @@
 # the wasm32 target, cargo-leptos, the wasm-bindgen CLI that matches Cargo.lock,
 # wasm-opt and Playwright (npm, in end2end/), Chromium and ChromeDriver (Debian).
 # Works offline apart from crates.io, npm and Debian's archive. See
-# ../shared/docs/toolchain.md for why each step looks the way it does.
+# docs/toolchain.md for why each step looks the way it does.
 #
 # Source it (`. scripts/setup.sh`) to also get the PATH it sets up.
 set -euo pipefail

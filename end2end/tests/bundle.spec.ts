@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 
-// Row 38 of security.md's matrix, for what the browser downloads: nothing of the
+// Row 38 of the matrix in docs/security.md, for what the browser downloads: nothing of the
 // server's configuration, its providers or their credentials is compiled into it.
 const forbidden = [
   'test_fake_messagebird_key',

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { codeFor, messagesTo, uniqueNumber, waitForHydration } from './helpers';
 
-// Issue 5: the phone and code inputs, the countdown, the keyboard, and WebOTP.
+// The phone and code inputs, the countdown, the keyboard, and WebOTP.
 
 async function open(page: Page) {
   await page.goto('/');

@@ -1,4 +1,4 @@
-//! The server side of the widget's experience (issue 5): languages carried to the
+//! The server side of the widget's experience: languages carried to the
 //! providers, the as-you-type number check, "call me instead", national numbers
 //! with a picked country, and the origin-bound SMS line.
 

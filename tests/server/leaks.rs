@@ -1,4 +1,4 @@
-//! Row 38 of the matrix in security.md: after a full run through each provider,
+//! Row 38 of the matrix in docs/security.md: after a full run through each provider,
 //! every response and every log line is searched for the API credentials, the codes,
 //! the verification ids and the provider's address. None may appear.
 //! (The browser bundle is searched by the Playwright suite, which has it built.)

@@ -1,4 +1,4 @@
-//! Abuse limits (security.md §5 rows 7, 12–13, 18–21, 36): each refuses with 429 (or
+//! Abuse limits (docs/security.md §5, rows 7, 12–13, 18–21, 36): each refuses with 429 (or
 //! 422 for a country) and the wait, before anything reaches the provider, and holds
 //! across sessions, IP spoofing, restarts and instances.
 

@@ -1,4 +1,4 @@
-//! Rows 9 and 33–35 of the matrix in security.md: slow clients, a slow or failing
+//! Rows 9 and 33–35 of the matrix in docs/security.md: slow clients, a slow or failing
 //! provider, and shutdown with requests in flight.
 
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! A fake Verify upstream that speaks both MessageBird's and Twilio's wire protocols
-//! (../shared/docs/verify-apis.md §6), for tests, the end-to-end suite and
+//! (docs/verify-apis.md §6), for tests, the end-to-end suite and
 //! benchmarks. It really generates, sends (to its own log) and checks codes, with the
 //! providers' own rules and error envelopes, and has knobs for latency and faults.
 //!

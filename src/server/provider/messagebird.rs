@@ -1,5 +1,5 @@
 //! MessageBird Verify: `POST /verify` sends a code by SMS or text-to-speech call,
-//! `GET /verify/{id}?token=…` checks it. Wire format: ../shared/docs/verify-apis.md §1.
+//! `GET /verify/{id}?token=…` checks it. Wire format: docs/verify-apis.md §1.
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;

@@ -1,6 +1,6 @@
 //! Twilio Verify v2: form-encoded `POST /v2/Services/{sid}/Verifications` sends a
 //! code, `POST …/VerificationCheck` checks it; Basic auth with the account SID and
-//! auth token. Wire format: ../shared/docs/verify-apis.md §2.
+//! auth token. Wire format: docs/verify-apis.md §2.
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! Load against a running app: the numbers of security.md's reliability goals.
+//! Load against a running app: the numbers of the reliability goals in docs/security.md.
 //!
 //!   cargo run --release -p loadgen --bin load -- mixed <app-url> <fake-url> <requests/s> <seconds>
 //!   cargo run --release -p loadgen --bin load -- reject <app-url> <workers> <seconds>
