@@ -119,6 +119,7 @@ async fn sigterm_lets_every_request_in_flight_finish_then_exits() {
     settings.extend(vars(&[
         ("VERIFY_LIMIT_IP_PER_HOUR", "1000"),
         ("VERIFY_LIMIT_PREFIX_PER_HOUR", "1000"),
+        ("SHUTDOWN_DRAIN_SECS", "60"),
     ]));
     let mut app = AppProcess::start(&settings).await;
     let calls: Vec<_> = (0..50)
@@ -144,13 +145,17 @@ async fn sigterm_lets_every_request_in_flight_finish_then_exits() {
         if let Some(status) = app.child.try_wait().unwrap() {
             break status;
         }
+        // Not a speed target: exiting before the drain limit shows the process
+        // stopped because its requests were done, not because the limit cut them.
         assert!(
-            signalled.elapsed() < Duration::from_secs(10),
-            "still running 10 s after SIGTERM"
+            signalled.elapsed() < DRAIN_LIMIT,
+            "still running when the drain limit ran out"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "{status}");
-    assert!(signalled.elapsed() < Duration::from_secs(5));
     assert!(reqwest::get(format!("{}/", app.url)).await.is_err());
 }
+
+/// `SHUTDOWN_DRAIN_SECS` in the drain test.
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
