@@ -63,7 +63,9 @@ const chromium = {
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  // A hang detector, not a speed target: the first tests on a cold 2-core CI
+  // machine run several times slower than on a warm one.
+  timeout: 60_000,
   fullyParallel: true,
   workers: 2,
   reporter: [['list']],

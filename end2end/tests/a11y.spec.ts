@@ -13,6 +13,8 @@ async function noViolations(page: Page, where: string) {
 
 for (const lang of ['en', 'ar']) {
   test(`axe finds nothing on any step (${lang})`, async ({ page, request }) => {
+    // Six axe runs in one walk: on a cold 2-core machine that alone took 32 s.
+    test.slow();
     await page.goto(`/?lang=${lang}`);
     await waitForHydration(page);
     await noViolations(page, 'phone step');
