@@ -13,7 +13,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "server: unit and integration tests"
 cargo test --locked --features ssr
-cargo test --locked -p fake-verify -p loadgen
+cargo test --locked -p fake-verify -p loadgen -p phone-verify-token
 
 step "browser: components in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
