@@ -4,7 +4,7 @@
 //! bundle tens of kilobytes for nothing.
 use leptos::prelude::*;
 
-use crate::components::VerifyWidget;
+use crate::components::{EmbedSession, VerifyWidget};
 use crate::i18n::Lang;
 
 /// The document around the app, rendered on the server only, in `lang`.
@@ -46,6 +46,57 @@ pub fn App() -> impl IntoView {
                     <code>{move || verified.get().unwrap_or_default()}</code>
                 </p>
             </Show>
+        </main>
+    }
+}
+
+/// What the embed page's shell says about its frame, for the bridge script.
+#[derive(Clone, Debug)]
+pub struct FramePage {
+    /// The embed session's id.
+    pub session: String,
+    /// The host page's name for this widget.
+    pub widget_id: String,
+    /// The host page's origin, the only one the frame posts to (empty: none).
+    pub parent_origin: String,
+}
+
+/// The document of the frame another site embeds: the widget alone, with the bridge
+/// script that talks to the host page (`embed/frame.js`).
+pub fn embed_shell(options: LeptosOptions, lang: Lang, frame: FramePage) -> impl IntoView {
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    let session = frame.session.clone();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.code() dir=lang.dir() class="pv-embedded">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <title>{lang.texts().widget_label}</title>
+                <link rel="stylesheet" href=stylesheet/>
+                <script src="/embed/frame.js" defer></script>
+                <HydrationScripts options/>
+            </head>
+            <body
+                data-pv-session=frame.session
+                data-pv-wid=frame.widget_id
+                data-pv-origin=frame.parent_origin
+            >
+                <EmbedApp session/>
+            </body>
+        </html>
+    }
+}
+
+/// The embedded widget. This is what hydrates in a frame: its forms and calls carry
+/// the embed session instead of a cookie.
+#[component]
+pub fn EmbedApp(session: String) -> impl IntoView {
+    provide_context(EmbedSession(session));
+    view! {
+        <main class="pv-embed">
+            <VerifyWidget/>
         </main>
     }
 }

@@ -25,7 +25,22 @@ pub mod server;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    leptos::mount::hydrate_body(app::App);
+    let body = leptos::prelude::document().body();
+    // A frame on another site's page names its session; everything it calls goes
+    // through that session's address (see `server::embed`).
+    match body
+        .as_ref()
+        .and_then(|b| b.get_attribute("data-pv-session"))
+    {
+        Some(session) => {
+            let prefix: &'static str = Box::leak(format!("/embed/s/{session}").into_boxed_str());
+            leptos::server_fn::client::set_server_url(prefix);
+            leptos::mount::hydrate_body(
+                move || leptos::prelude::view! { <app::EmbedApp session/> },
+            );
+        }
+        None => leptos::mount::hydrate_body(app::App),
+    }
     // A marker for tests and the time-to-interactive benchmark.
     if let Some(body) = leptos::prelude::document().body() {
         let _ = body.set_attribute("data-hydrated", "");

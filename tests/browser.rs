@@ -137,6 +137,7 @@ async fn steps_follow_the_step_signal() {
     step.set(Step::Verified(VerifiedPhone {
         phone: "+44 7911 123456".into(),
         e164: "+447911123456".into(),
+        token: None,
     }));
     settle().await;
     assert!(find::<HtmlElement>(&root, "#pv-code").is_none());

@@ -40,6 +40,13 @@ pub async fn current_flow() -> Result<Flow, VerifyError> {
             lang: current.lang,
             countries: countries::options(current.lang).to_vec(),
         });
+    let result = match result {
+        Ok(flow) => Ok(Flow {
+            step: call.with_token(flow.step).await,
+            ..flow
+        }),
+        Err(error) => Err(error),
+    };
     call.finish(result).await
 }
 
@@ -81,6 +88,10 @@ pub async fn check_code(#[server(default)] code: String) -> Result<Step, VerifyE
         .verifier()
         .check(call.session(), &call.caller, call.now(), &code)
         .await;
+    let result = match result {
+        Ok(step) => Ok(call.with_token(step).await),
+        Err(error) => Err(error),
+    };
     call.finish(result).await
 }
 

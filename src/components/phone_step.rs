@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use super::context::FlowActions;
+use super::context::SessionField;
 use super::context::texts;
 use super::country_picker::CountrySelect;
 use super::field_error::FieldError;
@@ -45,6 +46,7 @@ pub fn PhoneStep(
     }
     view! {
         <ActionForm action=actions.start attr:class="pv-step pv-phone-step">
+            <SessionField/>
             <h2 class="pv-title">{t.phone_title}</h2>
             <label class="pv-label" for="pv-phone">{t.phone_label}</label>
             <p id="pv-phone-hint" class="pv-hint">{t.phone_hint}</p>

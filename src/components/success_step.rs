@@ -1,11 +1,12 @@
 use leptos::prelude::*;
 
 use super::context::FlowActions;
+use super::context::SessionField;
 use super::context::texts;
 
-/// Step 3: done.
+/// Step 3: done. `token` is the signed result of an embedded widget.
 #[component]
-pub fn SuccessStep(phone: String, actions: FlowActions) -> impl IntoView {
+pub fn SuccessStep(phone: String, token: Option<String>, actions: FlowActions) -> impl IntoView {
     let t = texts();
     view! {
         <div class="pv-step pv-success-step" role="status">
@@ -15,7 +16,10 @@ pub fn SuccessStep(phone: String, actions: FlowActions) -> impl IntoView {
                 <strong class="pv-number" dir="ltr">{phone}</strong>
                 {t.verified_lead}
             </p>
+            // An embedded widget's result, which the frame's bridge hands to the host.
+            {token.map(|token| view! { <input type="hidden" name="pv-token" value=token/> })}
             <ActionForm action=actions.restart attr:class="pv-inline-form">
+                <SessionField/>
                 <button type="submit" class="pv-link">{t.verify_another}</button>
             </ActionForm>
         </div>

@@ -64,7 +64,14 @@ fn Steps(flow: Flow, on_verified: Option<Callback<String>>) -> impl IntoView {
     let countries = StoredValue::new(flow.countries);
     let t = lang.texts();
     view! {
-        <div class="pv-frame" lang=lang.code() dir=lang.dir() role="region" aria-label=t.widget_label>
+        <div
+            class="pv-frame"
+            lang=lang.code()
+            dir=lang.dir()
+            role="region"
+            aria-label=t.widget_label
+            data-step=move || step_name(&step.get())
+        >
             <LanguageSwitch current=lang/>
             <StepView step error actions countries dev_outbox=flow.dev_outbox/>
             <p class="pv-sr-only" role="status" aria-live="polite" data-testid="announcer">
@@ -115,9 +122,18 @@ pub fn StepView(
         Step::EnterCode(entry) => EitherOf3::B(view! {
             <CodeStep entry error actions dev_outbox/>
         }),
-        Step::Verified(VerifiedPhone { phone, .. }) => {
-            EitherOf3::C(view! { <SuccessStep phone actions/> })
+        Step::Verified(VerifiedPhone { phone, token, .. }) => {
+            EitherOf3::C(view! { <SuccessStep phone token actions/> })
         }
+    }
+}
+
+/// The step's name, for the embed frame's bridge and for tests.
+fn step_name(step: &Step) -> &'static str {
+    match step {
+        Step::EnterPhone(_) => "phone",
+        Step::EnterCode(_) => "code",
+        Step::Verified(_) => "verified",
     }
 }
 

@@ -116,6 +116,11 @@ fn message(error: &VerifyError) -> String {
         VerifyError::CrossSiteRequest => {
             "جاء هذا الطلب من موقع آخر وتم حظره. أعد تحميل الصفحة وحاول مجددًا.".into()
         }
+        VerifyError::UnknownSite => "هذا الموقع غير مُعدّ للتحقق من رقم الهاتف.".into(),
+        VerifyError::OriginNotAllowed => "التحقق من رقم الهاتف غير مسموح به في هذه الصفحة.".into(),
+        VerifyError::SessionLost => {
+            "انتهت مهلة عملية التحقق هذه. أعد تحميل الصفحة للبدء من جديد.".into()
+        }
         VerifyError::Internal => "حدث خطأ من جهتنا. يرجى المحاولة مجددًا.".into(),
         VerifyError::Transport(_) => "تعذّر الوصول إلى الخادم. تحقّق من اتصالك وحاول مجددًا.".into(),
     }

@@ -139,6 +139,15 @@ fn message(error: &VerifyError) -> String {
             "Diese Anfrage kam von einer anderen Website und wurde blockiert. Lade die Seite neu."
                 .into()
         }
+        VerifyError::UnknownSite => {
+            "Diese Website ist nicht für die Telefonbestätigung eingerichtet.".into()
+        }
+        VerifyError::OriginNotAllowed => {
+            "Die Telefonbestätigung ist auf dieser Seite nicht erlaubt.".into()
+        }
+        VerifyError::SessionLost => {
+            "Diese Bestätigung ist abgelaufen. Lade die Seite neu, um neu zu beginnen.".into()
+        }
         VerifyError::Internal => {
             "Bei uns ist etwas schiefgegangen. Bitte versuche es erneut.".into()
         }

@@ -124,6 +124,13 @@ fn message(error: &VerifyError) -> String {
         VerifyError::CrossSiteRequest => {
             "This request came from another website and was blocked. Reload this page and try again.".into()
         }
+        VerifyError::UnknownSite => "This site is not set up for phone verification.".into(),
+        VerifyError::OriginNotAllowed => {
+            "Phone verification is not allowed on this page.".into()
+        }
+        VerifyError::SessionLost => {
+            "This verification has timed out. Reload the page to start again.".into()
+        }
         VerifyError::Internal => "Something went wrong on our side. Please try again.".into(),
         VerifyError::Transport(_) => {
             "We couldn't reach the server. Check your connection and try again.".into()

@@ -20,8 +20,9 @@ pub const API_BODY_LIMIT: usize = 8 * 1024;
 
 /// Sets the page's Content-Security-Policy. Called while the shell renders, where the
 /// nonce Leptos puts on its own scripts is known. `'wasm-unsafe-eval'` lets the
-/// browser compile the widget's WebAssembly; nothing else may run.
-pub fn set_page_csp() {
+/// browser compile the widget's WebAssembly; nothing else may run. Who may frame the
+/// page is `frame_ancestors` (a CSP source list), or else `FRAME_ANCESTORS`.
+pub fn set_page_csp(frame_ancestors: Option<&str>) {
     let (Some(state), Some(nonce), Some(response)) = (
         use_context::<AppState>(),
         leptos::nonce::use_nonce(),
@@ -39,7 +40,7 @@ pub fn set_page_csp() {
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'{reload}; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors {}",
-        state.settings.frame_ancestors
+        frame_ancestors.unwrap_or(&state.settings.frame_ancestors)
     );
     if let Ok(value) = HeaderValue::from_str(&policy) {
         response.insert_header(header::CONTENT_SECURITY_POLICY, value);
@@ -75,16 +76,22 @@ pub async fn security_headers(
     request: Request,
     next: Next,
 ) -> Response {
-    let personal = {
-        let path = request.uri().path();
-        path == "/" || path.starts_with("/api/") || path.starts_with("/dev/")
-    };
+    let path = request.uri().path();
+    let personal = path == "/" || path.starts_with("/api/") || path.starts_with("/dev/");
+    // An embed page's address holds its session id: it must never leave in a Referer.
+    let framed = path == "/embed" || path.starts_with("/embed/s/");
+    let personal = personal || framed;
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     // `same-origin`: the no-JavaScript form posts need the Referer to find their way
-    // back; other sites never learn where their visitors came from.
-    set(headers, header::REFERRER_POLICY, "same-origin");
+    // back; other sites never learn where their visitors came from. Embed pages
+    // send none: their forms are told where to return (`request::ServerCall`).
+    set(
+        headers,
+        header::REFERRER_POLICY,
+        if framed { "no-referrer" } else { "same-origin" },
+    );
     set(
         headers,
         HeaderName::from_static("cross-origin-opener-policy"),

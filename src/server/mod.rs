@@ -8,6 +8,10 @@
 //! - [`hardening`]: security headers, CSP, CSRF checks.
 //! - [`limits`]: abuse limits on sends and wrong codes.
 //! - [`session`]: what a browser session remembers between requests.
+//! - [`sites`]: the sites that may embed the widget, their keys and origins.
+//! - [`embed`]: the sessions of widgets framed by those sites, without cookies.
+//! - [`tokens`]: the signed results handed to host pages; [`siteverify`] checks one
+//!   for a host's backend.
 //! - [`store`]: durable state (SQLite or Redis) for sessions, codes and counters.
 //! - [`provider`]: the Verify providers behind one trait, and the built-in local one.
 //! - [`outbox`]: where the local provider "delivers" messages during development.
@@ -18,6 +22,7 @@
 pub mod clock;
 pub mod config;
 pub mod countries;
+pub mod embed;
 pub mod error_response;
 pub mod hardening;
 pub mod limits;
@@ -25,8 +30,11 @@ pub mod outbox;
 pub mod provider;
 pub mod request;
 pub mod session;
+pub mod sites;
+pub mod siteverify;
 pub mod store;
 pub mod telemetry;
+pub mod tokens;
 pub mod verification;
 
 mod routes;

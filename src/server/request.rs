@@ -1,23 +1,35 @@
 //! A server-function call, turned into the verification core's inputs (the
 //! [`Caller`], the session, the time) and its result into a response. This is the
 //! only place that reads Leptos' request context for the flow.
+use std::sync::Arc;
+
 use axum::http::{header, request::Parts};
 use leptos::prelude::{expect_context, use_context};
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use super::AppState;
+use super::embed::EmbedSlot;
 use super::error_response;
 use super::limits;
 use super::session::SessionSlot;
+use super::tokens::Grant;
 use super::verification::{Caller, Verifier};
 use crate::i18n::Lang;
-use crate::verify::VerifyError;
+use crate::verify::{Step, VerifiedPhone, VerifyError};
+
+/// Where the caller's session is kept.
+enum Slot {
+    /// The cookie of the widget's own page.
+    Cookie(Session),
+    /// A widget framed by another site (see `server::embed`).
+    Embed(Arc<EmbedSlot>),
+}
 
 /// One server-function call: the app, the visitor's session, and who is calling how.
 pub struct ServerCall {
     state: AppState,
-    session: Session,
+    session: Slot,
     /// A plain HTML form post (no JavaScript): errors go to the session for the next
     /// page render, because the response is a redirect back to the page.
     plain_form: bool,
@@ -28,11 +40,18 @@ impl ServerCall {
     /// Gathers the call from Leptos' server-function context.
     pub async fn from_context() -> Result<Self, VerifyError> {
         let state = expect_context::<AppState>();
-        let session = leptos_axum::extract::<Session>().await.map_err(|error| {
-            tracing::error!(%error, "no session layer in front of the server functions");
-            VerifyError::Internal
-        })?;
         let parts = use_context::<Parts>();
+        // The embed page's render provides its session; the API layer attaches the
+        // one a call names (`routes::embed::attach_session`).
+        let embedded = use_context::<Arc<EmbedSlot>>()
+            .or_else(|| parts.as_ref()?.extensions.get::<Arc<EmbedSlot>>().cloned());
+        let session = match embedded {
+            Some(slot) => Slot::Embed(slot),
+            None => Slot::Cookie(leptos_axum::extract::<Session>().await.map_err(|error| {
+                tracing::error!(%error, "no session layer in front of the server functions");
+                VerifyError::Internal
+            })?),
+        };
         let plain_form = parts
             .as_ref()
             .and_then(|parts| parts.headers.get(header::ACCEPT)?.to_str().ok())
@@ -68,7 +87,46 @@ impl ServerCall {
     }
 
     pub fn session(&self) -> &dyn SessionSlot {
-        &self.session
+        match &self.session {
+            Slot::Cookie(session) => session,
+            Slot::Embed(slot) => slot.as_ref(),
+        }
+    }
+
+    /// For an embedded widget, puts a fresh result token into a verified step, while
+    /// the verification is younger than the site's maximum age.
+    pub async fn with_token(&self, step: Step) -> Step {
+        let Step::Verified(phone) = step else {
+            return step;
+        };
+        let token = match &self.session {
+            Slot::Embed(slot) => self.token_for(slot).await,
+            Slot::Cookie(_) => None,
+        };
+        Step::Verified(VerifiedPhone { token, ..phone })
+    }
+
+    async fn token_for(&self, slot: &EmbedSlot) -> Option<String> {
+        let verified = slot.load().await.ok()?.verified?;
+        let context = slot.context();
+        let site = self.state.settings.sites.find(&context.sitekey)?;
+        let now = self.now();
+        if now > verified.at + site.max_age.as_secs() {
+            return None;
+        }
+        let grant = Grant {
+            sitekey: &context.sitekey,
+            e164: &verified.e164,
+            channel: verified.channel,
+            verified_at: verified.at,
+            verification_id: &verified.id,
+            origin: context.origin.as_deref(),
+            action: context.action.as_deref(),
+            cdata: context.cdata.as_deref(),
+            nonce: context.nonce.as_deref(),
+            reference: None,
+        };
+        Some(self.state.issuer.mint(&grant, now))
     }
 
     pub fn now(&self) -> u64 {
@@ -78,6 +136,11 @@ impl ServerCall {
     /// Hands the result back, giving an error its HTTP status, or, for a form posted
     /// without JavaScript, keeping it for the page the browser is sent back to.
     pub async fn finish<T>(&self, result: Result<T, VerifyError>) -> Result<T, VerifyError> {
+        // A framed page sends no Referer (its policy is no-referrer), so a plain form
+        // is told where to go back to.
+        if let (true, Slot::Embed(slot)) = (self.plain_form, &self.session) {
+            leptos_axum::redirect(&slot.page_path());
+        }
         let Err(error) = result else { return result };
         if self.plain_form {
             let mut stored = self.session().load().await?;

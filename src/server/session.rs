@@ -57,6 +57,12 @@ pub struct Verified {
     pub display: String,
     /// Unix seconds.
     pub at: u64,
+    /// How the accepted code was sent.
+    #[serde(default)]
+    pub channel: Channel,
+    /// This verification's id, shared by the result tokens issued for it.
+    #[serde(default)]
+    pub id: String,
 }
 
 /// Where one visitor's [`VerifySession`] is kept between requests. The verification
@@ -104,6 +110,7 @@ impl VerifySession {
             return Step::Verified(VerifiedPhone {
                 phone: verified.display.clone(),
                 e164: verified.e164.clone(),
+                token: None,
             });
         }
         match &self.pending {

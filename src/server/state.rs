@@ -8,6 +8,7 @@ use super::countries;
 use super::outbox::Outbox;
 use super::provider::{Guarded, LocalProvider, MessageBird, Twilio, VerifyProvider};
 use super::store::{RedisStore, SqliteStore, StateStore, StoreError};
+use super::tokens::Issuer;
 use super::verification::Verifier;
 use crate::i18n::Lang;
 use crate::verify::PhoneNumber;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub outbox: Option<Arc<Outbox>>,
     /// Sessions, the local provider's codes and the limits' counters.
     pub store: Arc<dyn StateStore>,
+    /// Signs the result tokens of embedded widgets.
+    pub issuer: Arc<Issuer>,
 }
 
 impl AppState {
@@ -66,6 +69,9 @@ impl AppState {
                 guarded(Arc::new(Twilio::new(config.clone())), &settings, &clock)
             }
         };
+        let issuer =
+            Arc::new(Issuer::open(&settings.public_url, store.clone(), clock.unix_secs()).await?);
+        rotate_hourly(&issuer, clock.clone());
         let _ = warming.await;
         Ok(Self {
             leptos_options: settings.leptos.clone(),
@@ -74,6 +80,7 @@ impl AppState {
             clock,
             outbox,
             store,
+            issuer,
         })
     }
 }
@@ -87,6 +94,24 @@ impl AppState {
             store: self.store.as_ref(),
         }
     }
+}
+
+/// Keeps the signing keys rotating for as long as the app lives.
+fn rotate_hourly(issuer: &Arc<Issuer>, clock: Arc<dyn Clock>) {
+    let issuer = Arc::downgrade(issuer);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3_600));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(issuer) = issuer.upgrade() else {
+                return;
+            };
+            if let Err(error) = issuer.rotate(clock.unix_secs()).await {
+                tracing::warn!(%error, "cannot rotate the token signing keys; keeping the current ones");
+            }
+        }
+    });
 }
 
 /// Remote providers can be slow or down; the local one cannot.

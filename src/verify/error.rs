@@ -63,6 +63,15 @@ pub enum VerifyError {
     /// Another website's page tried to call the API (CSRF); refused.
     #[error("cross-site request refused")]
     CrossSiteRequest,
+    /// The embedded widget names a sitekey this server does not know.
+    #[error("unknown site")]
+    UnknownSite,
+    /// The embedded widget's page is not one of its site's origins.
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    /// The embedded widget's session has timed out or never existed.
+    #[error("embed session lost")]
+    SessionLost,
     /// A fault on our side; details are in the server log, never in the response.
     #[error("internal error")]
     Internal,
@@ -88,7 +97,9 @@ impl VerifyError {
             VerifyError::ServiceUnavailable | VerifyError::ServiceBusy { .. } => 503,
             VerifyError::UpstreamError => 502,
             VerifyError::UpstreamTimeout => 504,
-            VerifyError::CrossSiteRequest => 403,
+            VerifyError::CrossSiteRequest | VerifyError::OriginNotAllowed => 403,
+            VerifyError::UnknownSite => 400,
+            VerifyError::SessionLost => 410,
             VerifyError::Internal => 500,
             VerifyError::Transport(_) => 400,
         }

@@ -46,6 +46,10 @@ pub struct VerifiedPhone {
     /// Formatted for display.
     pub phone: String,
     pub e164: String,
+    /// The signed result for the site that embedded the widget (see
+    /// `docs/embedding.md`); none on the widget's own page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl Default for Step {

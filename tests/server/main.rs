@@ -9,6 +9,7 @@ mod support;
 mod api;
 mod conformance;
 mod durable;
+mod embed;
 mod experience;
 mod hardening;
 mod leaks;

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 use super::limits::LimitPolicy;
 use super::provider::{CodePolicy, GuardPolicy, MessageTemplates};
+use super::sites::Sites;
 use crate::verify::CountryCode;
 
 mod env;
@@ -51,6 +52,12 @@ pub struct Settings {
     /// `ALLOWED_ORIGINS`, comma-separated, default none: other origins whose pages may
     /// call the API (everything else cross-site is refused as CSRF).
     pub allowed_origins: Vec<String>,
+    /// `VERIFY_PUBLIC_URL`, default `http://` + the listening address: this server as
+    /// browsers and host backends reach it, without a trailing slash.
+    pub public_url: String,
+    /// `VERIFY_SITES_FILE`: the sites that may embed the widget; unset, the
+    /// development site while listening on loopback, else none.
+    pub sites: Sites,
     /// `DATA_DIR`, default `data`: where the embedded SQLite state lives.
     pub data_dir: std::path::PathBuf,
     /// `REDIS_URL`, unset by default: share state through Redis instead of SQLite

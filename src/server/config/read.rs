@@ -9,6 +9,7 @@ use super::provider::provider_settings;
 use super::{ConfigError, ConnectionPolicy, Settings};
 use crate::server::limits::LimitPolicy;
 use crate::server::provider::{CodePolicy, GuardPolicy, MessageTemplates};
+use crate::server::sites::Sites;
 use crate::verify::CountryCode;
 
 impl Settings {
@@ -63,6 +64,8 @@ impl Settings {
         let served_over_https = env.parse_bool("SESSION_COOKIE_SECURE", false)?;
         let frame_ancestors = env.source_list("FRAME_ANCESTORS")?;
         let allowed_origins = env.origins("ALLOWED_ORIGINS")?;
+        let public_url = public_url(&env, &leptos)?;
+        let sites = sites(&env, &leptos)?;
         let data_dir = env
             .get("DATA_DIR")
             .filter(|v| !v.trim().is_empty())
@@ -121,6 +124,8 @@ impl Settings {
             served_over_https,
             frame_ancestors,
             allowed_origins,
+            public_url,
+            sites,
             data_dir,
             redis_url,
             redis_prefix,
@@ -128,6 +133,53 @@ impl Settings {
             connections,
             upstream_guard,
         })
+    }
+}
+
+fn public_url(env: &Env<'_>, leptos: &LeptosOptions) -> Result<String, ConfigError> {
+    let Some(url) = env
+        .get("VERIFY_PUBLIC_URL")
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(format!("http://{}", leptos.site_addr));
+    };
+    let url = url.trim().trim_end_matches('/');
+    let parsed = reqwest::Url::parse(url).ok();
+    let plain = parsed.as_ref().is_some_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host_str().is_some()
+            && u.path() == "/"
+            && u.query().is_none()
+            && u.username().is_empty()
+    });
+    if !plain {
+        return Err(ConfigError {
+            variable: "VERIFY_PUBLIC_URL",
+            problem: format!(
+                "{url:?} is not an http(s) URL without a path, like https://verify.example"
+            ),
+        });
+    }
+    Ok(url.to_owned())
+}
+
+/// The sites file, or the development site when listening on loopback.
+fn sites(env: &Env<'_>, leptos: &LeptosOptions) -> Result<Sites, ConfigError> {
+    let problem = |problem: String| ConfigError {
+        variable: "VERIFY_SITES_FILE",
+        problem,
+    };
+    match env
+        .get("VERIFY_SITES_FILE")
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(path) => {
+            let text = std::fs::read_to_string(path.trim())
+                .map_err(|e| problem(format!("cannot read {path:?}: {e}")))?;
+            Sites::from_toml(&text).map_err(|e| problem(format!("{path}: {e}")))
+        }
+        None if leptos.site_addr.ip().is_loopback() => Ok(Sites::development()),
+        None => Ok(Sites::default()),
     }
 }
 

@@ -14,6 +14,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("SESSION_COOKIE_SECURE", "false"),
     ("FRAME_ANCESTORS", "'self'"),
     ("ALLOWED_ORIGINS", ""),
+    ("VERIFY_PUBLIC_URL", ""),
+    ("VERIFY_SITES_FILE", ""),
     ("LEPTOS_SITE_ADDR", "127.0.0.1:3000"),
     ("LEPTOS_SITE_ROOT", "target/site"),
     ("LEPTOS_CONFIG", "Leptos.toml"),

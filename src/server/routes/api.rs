@@ -1,5 +1,6 @@
-//! The server functions under `/api/`, behind the CSRF check, the body size limit
-//! and the body read deadline.
+//! The server functions under `/api/` (and, for an embedded widget, under its
+//! session's `/embed/s/<id>/api/`), behind the CSRF check, the body size limit, the
+//! body read deadline and the embed session lookup.
 use axum::Router;
 use axum::extract::Request;
 use axum::routing::post;
@@ -17,7 +18,13 @@ pub fn routes(state: &AppState) -> Router {
     let server_fns =
         move |request: Request| handle_server_fns_with_context(provide_state.clone(), request);
     Router::new()
-        .route("/api/{*server_fn}", post(server_fns))
+        .route("/api/{*server_fn}", post(server_fns.clone()))
+        // The embedded widget's calls, named by their session (see `embed`).
+        .route("/embed/s/{id}/api/{*server_fn}", post(server_fns))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::embed::attach_session,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.settings.connections.body_read,
             hardening::read_body_in_time,

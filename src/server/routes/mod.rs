@@ -1,4 +1,5 @@
-//! The axum application: one router per area (the page, the API, the dev outbox)
+//! The axum application: one router per area (the page, the API, the embed
+//! surface, the tokens' keys and siteverify, the dev outbox)
 //! and the static files, merged under the layers every response passes: sessions,
 //! security headers, the request timeout and the trace.
 use std::sync::Arc;
@@ -16,7 +17,9 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 mod api;
 mod dev_outbox;
+mod embed;
 mod pages;
+mod tokens;
 
 use super::store::Sessions;
 use super::{AppState, hardening};
@@ -54,6 +57,8 @@ pub fn build_router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(pages::routes(&state))
         .merge(api::routes(&state))
+        .merge(embed::routes(&state))
+        .merge(tokens::routes(&state))
         .fallback_service(ServeDir::new(&*state.leptos_options.site_root));
     if let Some(outbox) = state.outbox.clone() {
         router = router.merge(dev_outbox::routes(outbox));

@@ -47,6 +47,8 @@ impl Verifier<'_> {
                     e164: pending.e164,
                     display: pending.display,
                     at: now,
+                    channel: pending.channel,
+                    id: crate::server::tokens::random_id(),
                 });
                 slot.save(&stored).await?;
                 Ok(self.step(&stored, caller, now))

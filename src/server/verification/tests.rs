@@ -180,7 +180,8 @@ async fn a_code_verifies_its_number_once() {
         h.check(&code).await,
         Ok(Step::Verified(VerifiedPhone {
             phone: NUMBER.into(),
-            e164: "+447400123456".into()
+            e164: "+447400123456".into(),
+            token: None,
         }))
     );
     assert!(h.stored().pending.is_none());

@@ -1,0 +1,173 @@
+//! Embed sessions: the state of a widget framed by another site's page. Inside a
+//! cross-site frame browsers send no cookies (Safari never, Chrome less and less), so
+//! the session is named by an unguessable id that travels in the frame's address
+//! (`/embed/s/<id>`), in a hidden `pv_sid` field of every form, or in an
+//! `X-PV-Session` header, and is bound on the server to the site and origin that
+//! framed it.
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+mod params;
+
+pub use params::{EmbedParams, EmbedQuery, ParamProblem};
+
+use super::session::{SessionSlot, VerifySession};
+use super::store::StateStore;
+use crate::verify::VerifyError;
+
+/// The header the frame's scripts name their session in.
+pub const SESSION_HEADER: &str = "x-pv-session";
+/// The form field the frame's forms name it in.
+pub const SESSION_FIELD: &str = "pv_sid";
+
+/// A frame left alone this long starts over, as the widget's own page does.
+const IDLE: Duration = Duration::from_secs(30 * 60);
+
+/// Who framed the widget, and what for; fixed when the frame was first loaded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedContext {
+    pub sitekey: String,
+    /// The page's origin the frame talks to and the token names, when known.
+    pub origin: Option<String>,
+    /// The host page's name for this widget, echoed in every message to it.
+    pub widget_id: String,
+    pub action: Option<String>,
+    pub cdata: Option<String>,
+    pub nonce: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Record {
+    context: EmbedContext,
+    state: VerifySession,
+}
+
+/// One embed session, loaded for the length of a request.
+pub struct EmbedSlot {
+    store: Arc<dyn StateStore>,
+    id: String,
+    context: EmbedContext,
+    state: Mutex<VerifySession>,
+}
+
+fn key(id: &str) -> String {
+    format!("embed:{id}")
+}
+
+impl EmbedSlot {
+    /// Starts a session for a frame of `context`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn create(
+        store: Arc<dyn StateStore>,
+        context: EmbedContext,
+    ) -> Result<Self, VerifyError> {
+        loop {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let slot = Self {
+                store: store.clone(),
+                id: B64.encode(bytes),
+                context: context.clone(),
+                state: Mutex::new(VerifySession::default()),
+            };
+            let record = slot.encode(&VerifySession::default());
+            match store.set_if_absent(&key(&slot.id), &record, IDLE).await {
+                Ok(true) => return Ok(slot),
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::error!(%error, "cannot store an embed session");
+                    return Err(VerifyError::Internal);
+                }
+            }
+        }
+    }
+
+    /// The session named `id`, if it is live.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn open(store: Arc<dyn StateStore>, id: &str) -> Result<Option<Self>, VerifyError> {
+        // Ids are 43 base64url characters; anything else cannot name one.
+        if id.len() != 43
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Ok(None);
+        }
+        let bytes = store.get(&key(id)).await.map_err(|error| {
+            tracing::error!(%error, "cannot read an embed session");
+            VerifyError::Internal
+        })?;
+        let Some(record) = bytes.and_then(|b| serde_json::from_slice::<Record>(&b).ok()) else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            store,
+            id: id.to_owned(),
+            context: record.context,
+            state: Mutex::new(record.state),
+        }))
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn context(&self) -> &EmbedContext {
+        &self.context
+    }
+
+    /// The frame's own address, where a form posted without JavaScript returns to.
+    pub fn page_path(&self) -> String {
+        format!("/embed/s/{}", self.id)
+    }
+
+    fn encode(&self, state: &VerifySession) -> Vec<u8> {
+        let record = Record {
+            context: self.context.clone(),
+            state: state.clone(),
+        };
+        serde_json::to_vec(&record).unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionSlot for EmbedSlot {
+    async fn load(&self) -> Result<VerifySession, VerifyError> {
+        Ok(self.state.lock().await.clone())
+    }
+
+    async fn save(&self, state: &VerifySession) -> Result<(), VerifyError> {
+        let mut current = self.state.lock().await;
+        self.store
+            .set(&key(&self.id), &self.encode(state), IDLE)
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "cannot write an embed session");
+                VerifyError::Internal
+            })?;
+        *current = state.clone();
+        Ok(())
+    }
+}
+
+/// The session id a request names, in the header or the form body.
+pub fn requested_id(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<String> {
+    if let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(id.to_owned());
+    }
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    fields
+        .into_iter()
+        .find(|(name, _)| name == SESSION_FIELD)
+        .map(|(_, value)| value)
+}

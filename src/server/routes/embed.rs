@@ -1,0 +1,265 @@
+//! The embed surface: the loader script host pages include (`/embed.js`), the frame
+//! it opens (`/embed?sitekey=…` starts a session and sends the frame on to
+//! `/embed/s/<id>`), the frame's bridge script, and the layer that finds the embed
+//! session an API call names.
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use leptos::prelude::provide_context;
+use leptos_axum::render_app_async_with_context;
+
+use crate::app::{FramePage, embed_shell};
+use crate::i18n::Lang;
+use crate::server::embed::{EmbedContext, EmbedQuery, EmbedSlot, ParamProblem, requested_id};
+use crate::server::request::page_lang;
+use crate::server::{AppState, hardening};
+use crate::verify::VerifyError;
+
+/// Hand-written, no build step: see `embed/README.md`.
+const LOADER: &str = include_str!("../../../embed/loader.js");
+const BRIDGE: &str = include_str!("../../../embed/frame.js");
+
+pub fn routes(state: &AppState) -> Router {
+    Router::new()
+        .route("/embed", get(start_frame))
+        .route("/embed/s/{id}", get(frame_page))
+        .route("/embed.js", get(|| async { script(LOADER) }))
+        .route("/embed/frame.js", get(|| async { script(BRIDGE) }))
+        .with_state(state.clone())
+}
+
+/// Scripts at stable addresses: cached for an hour, then checked again.
+fn script(source: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            // Host pages that isolate themselves (COEP) may still load it.
+            (
+                header::HeaderName::from_static("cross-origin-resource-policy"),
+                "cross-origin",
+            ),
+        ],
+        source,
+    )
+        .into_response()
+}
+
+/// `GET /embed?sitekey=…`: checks what the host page asks for, starts an embed
+/// session, and sends the frame to its address.
+async fn start_frame(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<EmbedQuery>,
+) -> Response {
+    let lang = query
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_default();
+    // Browsers say what a request is for; a page opened at the top level is not a frame.
+    let destination = headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok());
+    if destination.is_some_and(|d| d != "iframe") {
+        return frame_error(
+            StatusCode::BAD_REQUEST,
+            &VerifyError::OriginNotAllowed,
+            lang,
+        );
+    }
+    let params = match query.parse() {
+        Ok(params) => params,
+        Err(ParamProblem::MissingSitekey) => {
+            return frame_error(StatusCode::BAD_REQUEST, &VerifyError::UnknownSite, lang);
+        }
+        Err(ParamProblem::Bad(name)) => {
+            tracing::info!(parameter = name, "embed request refused");
+            return frame_error(StatusCode::BAD_REQUEST, &VerifyError::UnknownSite, lang);
+        }
+    };
+    let Some(site) = state.settings.sites.find(&params.sitekey) else {
+        tracing::info!("embed request for an unknown sitekey");
+        return frame_error(StatusCode::BAD_REQUEST, &VerifyError::UnknownSite, lang);
+    };
+    if params
+        .origin
+        .as_deref()
+        .is_some_and(|origin| !site.allows_origin(origin))
+    {
+        tracing::info!(sitekey = %site.sitekey, "embed request from an origin the site does not allow");
+        return frame_error(StatusCode::FORBIDDEN, &VerifyError::OriginNotAllowed, lang);
+    }
+    let context = EmbedContext {
+        origin: site.bound_origin(params.origin.as_deref()),
+        sitekey: params.sitekey,
+        widget_id: params.widget_id,
+        action: params.action,
+        cdata: params.cdata,
+        nonce: params.nonce,
+    };
+    let slot = match EmbedSlot::create(state.store.clone(), context).await {
+        Ok(slot) => slot,
+        Err(error) => return frame_error(StatusCode::INTERNAL_SERVER_ERROR, &error, lang),
+    };
+    let mut location = slot.page_path();
+    if let Some(lang) = params.lang {
+        location.push_str("?lang=");
+        location.push_str(lang.code());
+    }
+    Redirect::to(&location).into_response()
+}
+
+/// `GET /embed/s/<id>`: the frame, rendered for its session.
+async fn frame_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let lang = page_lang_of(&request);
+    let slot = match EmbedSlot::open(state.store.clone(), &id).await {
+        Ok(Some(slot)) => Arc::new(slot),
+        Ok(None) => return frame_error(StatusCode::GONE, &VerifyError::SessionLost, lang),
+        Err(error) => return frame_error(StatusCode::INTERNAL_SERVER_ERROR, &error, lang),
+    };
+    let Some(site) = state.settings.sites.find(&slot.context().sitekey) else {
+        return frame_error(StatusCode::BAD_REQUEST, &VerifyError::UnknownSite, lang);
+    };
+    let ancestors = site.frame_ancestors();
+    let frame = FramePage {
+        session: slot.id().to_owned(),
+        widget_id: slot.context().widget_id.clone(),
+        parent_origin: slot.context().origin.clone().unwrap_or_default(),
+    };
+    let provide = {
+        let state = state.clone();
+        move || {
+            provide_context(state.clone());
+            provide_context(slot.clone());
+        }
+    };
+    let options = state.leptos_options.clone();
+    let render = render_app_async_with_context(provide, move || {
+        hardening::set_page_csp(Some(&ancestors));
+        embed_shell(options.clone(), page_lang(), frame.clone())
+    });
+    render(request).await.into_response()
+}
+
+fn page_lang_of(request: &Request) -> Lang {
+    request
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("lang=")))
+        .and_then(Lang::parse)
+        .unwrap_or_default()
+}
+
+/// Tells the loader that this frame shows an error (the code only: the page's origin
+/// is not known to be the site's, so the message goes to any parent).
+const ERROR_SCRIPT: &str = "(function(){var e=document.querySelector('[data-pv-error]');\
+var w=new URLSearchParams(location.search).get('wid');if(parent!==window&&e)parent.postMessage(\
+{pv:1,wid:w,type:'error',code:e.getAttribute('data-pv-error'),\
+height:Math.ceil(document.body.getBoundingClientRect().height)},'*')})()";
+
+/// What a frame shows when it cannot run: one sentence, framable by anyone (it holds
+/// nothing), so the host page's visitor reads why instead of a blank box.
+fn frame_error(status: StatusCode, error: &VerifyError, lang: Lang) -> Response {
+    use base64::Engine;
+    use sha2::Digest;
+    let message = error.message_in(lang);
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"{}\" dir=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>body{{font:16px system-ui,sans-serif;margin:0;padding:1rem;color:#b00020}}</style></head>\
+         <body><main><h1 style=\"font-size:1rem;margin:0\" role=\"alert\" data-pv-error=\"{}\">{}</h1></main>\
+         <script>{ERROR_SCRIPT}</script></body></html>",
+        lang.code(),
+        lang.dir(),
+        message,
+        error_code(error),
+        message
+    );
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(ERROR_SCRIPT));
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'; base-uri 'none'; frame-ancestors *"
+    );
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+/// The `pv-error` code the loader reports for each error a frame can show.
+fn error_code(error: &VerifyError) -> &'static str {
+    match error {
+        VerifyError::UnknownSite => "site_unknown",
+        VerifyError::OriginNotAllowed => "origin_not_allowed",
+        VerifyError::SessionLost => "session_lost",
+        _ => "internal",
+    }
+}
+
+/// Finds the embed session an API call names (in its address
+/// `/embed/s/<id>/api/…`, an `X-PV-Session` header, or a `pv_sid` form field) and
+/// hands it to the server function; the address is rewritten to `/api/…`. Runs after
+/// the body has been read within its deadline.
+pub async fn attach_session(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, hardening::API_BODY_LIMIT).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let path = parts.uri.path().to_owned();
+    let in_path = path
+        .strip_prefix("/embed/s/")
+        .and_then(|rest| rest.split_once('/'));
+    let id = match in_path {
+        Some((id, _)) => Some(id.to_owned()),
+        None => requested_id(&parts.headers, &bytes),
+    };
+    if let Some(id) = id {
+        let plain_form = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+        match EmbedSlot::open(state.store.clone(), &id).await {
+            Ok(Some(slot)) => {
+                parts.extensions.insert(Arc::new(slot));
+            }
+            Ok(None) if plain_form => {
+                return frame_error(StatusCode::GONE, &VerifyError::SessionLost, Lang::default());
+            }
+            Ok(None) => return hardening::refuse(VerifyError::SessionLost),
+            Err(error) => return hardening::refuse(error),
+        }
+        if let Some((_, rest)) = in_path {
+            let query = parts
+                .uri
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            match format!("/{rest}{query}").parse() {
+                Ok(uri) => parts.uri = uri,
+                Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+            }
+        }
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}

@@ -1,0 +1,545 @@
+//! The embedded widget over real HTTP, as a host page's frame and the host's backend
+//! use it: no cookie ever, the session in the frame's address and forms, and a token
+//! that siteverify and the JWKS both vouch for.
+
+use phone_verify::server::clock::Clock;
+use phone_verify_token::{Expected, JwkSet, TokenError, verify};
+use reqwest::header::{ACCEPT, CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, spawn_app};
+
+const NUMBER: &str = "+44 7911 123456";
+const HOST: &str = "http://localhost:3100";
+/// The public URL the test apps name as issuer (the Leptos address in Cargo.toml).
+const ISSUER: &str = "http://127.0.0.1:3000";
+
+/// A frame without cookies, as a browser that blocks third-party cookies runs it.
+struct Frame {
+    client: reqwest::Client,
+    app: String,
+    /// `/embed/s/<id>`.
+    path: String,
+}
+
+fn no_cookies() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl Frame {
+    async fn open(app: &TestApp, query: &str) -> Frame {
+        let client = no_cookies();
+        let response = client
+            .get(app.url(&format!("/embed?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+        assert!(response.headers().get(SET_COOKIE).is_none());
+        let path = response.headers()[LOCATION].to_str().unwrap().to_owned();
+        assert!(path.starts_with("/embed/s/"), "{path}");
+        Frame {
+            client,
+            app: app.url(""),
+            path,
+        }
+    }
+
+    fn id(&self) -> &str {
+        self.path.trim_start_matches("/embed/s/")
+    }
+
+    async fn page(&self) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.app, self.path))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A call of the hydrated widget: under the session's address, JSON back.
+    async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{}/api/verify/{endpoint}", self.app, self.path))
+            .header(ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.headers().get(SET_COOKIE).is_none(),
+            "an embed call set a cookie"
+        );
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// A form posted with JavaScript off: to `/api/verify/…`, the session in a field.
+    async fn post_form(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields = form.to_vec();
+        fields.push(("pv_sid", self.id()));
+        self.client
+            .post(format!("{}/api/verify/{endpoint}", self.app))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn siteverify(app: &TestApp, form: &[(&str, &str)]) -> Value {
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/siteverify"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn jwks(app: &TestApp) -> JwkSet {
+    reqwest::get(app.url("/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Runs the flow in `frame` by JSON calls and returns the token.
+async fn verify_in(app: &TestApp, frame: &Frame, channel: &str) -> String {
+    let (status, body) = frame
+        .call("start", &[("phone", NUMBER), ("channel", channel)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let code = app.latest_code().await;
+    let (status, body) = frame.call("check", &[("code", &code)]).await;
+    assert_eq!(status, 200, "{body}");
+    body["Verified"]["token"]
+        .as_str()
+        .expect("a token in the verified step")
+        .to_owned()
+}
+
+const SIGNUP: &str =
+    "sitekey=pk_test_local&wid=w1&origin=http://localhost:3100&action=signup&nonce=host-nonce-1";
+
+#[tokio::test]
+async fn a_frame_without_cookies_verifies_and_the_backend_trusts_the_token() {
+    let app = spawn_app(&[]).await;
+    let frame = Frame::open(&app, SIGNUP).await;
+    let page = frame.page().await;
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    assert!(headers.get(SET_COOKIE).is_none());
+    assert_eq!(headers[REFERRER_POLICY], "no-referrer");
+    let csp = headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors http://localhost:* http://127.0.0.1:*"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"data-pv-origin="http://localhost:3100""#));
+    assert!(
+        html.contains(&format!(r#"name="pv_sid" value="{}""#, frame.id())),
+        "forms carry the session"
+    );
+
+    let token = verify_in(&app, &frame, "sms").await;
+
+    // Offline, as a host backend with the token crate does.
+    let keys = jwks(&app).await;
+    let expected = Expected::new(ISSUER, "pk_test_local")
+        .origin(HOST)
+        .action("signup");
+    let claims = verify(&token, &keys, &expected, app.clock.unix_secs()).unwrap();
+    assert_eq!(claims.phone_number, "+447911123456");
+    assert_eq!(claims.amr, ["sms"]);
+    assert_eq!(claims.nonce.as_deref(), Some("host-nonce-1"));
+    assert_eq!(claims.exp - claims.iat, 300);
+
+    // Online, once.
+    let answer = siteverify(&app, &[("secret", "sk_test_local"), ("response", &token)]).await;
+    assert_eq!(answer["success"], true, "{answer}");
+    assert_eq!(answer["phone_number"], "+447911123456");
+    assert_eq!(answer["channel"], "sms");
+    assert_eq!(answer["hostname"], "localhost");
+    assert_eq!(answer["action"], "signup");
+    assert_eq!(answer["nonce"], "host-nonce-1");
+    assert_eq!(answer["error-codes"], json!([]));
+    let replay = siteverify(&app, &[("secret", "sk_test_local"), ("response", &token)]).await;
+    assert_eq!(
+        replay,
+        json!({"success": false, "error-codes": ["timeout-or-duplicate"]})
+    );
+}
+
+#[tokio::test]
+async fn by_voice_the_token_says_tel() {
+    let app = spawn_app(&[]).await;
+    let frame = Frame::open(&app, SIGNUP).await;
+    let token = verify_in(&app, &frame, "voice").await;
+    let answer = siteverify(&app, &[("secret", "sk_test_local"), ("response", &token)]).await;
+    assert_eq!(answer["channel"], "voice", "{answer}");
+    let claims = verify(
+        &token,
+        &jwks(&app).await,
+        &Expected::new(ISSUER, "pk_test_local"),
+        app.clock.unix_secs(),
+    )
+    .unwrap();
+    assert_eq!(claims.amr, ["tel"]);
+}
+
+#[tokio::test]
+async fn the_frame_works_with_plain_forms() {
+    let app = spawn_app(&[]).await;
+    let frame = Frame::open(&app, SIGNUP).await;
+    let sent = frame
+        .post_form("start", &[("phone", NUMBER), ("channel", "sms")])
+        .await;
+    assert_eq!(sent.status(), 302);
+    assert_eq!(
+        sent.headers()[LOCATION].to_str().unwrap(),
+        frame.path,
+        "back to the frame, not a Referer"
+    );
+    let code_step = frame.page().await.text().await.unwrap();
+    assert!(
+        code_step.contains("pv-code"),
+        "the code step renders for the session"
+    );
+
+    let wrong = frame.post_form("check", &[("code", "000000")]).await;
+    assert_eq!(wrong.headers()[LOCATION].to_str().unwrap(), frame.path);
+    let code = app.latest_code().await;
+    let checked = frame.post_form("check", &[("code", &code)]).await;
+    assert_eq!(checked.status(), 302);
+    let success = frame.page().await.text().await.unwrap();
+    let token = success
+        .split(r#"name="pv-token" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the success step holds the token");
+    let answer = siteverify(&app, &[("secret", "sk_test_local"), ("response", token)]).await;
+    assert_eq!(answer["success"], true, "{answer}");
+}
+
+#[tokio::test]
+async fn two_frames_on_one_page_keep_their_own_sessions() {
+    let app = spawn_app(&[]).await;
+    let first = Frame::open(
+        &app,
+        "sitekey=pk_test_local&wid=w1&origin=http://localhost:3100",
+    )
+    .await;
+    let second = Frame::open(
+        &app,
+        "sitekey=pk_test_local&wid=w2&origin=http://localhost:3100",
+    )
+    .await;
+    assert_ne!(first.id(), second.id());
+    let (status, _) = first
+        .call("start", &[("phone", NUMBER), ("channel", "sms")])
+        .await;
+    assert_eq!(status, 200);
+    let (status, state) = second.call("state", &[]).await;
+    assert_eq!(status, 200);
+    assert!(state["step"]["EnterPhone"].is_object(), "{state}");
+    let code = app.latest_code().await;
+    let (status, _) = second.call("check", &[("code", &code)]).await;
+    assert_eq!(status, 409, "another frame's code does not verify this one");
+    let (status, body) = first.call("check", &[("code", &code)]).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn frames_that_may_not_run_say_why_and_start_nothing() {
+    let app = spawn_app(&[]).await;
+    let client = no_cookies();
+    for (query, status, code) in [
+        (
+            "sitekey=pk_live_nobody&origin=http://localhost:3100",
+            400,
+            "site_unknown",
+        ),
+        ("origin=http://localhost:3100", 400, "site_unknown"),
+        (
+            "sitekey=pk_test_local&origin=https://evil.example",
+            403,
+            "origin_not_allowed",
+        ),
+        (
+            "sitekey=pk_test_local&action=sign%20up",
+            400,
+            "site_unknown",
+        ),
+    ] {
+        let response = client
+            .get(app.url(&format!("/embed?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{query}");
+        let csp = response.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("frame-ancestors *") && csp.contains("script-src 'sha256-"),
+            "{csp}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&format!("data-pv-error=\"{code}\"")),
+            "{query}: {html}"
+        );
+    }
+    // Opened at the top level instead of in a frame.
+    let top = client
+        .get(app.url(&format!("/embed?{SIGNUP}")))
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(top.status(), 400);
+    // A session that does not exist.
+    let gone = client
+        .get(app.url("/embed/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 410);
+    let call = client
+        .post(app.url("/embed/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/api/verify/start"))
+        .header(ACCEPT, "application/json")
+        .form(&[("phone", NUMBER), ("channel", "sms")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 410);
+    assert_eq!(call.json::<Value>().await.unwrap(), json!("SessionLost"));
+    assert!(app.outbox().await.is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn siteverify_refuses_what_it_cannot_vouch_for() {
+    let dir = crate::support::fresh_data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let sites = dir.join("sites.toml");
+    std::fs::write(
+        &sites,
+        r#"
+        [[sites]]
+        sitekey = "pk_test_shop"
+        secrets = ["sk_test_shop_0123456789abcdefghij"]
+        origins = ["http://localhost:3100"]
+
+        [[sites]]
+        sitekey = "pk_test_blog"
+        secrets = ["sk_test_blog_0123456789abcdefghij"]
+        origins = ["http://localhost:3200"]
+        "#,
+    )
+    .unwrap();
+    let app = spawn_app(&[("VERIFY_SITES_FILE", sites.to_str().unwrap())]).await;
+    let frame = Frame::open(&app, "sitekey=pk_test_shop&origin=http://localhost:3100").await;
+    let token = verify_in(&app, &frame, "sms").await;
+    let shop = "sk_test_shop_0123456789abcdefghij";
+    let refused = |codes: &[&str]| json!({"success": false, "error-codes": codes});
+
+    assert_eq!(
+        siteverify(&app, &[("response", &token)]).await,
+        refused(&["missing-input-secret"])
+    );
+    assert_eq!(
+        siteverify(&app, &[("secret", "sk_test_local"), ("response", &token)]).await,
+        refused(&["invalid-input-secret"]),
+        "no development site beside a sites file"
+    );
+    assert_eq!(
+        siteverify(&app, &[("secret", shop)]).await,
+        refused(&["missing-input-response"])
+    );
+    assert_eq!(
+        siteverify(&app, &[("secret", shop), ("response", "not.a.token")]).await,
+        refused(&["invalid-input-response"])
+    );
+    let blog = "sk_test_blog_0123456789abcdefghij";
+    assert_eq!(
+        siteverify(&app, &[("secret", blog), ("response", &token)]).await,
+        refused(&["sitekey-secret-mismatch"])
+    );
+    assert_eq!(
+        siteverify(
+            &app,
+            &[
+                ("secret", shop),
+                ("response", &token),
+                ("sitekey", "pk_test_blog")
+            ]
+        )
+        .await,
+        refused(&["sitekey-secret-mismatch"])
+    );
+    let mut tampered = token.clone();
+    tampered.insert(tampered.len() - 2, 'A');
+    tampered.remove(tampered.len() - 1);
+    assert_eq!(
+        siteverify(&app, &[("secret", shop), ("response", &tampered)]).await,
+        refused(&["invalid-input-response"])
+    );
+    // A frame of another site's origin never starts.
+    let foreign = no_cookies()
+        .get(app.url("/embed?sitekey=pk_test_shop&origin=http://localhost:3200"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+
+    // Too late: five minutes and a second after it was made.
+    app.advance(301);
+    assert_eq!(
+        siteverify(&app, &[("secret", shop), ("response", &token)]).await,
+        refused(&["timeout-or-duplicate"])
+    );
+    // The refusals did not use it up: had it been in time, it would have worked once.
+    let fresh = Frame::open(&app, "sitekey=pk_test_shop&origin=http://localhost:3100").await;
+    let token = verify_in(&app, &fresh, "sms").await;
+    let json_body = reqwest::Client::new()
+        .post(app.url("/api/v1/siteverify"))
+        .json(&json!({"secret": shop, "response": token}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_body["success"], true,
+        "JSON bodies work too: {json_body}"
+    );
+    let other_type = reqwest::Client::new()
+        .post(app.url("/api/v1/siteverify"))
+        .header("content-type", "text/plain")
+        .body("secret=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_type.status(), 415);
+}
+
+#[tokio::test]
+async fn the_frame_answers_only_to_its_sites_origins() {
+    let app = spawn_app(&[]).await;
+    let frame = Frame::open(&app, "sitekey=pk_test_local&wid=w1").await;
+    let html = frame.page().await.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-pv-origin="""#),
+        "no claimed origin, several allowed: bound to none"
+    );
+    let token = verify_in(&app, &frame, "sms").await;
+    let claims = verify(
+        &token,
+        &jwks(&app).await,
+        &Expected::new(ISSUER, "pk_test_local"),
+        app.clock.unix_secs(),
+    )
+    .unwrap();
+    assert_eq!(claims.origin, None);
+    assert_eq!(
+        verify(
+            &token,
+            &jwks(&app).await,
+            &Expected::new(ISSUER, "pk_test_local").origin(HOST),
+            app.clock.unix_secs()
+        ),
+        Err(TokenError::WrongOrigin)
+    );
+}
+
+#[tokio::test]
+async fn a_verified_frame_gets_fresh_tokens_only_while_the_verification_is_recent() {
+    let app = spawn_app(&[]).await;
+    let frame = Frame::open(&app, SIGNUP).await;
+    let first = verify_in(&app, &frame, "sms").await;
+    app.advance(280);
+    let (_, state) = frame.call("state", &[]).await;
+    let second = state["step"]["Verified"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    let keys = jwks(&app).await;
+    let now = app.clock.unix_secs();
+    let (a, b) = (
+        verify(&first, &keys, &Expected::new(ISSUER, "pk_test_local"), now).unwrap(),
+        verify(&second, &keys, &Expected::new(ISSUER, "pk_test_local"), now).unwrap(),
+    );
+    assert_eq!(a.vid, b.vid, "the same verification");
+    assert_ne!(a.jti, b.jti);
+    assert_eq!(a.auth_time, b.auth_time);
+    // Ten minutes after the code: no more tokens without a new one.
+    app.advance(321);
+    let (_, state) = frame.call("state", &[]).await;
+    assert!(state["step"]["Verified"].is_object());
+    assert!(state["step"]["Verified"].get("token").is_none(), "{state}");
+}
+
+#[tokio::test]
+async fn the_keys_and_the_scripts_are_public_and_cacheable() {
+    let app = spawn_app(&[]).await;
+    let response = reqwest::get(app.url("/.well-known/jwks.json"))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let body: Value = response.json().await.unwrap();
+    let keys = body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "the signing key and the next one");
+    for key in keys {
+        assert_eq!(
+            (
+                key["kty"].as_str(),
+                key["crv"].as_str(),
+                key["alg"].as_str()
+            ),
+            (Some("EC"), Some("P-256"), Some("ES256"))
+        );
+        assert!(key.get("d").is_none(), "never a private part");
+    }
+    for (path, marker) in [
+        ("/embed.js", "customElements.define('phone-verify'"),
+        ("/embed/frame.js", "postMessage"),
+    ] {
+        let response = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+        let source = response.text().await.unwrap();
+        assert!(source.contains(marker), "{path}");
+    }
+    // The loader's budget is 8 KB brotli; uncompressed it is far under that already.
+    assert!(include_str!("../../embed/loader.js").len() < 8 * 1024);
+}
+
+#[tokio::test]
+async fn signing_keys_survive_a_restart() {
+    let data = crate::support::fresh_data_dir();
+    let data = data.to_str().unwrap();
+    let first = spawn_app(&[("DATA_DIR", data)]).await;
+    let before = jwks(&first).await;
+    first.kill().await;
+    let second = spawn_app(&[("DATA_DIR", data)]).await;
+    assert_eq!(jwks(&second).await, before);
+}
