@@ -10,6 +10,8 @@ export const apps = {
   twilio: `http://127.0.0.1:${port + 2}`,
 };
 export const fakeUpstream = `http://127.0.0.1:${port + 10}`;
+// A host site on another site than the widget (localhost against 127.0.0.1).
+export const hostSite = `http://localhost:${port + 20}`;
 
 // Fresh state for every run, one SQLite file per app.
 const dataRoot = `target/e2e-data/${Date.now()}`;
@@ -74,6 +76,16 @@ export default defineConfig({
     { name: 'local', testMatch: /flow|no-js|bundle|experience|a11y|languages/, use: { ...chromium, baseURL: apps.local } },
     { name: 'messagebird', testMatch: /flow|no-js|languages/, use: { ...chromium, baseURL: apps.messagebird } },
     { name: 'twilio', testMatch: /flow|no-js|languages/, use: { ...chromium, baseURL: apps.twilio } },
+    {
+      name: 'embed',
+      testMatch: /embed/,
+      use: {
+        ...chromium,
+        baseURL: hostSite,
+        // Third-party cookies blocked, as Safari does and Chrome is moving to.
+        launchOptions: { ...chromium.launchOptions, args: [...chromium.launchOptions.args, '--test-third-party-cookie-phaseout'] },
+      },
+    },
     // Fault knobs are global to the fake upstream: run them alone, after the rest.
     { name: 'faults', testMatch: /faults/, dependencies: ['local', 'messagebird', 'twilio'], use: chromium },
   ],
@@ -84,6 +96,12 @@ export default defineConfig({
       url: `${fakeUpstream}/_fake/stats`,
       reuseExistingServer: false,
       env: { FAKE_VERIFY_ADDR: fakeUpstream.replace('http://', '') },
+    },
+    {
+      command: 'node host/server.mjs',
+      url: `${hostSite}/signup`,
+      reuseExistingServer: false,
+      env: { HOST_ADDR: hostSite.replace('http://', ''), WIDGET_URL: apps.local },
     },
     // SMS end with the origin-bound line `@127.0.0.1 #123456` (WebOTP, Safari AutoFill).
     app('local', { VERIFY_OTP_DOMAIN: '127.0.0.1' }),

@@ -110,16 +110,39 @@ async fn count(store: &dyn StateStore, key: &str) -> Result<u64, VerifyError> {
         .unwrap_or(0))
 }
 
-/// The counters one send to `to` from `client` touches.
-fn send_counters(policy: &LimitPolicy, to: &PhoneNumber, client: &str, now: u64) -> Vec<Counter> {
+/// An embedding site's own daily budget of sends (`sends_per_day` in the sites file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteBudget {
+    pub sitekey: String,
+    pub per_day: u32,
+}
+
+/// The counters one send to `to` from `client` (for `site`) touches.
+fn send_counters(
+    policy: &LimitPolicy,
+    to: &PhoneNumber,
+    client: &str,
+    site: Option<&SiteBudget>,
+    now: u64,
+) -> Vec<Counter> {
     let e164 = to.e164();
     let prefix = &e164[..e164.len().saturating_sub(4)];
-    vec![
+    let mut counters = vec![
         Counter::new("number-hour", e164, policy.number_per_hour, HOUR, now),
         Counter::new("number-day", e164, policy.number_per_day, DAY, now),
         Counter::new("ip-hour", client, policy.ip_per_hour, HOUR, now),
         Counter::new("prefix-hour", prefix, policy.prefix_per_hour, HOUR, now),
-    ]
+    ];
+    if let Some(site) = site {
+        counters.push(Counter::new(
+            "site-day",
+            &site.sitekey,
+            site.per_day,
+            DAY,
+            now,
+        ));
+    }
+    counters
 }
 
 /// Refuses a send that any limit forbids; otherwise counts it. Called before the
@@ -129,6 +152,7 @@ pub async fn admit_send(
     policy: &LimitPolicy,
     to: &PhoneNumber,
     client: &str,
+    site: Option<&SiteBudget>,
     now: u64,
 ) -> Result<(), VerifyError> {
     if !policy.allowed_countries.is_empty()
@@ -138,7 +162,7 @@ pub async fn admit_send(
     {
         return Err(VerifyError::CountryNotAllowed);
     }
-    let counters = send_counters(policy, to, client, now);
+    let counters = send_counters(policy, to, client, site, now);
     let specs: Vec<StoreCounter> = counters
         .iter()
         .map(|c| StoreCounter {
@@ -152,7 +176,13 @@ pub async fn admit_send(
         Some(full) => {
             let counter = &counters[full];
             let limit = counter.key.split(':').nth(1).unwrap_or_default();
-            if limit.starts_with("prefix") {
+            if limit.starts_with("site") {
+                tracing::warn!(
+                    alert = "site_budget",
+                    limit,
+                    "a site's daily sends are used up"
+                );
+            } else if limit.starts_with("prefix") {
                 // Many numbers of one range is the mark of SMS pumping (toll fraud):
                 // an alert for whoever watches the logs, not just a refusal.
                 tracing::warn!(

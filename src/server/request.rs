@@ -11,7 +11,7 @@ use tower_sessions::Session;
 use super::AppState;
 use super::embed::EmbedSlot;
 use super::error_response;
-use super::limits;
+use super::limits::{self, SiteBudget};
 use super::session::SessionSlot;
 use super::tokens::Grant;
 use super::verification::{Caller, Verifier};
@@ -56,7 +56,7 @@ impl ServerCall {
             .as_ref()
             .and_then(|parts| parts.headers.get(header::ACCEPT)?.to_str().ok())
             .is_some_and(|accept| accept.contains("text/html"));
-        let caller = match &parts {
+        let mut caller = match &parts {
             Some(parts) => Caller {
                 client: limits::client_key(parts, &state.settings.limits.trusted_proxies),
                 accept_language: accept_language(parts)
@@ -64,12 +64,24 @@ impl ServerCall {
                     .take(MAX_ACCEPT_LANGUAGE)
                     .collect(),
                 chosen_lang: query_lang(parts),
+                site: None,
             },
             None => Caller {
                 client: "unknown".to_owned(),
                 ..Caller::default()
             },
         };
+        if let Slot::Embed(slot) = &session {
+            caller.site = state
+                .settings
+                .sites
+                .find(&slot.context().sitekey)
+                .and_then(|site| site.sends_per_day)
+                .map(|per_day| SiteBudget {
+                    sitekey: slot.context().sitekey.clone(),
+                    per_day: u32::try_from(per_day).unwrap_or(u32::MAX),
+                });
+        }
         Ok(Self {
             state,
             session,

@@ -543,3 +543,34 @@ async fn signing_keys_survive_a_restart() {
     let second = spawn_app(&[("DATA_DIR", data)]).await;
     assert_eq!(jwks(&second).await, before);
 }
+
+#[tokio::test]
+async fn a_site_with_a_daily_budget_sends_no_more() {
+    let dir = crate::support::fresh_data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let sites = dir.join("sites.toml");
+    std::fs::write(
+        &sites,
+        r#"
+        [[sites]]
+        sitekey = "pk_test_small"
+        secrets = ["sk_test_small_0123456789abcdefghij"]
+        origins = ["http://localhost:3100"]
+        sends_per_day = 2
+        "#,
+    )
+    .unwrap();
+    let app = spawn_app(&[("VERIFY_SITES_FILE", sites.to_str().unwrap())]).await;
+    for (n, expected) in [
+        ("+44 7911 123451", 200),
+        ("+44 7911 123452", 200),
+        ("+44 7911 123453", 429),
+    ] {
+        let frame = Frame::open(&app, "sitekey=pk_test_small&origin=http://localhost:3100").await;
+        let (status, body) = frame
+            .call("start", &[("phone", n), ("channel", "sms")])
+            .await;
+        assert_eq!(status, expected, "{n}: {body}");
+    }
+    assert_eq!(app.outbox().await.len(), 2);
+}

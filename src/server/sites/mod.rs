@@ -216,6 +216,11 @@ impl SiteEntry {
             .iter()
             .map(|o| OriginPattern::parse(o).map_err(|problem| format!("site {name}: {problem}")))
             .collect::<Result<Vec<_>, _>>()?;
+        if self.sends_per_day == Some(0) {
+            return Err(format!(
+                "site {name}: sends_per_day must be at least 1 (remove the site to stop it)"
+            ));
+        }
         let max_age = self.max_age_secs.unwrap_or(DEFAULT_MAX_AGE_SECS);
         if !(60..=86_400).contains(&max_age) {
             return Err(format!(

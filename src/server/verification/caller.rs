@@ -1,5 +1,6 @@
 //! Who is asking, as far as the use cases care.
 use crate::i18n::Lang;
+use crate::server::limits::SiteBudget;
 use crate::server::session::VerifySession;
 
 /// The visitor behind a request.
@@ -11,6 +12,8 @@ pub struct Caller {
     pub accept_language: String,
     /// A language chosen with the switch (`?lang=` on the page's address).
     pub chosen_lang: Option<Lang>,
+    /// The embedding site's budget, for a widget framed by a site that has one.
+    pub site: Option<SiteBudget>,
 }
 
 impl Caller {

@@ -68,7 +68,15 @@ impl Verifier<'_> {
     ) -> Result<(), VerifyError> {
         let policy = &self.settings.limits;
         limits::admit_session_send(&mut stored.sends_at, policy, now)?;
-        limits::admit_send(self.store, policy, number, &caller.client, now).await?;
+        limits::admit_send(
+            self.store,
+            policy,
+            number,
+            &caller.client,
+            caller.site.as_ref(),
+            now,
+        )
+        .await?;
         stored.sends_at.push(now);
         Ok(())
     }

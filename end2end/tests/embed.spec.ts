@@ -1,0 +1,121 @@
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { apps } from '../playwright.config';
+import { uniqueNumber } from './helpers';
+
+// The widget embedded in a host page on another site (host/server.mjs on localhost,
+// the widget on 127.0.0.1), with third-party cookies blocked: the frame carries its
+// session without cookies, and the host's backend checks the token offline and by
+// siteverify.
+
+async function codeSentTo(request: APIRequestContext, e164: string): Promise<string> {
+  let text = '';
+  await expect
+    .poll(async () => {
+      const all = (await (await request.get(`${apps.local}/dev/outbox.json`)).json()) as { to: string; text: string }[];
+      text = all.find((m) => m.to === e164)?.text ?? '';
+      return text;
+    })
+    .not.toBe('');
+  return text.replace(/\D/g, '').slice(0, 6);
+}
+
+async function verifyIn(page: Page, request: APIRequestContext, name: string, channel: 'sms' | 'voice') {
+  const element = page.locator(`phone-verify[name="${name}"]`);
+  const frame = element.frameLocator('iframe');
+  await expect(element.locator('iframe')).toBeVisible();
+  const number = uniqueNumber();
+  await frame.locator('#pv-phone').fill(number.typed);
+  if (channel === 'voice') await frame.locator('input[name=channel][value=voice]').check();
+  await frame.locator('button.pv-button').click();
+  await expect(frame.getByTestId('sent-to')).toHaveText(number.shown);
+  await frame.locator('#pv-code').fill(await codeSentTo(request, number.e164));
+  await expect(frame.locator('#pv-success-title')).toBeVisible();
+  await expect.poll(() => element.evaluate((el: any) => el.getResponse())).not.toBe('');
+  return number;
+}
+
+test('a host page on another site verifies by SMS and its backend trusts the token', async ({ page, request, context }) => {
+  const events: string[] = [];
+  await page.exposeFunction('recordEvent', (e: string) => events.push(e));
+  await page.addInitScript(() => {
+    for (const type of ['pv-ready', 'pv-step', 'pv-verified']) {
+      document.addEventListener(type, (e: any) => (window as any).recordEvent(`${type}:${e.detail?.step ?? ''}`));
+    }
+  });
+  await page.goto('/signup');
+  const number = await verifyIn(page, request, 'phone-verify-token', 'sms');
+  expect(events).toContain('pv-ready:');
+  expect(events).toContain('pv-step:code');
+  expect(events).toContain('pv-verified:');
+
+  await page.getByTestId('submit-phone-verify-token').click();
+  await expect(page.getByTestId('offline')).toHaveText(`ok ${number.e164} sms`);
+  await expect(page.getByTestId('siteverify')).toHaveText(`ok ${number.e164} sms localhost signup`);
+  await expect(page.getByTestId('replay')).toHaveText('timeout-or-duplicate');
+  // Nothing of the widget's origin was ever kept in a cookie.
+  expect(await context.cookies(apps.local)).toEqual([]);
+});
+
+test('by voice, the token says so', async ({ page, request }) => {
+  await page.goto('/signup');
+  const number = await verifyIn(page, request, 'phone-verify-token', 'voice');
+  await page.getByTestId('submit-phone-verify-token').click();
+  await expect(page.getByTestId('offline')).toHaveText(`ok ${number.e164} tel`);
+  await expect(page.getByTestId('siteverify')).toHaveText(`ok ${number.e164} voice localhost signup`);
+});
+
+test('two widgets on one page each verify their own number', async ({ page, request }) => {
+  await page.goto('/two');
+  const first = await verifyIn(page, request, 'first', 'sms');
+  const second = page.locator('phone-verify[name=second]');
+  await expect(second.frameLocator('iframe').locator('#pv-phone')).toBeVisible();
+  expect(await second.evaluate((el: any) => el.getResponse())).toBe('');
+  const other = await verifyIn(page, request, 'second', 'sms');
+  expect(other.e164).not.toBe(first.e164);
+  await page.getByTestId('submit-second').click();
+  await expect(page.getByTestId('siteverify')).toHaveText(`ok ${other.e164} sms localhost login`);
+});
+
+test('the form cannot be sent before the number is verified', async ({ page }) => {
+  await page.goto('/signup');
+  await expect(page.locator('phone-verify iframe')).toBeVisible();
+  await page.getByTestId('submit-phone-verify-token').click();
+  await expect(page).toHaveURL(/\/signup$/);
+  expect(await page.locator('phone-verify').evaluate((el: any) => el.matches(':invalid'))).toBe(true);
+});
+
+test('messages from another window or origin are ignored', async ({ page }) => {
+  await page.goto('/signup');
+  await expect(page.locator('phone-verify iframe')).toBeVisible();
+  // The host page itself (not the frame) pretends to hand over a token.
+  await page.evaluate(() => window.postMessage({ pv: 1, wid: 'w1', type: 'token', token: 'forged' }, '*'));
+  await page.waitForTimeout(200);
+  expect(await page.locator('phone-verify').evaluate((el: any) => el.getResponse())).toBe('');
+});
+
+test('moving the element out and back in keeps one frame', async ({ page }) => {
+  await page.goto('/signup');
+  const element = page.locator('phone-verify');
+  await expect(element.locator('iframe')).toBeVisible();
+  const before = await element.locator('iframe').getAttribute('src');
+  // What React StrictMode does to a component: unmount and mount again at once.
+  await element.evaluate((el) => {
+    const parent = el.parentNode!;
+    const next = el.nextSibling;
+    parent.removeChild(el);
+    parent.insertBefore(el, next);
+  });
+  await page.waitForTimeout(100);
+  await expect(element.locator('iframe')).toHaveCount(1);
+  expect(await element.locator('iframe').getAttribute('src')).toBe(before);
+  // Removed for good, the frame goes with it.
+  await element.evaluate((el) => el.remove());
+  await expect(page.locator('iframe')).toHaveCount(0);
+});
+
+test('loading the loader twice defines the element once', async ({ page }) => {
+  await page.goto('/signup');
+  await expect(page.locator('phone-verify iframe')).toBeVisible();
+  await page.addScriptTag({ url: `${apps.local}/embed.js` });
+  await expect(page.locator('phone-verify iframe')).toHaveCount(1);
+});
