@@ -3,7 +3,9 @@
 # the time from navigation to an interactive widget in headless Chromium,
 # start+check round trips per second on the local provider (closed loop), and
 # open-loop start+check through MessageBird and Twilio against the fake upstream at
-# 0 ms and 50 ms upstream latency, with the latency the app adds over the upstream.
+# 0 ms and 50 ms upstream latency, with the latency the app adds over the upstream;
+# and for embedding: the loader's size, the frame's time to interactive inside a host
+# page on another site, and siteverify throughput.
 # Results are recorded in BENCHMARKS.md.
 #   scripts/bench.sh [workers] [seconds] [open-loop rate]
 set -euo pipefail
@@ -50,6 +52,19 @@ echo "(time to interactive first, on the idle server: headless Chromium, 20 cold
 (cd end2end && node tti.mjs "http://127.0.0.1:$PORT" 20)
 ./target/release/flow "http://127.0.0.1:$PORT" "$WORKERS" "$SECONDS_PER_RUN" 2>/dev/null
 echo "server RSS after the run: $(rss "$server")"
+
+echo
+echo "== embedding: the loader, the frame in a host page on another site, siteverify"
+printf '%-22s %10s %10s %10s   (target: loader brotli <= 8192)\n' file raw gzip brotli
+for file in embed/loader.js embed/frame.js; do
+  printf '%-22s %10d %10d %10d\n' "$(basename "$file")" "$(stat -c %s "$file")" \
+    "$(gzip -9 -c "$file" | wc -c)" "$(brotli -q 11 -c "$file" | wc -c)"
+done
+HOST_ADDR="localhost:$((PORT + 20))" WIDGET_URL="http://127.0.0.1:$PORT" node end2end/host/server.mjs &
+pids+=($!)
+wait_for "http://localhost:$((PORT + 20))/signup"
+(cd end2end && node embed-tti.mjs "http://localhost:$((PORT + 20))" 20)
+./target/release/siteverify "http://127.0.0.1:$PORT" 2000 "$WORKERS" 2>/dev/null
 
 echo
 echo "== open loop, $RATE start+check/s for ${SECONDS_PER_RUN}s, through each provider against the fake upstream"

@@ -37,7 +37,7 @@ pub fn App() -> impl IntoView {
     view! {
         <main class="pv-page">
             <header class="pv-page-header">
-                <p class="pv-brand">"phone-verify"</p>
+                <h1 class="pv-brand">"phone-verify"</h1>
             </header>
             <VerifyWidget on_verified=Callback::new(move |e164: String| verified.set(Some(e164)))/>
             <Show when=move || verified.get().is_some()>
@@ -83,7 +83,7 @@ pub fn embed_shell(options: LeptosOptions, lang: Lang, frame: FramePage) -> impl
                 data-pv-wid=frame.widget_id
                 data-pv-origin=frame.parent_origin
             >
-                <EmbedApp session/>
+                <EmbedApp session lang/>
             </body>
         </html>
     }
@@ -92,10 +92,14 @@ pub fn embed_shell(options: LeptosOptions, lang: Lang, frame: FramePage) -> impl
 /// The embedded widget. This is what hydrates in a frame: its forms and calls carry
 /// the embed session instead of a cookie.
 #[component]
-pub fn EmbedApp(session: String) -> impl IntoView {
+pub fn EmbedApp(session: String, lang: Lang) -> impl IntoView {
     provide_context(EmbedSession(session));
+    // The frame is a document of its own: it gets its one top-level heading, for
+    // screen readers (the host page shows its own), in the document's language.
+    let label = lang.texts().widget_label;
     view! {
         <main class="pv-embed">
+            <h1 class="pv-sr-only">{label}</h1>
             <VerifyWidget/>
         </main>
     }

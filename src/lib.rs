@@ -35,8 +35,13 @@ pub fn hydrate() {
         Some(session) => {
             let prefix: &'static str = Box::leak(format!("/embed/s/{session}").into_boxed_str());
             leptos::server_fn::client::set_server_url(prefix);
+            let lang = leptos::prelude::document()
+                .document_element()
+                .and_then(|html| html.get_attribute("lang"))
+                .and_then(|code| i18n::Lang::parse(&code))
+                .unwrap_or_default();
             leptos::mount::hydrate_body(
-                move || leptos::prelude::view! { <app::EmbedApp session/> },
+                move || leptos::prelude::view! { <app::EmbedApp session lang/> },
             );
         }
         None => leptos::mount::hydrate_body(app::App),

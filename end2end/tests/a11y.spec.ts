@@ -52,3 +52,44 @@ test('axe finds nothing in the server-rendered page alone', async ({ page }) => 
   await expect(page.locator('select[name=country]')).toBeVisible();
   await noViolations(page, 'plain phone step');
 });
+
+// The whole page, not just the widget, with axe-core's best-practice rules too: one
+// level-one heading, landmarks, and so on.
+test('the whole page passes best practices on every step', async ({ page, request }) => {
+  test.slow();
+  const whole = async (where: string) => {
+    const results = await new AxeBuilder({ page }).analyze();
+    const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(found, where).toEqual([]);
+  };
+  await page.goto('/');
+  await waitForHydration(page);
+  await whole('phone step');
+  const number = uniqueNumber();
+  await page.locator('#pv-phone').fill(number.typed);
+  await page.locator('button.pv-button').click();
+  await expect(page.getByTestId('sent-to')).toHaveText(number.shown);
+  await whole('code step');
+  await page.locator('#pv-code').fill(await codeFor(request, number.e164));
+  await expect(page.locator('#pv-success-title')).toBeVisible();
+  await whole('success step');
+});
+
+test('every digit box of the code field is as wide as the others', async ({ page, request }) => {
+  await page.setViewportSize({ width: 900, height: 800 });
+  await page.goto('/');
+  await waitForHydration(page);
+  const number = uniqueNumber();
+  await page.locator('#pv-phone').fill(number.typed);
+  await page.locator('button.pv-button').click();
+  const field = page.locator('#pv-code');
+  await expect(field).toBeVisible();
+  // The boxes are a repeating gradient from the border edge; the first one is cut
+  // short if the background is clipped to the content box.
+  const style = await field.evaluate((el) => {
+    const s = getComputedStyle(el);
+    return { clip: s.backgroundClip, origin: s.backgroundOrigin, paddingLeft: parseFloat(s.paddingLeft) };
+  });
+  expect(style.origin).toBe('border-box');
+  expect(style.clip === 'content-box' && style.paddingLeft > 0).toBe(false);
+});

@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { apps } from '../playwright.config';
 import { uniqueNumber } from './helpers';
@@ -118,4 +119,13 @@ test('loading the loader twice defines the element once', async ({ page }) => {
   await expect(page.locator('phone-verify iframe')).toBeVisible();
   await page.addScriptTag({ url: `${apps.local}/embed.js` });
   await expect(page.locator('phone-verify iframe')).toHaveCount(1);
+});
+
+test('axe finds nothing in the host page with the frame, best practices included', async ({ page }) => {
+  await page.goto('/signup');
+  await expect(page.locator('phone-verify iframe')).toBeVisible();
+  await expect(page.locator('phone-verify').frameLocator('iframe').locator('body[data-hydrated]')).toHaveCount(1);
+  const results = await new AxeBuilder({ page }).analyze();
+  const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(found).toEqual([]);
 });

@@ -1,0 +1,49 @@
+// Time to interactive of the embedded widget inside a host page on another site, in
+// headless Chromium on this machine: from the host page's navigation start to the
+// loader's `pv-ready` (the frame is shown, its server-rendered forms usable) and to
+// the frame's hydration (`body[data-hydrated]` inside the frame). Each load is a
+// fresh context with an empty cache. Needs the app and host/server.mjs running.
+//   node embed-tti.mjs [host-url] [loads]     (default http://localhost:3120, 20)
+import { chromium } from 'playwright-core';
+
+const host = process.argv[2] ?? 'http://localhost:3120';
+const loads = Number(process.argv[3] ?? 20);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--test-third-party-cookie-phaseout'],
+});
+const ready = [];
+const hydrated = [];
+for (let i = 0; i < loads; i++) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    document.addEventListener('pv-ready', () => (window.__readyAt = performance.now()));
+  });
+  await page.goto(`${host}/signup`);
+  await page.waitForFunction(() => window.__readyAt !== undefined);
+  const frame = page.locator('phone-verify iframe').contentFrame();
+  await frame.locator('body[data-hydrated]').waitFor({ state: 'attached' });
+  // Both clocks count from their own document's start: the frame's begins later.
+  const frameStart = await page.evaluate(() => {
+    const entry = performance.getEntriesByType('resource').find((e) => e.name.includes('/embed?'));
+    return entry ? entry.startTime : 0;
+  });
+  const inFrame = await frame.locator('body').evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    // The moment the attribute was set is not recorded in the frame; now is an upper bound.
+    return performance.now() - (nav ? nav.startTime : 0);
+  });
+  ready.push(await page.evaluate(() => window.__readyAt));
+  hydrated.push(frameStart + inFrame);
+  await context.close();
+}
+await browser.close();
+const stat = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p) => s[Math.min(s.length - 1, Math.floor(s.length * p))].toFixed(0);
+  return `median ${at(0.5)} ms, p90 ${at(0.9)} ms, min ${s[0].toFixed(0)} ms`;
+};
+console.log(`embedded, over ${loads} cold loads of the host page:`);
+console.log(`  frame shown (pv-ready): ${stat(ready)}`);
+console.log(`  frame hydrated (upper bound): ${stat(hydrated)}`);
