@@ -2,13 +2,40 @@
 // (app.rs, embed_shell). It tells the host page when the widget is ready, how tall
 // it is, which step it shows, and hands over the result token, always and only to
 // the origin the server bound to this frame's session (data-pv-origin). See
-// docs/embedding.md for the messages.
+// docs/embedding.md for the messages. On a hosted page (data-pv-return) it sends the
+// visitor back to the host with the token instead.
 (function () {
   'use strict';
   var body = document.body;
   var wid = body.getAttribute('data-pv-wid');
   var parentOrigin = body.getAttribute('data-pv-origin');
   var session = body.getAttribute('data-pv-session');
+  var returnUrl = body.getAttribute('data-pv-return');
+
+  // Hosted mode: a page of its own. Once the token is there, back to the host with
+  // it, as the server does for a form posted without JavaScript.
+  if (returnUrl) {
+    var leave = function () {
+      var field = document.querySelector('input[name="pv-token"]');
+      if (!field || !field.value) return false;
+      var url = new URL(returnUrl);
+      url.searchParams.append('pv_token', field.value);
+      var state = body.getAttribute('data-pv-state');
+      if (state) url.searchParams.append('state', state);
+      location.replace(url.toString());
+      return true;
+    };
+    var watch = function () {
+      if (!leave()) {
+        new MutationObserver(function (_, observer) {
+          if (leave()) observer.disconnect();
+        }).observe(body, { subtree: true, childList: true });
+      }
+    };
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', watch);
+    else watch();
+    return;
+  }
   if (!parentOrigin || window.parent === window) return;
 
   function post(type, data) {

@@ -59,6 +59,9 @@ pub struct FramePage {
     pub widget_id: String,
     /// The host page's origin, the only one the frame posts to (empty: none).
     pub parent_origin: String,
+    /// Hosted mode: where the page sends the visitor with the token.
+    pub return_url: Option<String>,
+    pub state: Option<String>,
 }
 
 /// The document of the frame another site embeds: the widget alone, with the bridge
@@ -82,6 +85,8 @@ pub fn embed_shell(options: LeptosOptions, lang: Lang, frame: FramePage) -> impl
                 data-pv-session=frame.session
                 data-pv-wid=frame.widget_id
                 data-pv-origin=frame.parent_origin
+                data-pv-return=frame.return_url
+                data-pv-state=frame.state
             >
                 <EmbedApp session lang/>
             </body>

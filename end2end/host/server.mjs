@@ -84,6 +84,21 @@ const server = http.createServer(async (request, response) => {
     if (request.method === 'GET' && url.pathname === '/two') {
       return send(200, page('Two widgets', `<h1>Two widgets</h1>${widgetForm('first', 'signup', 'nonce-first-00001')}${widgetForm('second', 'login', 'nonce-second-0001')}`));
     }
+    if (request.method === 'GET' && url.pathname === '/nojs') {
+      // For visitors without JavaScript: the hosted page, and back here with the token.
+      const hosted = new URL(`${WIDGET}/hosted`);
+      hosted.search = new URLSearchParams({ sitekey: SITEKEY, return_url: `${ORIGIN}/verified`, state: 'host-state-1', action: 'signup' });
+      return send(200, page('Verify without JavaScript', `<h1>Verify your phone</h1>
+<p><a data-testid="hosted" href="${escape(hosted)}">Verify your phone number</a></p>`));
+    }
+    if (request.method === 'GET' && url.pathname === '/verified') {
+      const token = url.searchParams.get('pv_token') ?? '';
+      const state = url.searchParams.get('state') ?? '';
+      const online = await siteverify(token);
+      return send(200, page('Verified', `<h1>Verified</h1>
+<p data-testid="state">${escape(state)}</p>
+<p data-testid="siteverify">${online.success ? `ok ${escape(online.phone_number)} ${escape(online.channel)} ${escape(online.hostname)} ${escape(online.action)}` : `refused: ${escape(online['error-codes'].join(' '))}`}</p>`));
+    }
     if (request.method === 'POST' && url.pathname === '/signup') {
       const form = await readForm(request);
       const token = form[form.field] ?? '';

@@ -129,3 +129,23 @@ test('axe finds nothing in the host page with the frame, best practices included
   const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   expect(found).toEqual([]);
 });
+
+for (const javaScriptEnabled of [true, false]) {
+  test(`the hosted page verifies and returns to the host (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`, async ({ browser, request }) => {
+    const context = await browser.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    await page.goto('/nojs');
+    await page.getByTestId('hosted').click();
+    await expect(page).toHaveURL(new RegExp(`^${apps.local}/embed/s/`));
+    const number = uniqueNumber();
+    await page.locator('#pv-phone').fill(number.typed);
+    await page.locator('button.pv-button').click();
+    await expect(page.getByTestId('sent-to')).toHaveText(number.shown);
+    await page.locator('#pv-code').fill(await codeSentTo(request, number.e164));
+    if (!javaScriptEnabled) await page.locator('.pv-code-form button[type=submit]').click();
+    await expect(page).toHaveURL(/\/verified\?/);
+    await expect(page.getByTestId('state')).toHaveText('host-state-1');
+    await expect(page.getByTestId('siteverify')).toHaveText(`ok ${number.e164} sms localhost signup`);
+    await context.close();
+  });
+}

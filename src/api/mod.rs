@@ -92,7 +92,7 @@ pub async fn check_code(#[server(default)] code: String) -> Result<Step, VerifyE
         Ok(step) => Ok(call.with_token(step).await),
         Err(error) => Err(error),
     };
-    call.finish(result).await
+    call.finish_step(result).await
 }
 
 /// Sends a new code to the same number, once the resend countdown is over; by

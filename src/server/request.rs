@@ -145,6 +145,27 @@ impl ServerCall {
         self.state.clock.unix_secs()
     }
 
+    /// As [`Self::finish`], and a hosted page's plain form that verified the number
+    /// sends the visitor back to the host with the token.
+    pub async fn finish_step(
+        &self,
+        result: Result<Step, VerifyError>,
+    ) -> Result<Step, VerifyError> {
+        let result = self.finish(result).await;
+        if let (
+            true,
+            Slot::Embed(slot),
+            Ok(Step::Verified(VerifiedPhone {
+                token: Some(token), ..
+            })),
+        ) = (self.plain_form, &self.session, &result)
+            && let Some(location) = slot.context().return_location(token)
+        {
+            leptos_axum::redirect(&location);
+        }
+        result
+    }
+
     /// Hands the result back, giving an error its HTTP status, or, for a form posted
     /// without JavaScript, keeping it for the page the browser is sent back to.
     pub async fn finish<T>(&self, result: Result<T, VerifyError>) -> Result<T, VerifyError> {

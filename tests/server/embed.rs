@@ -574,3 +574,93 @@ async fn a_site_with_a_daily_budget_sends_no_more() {
     }
     assert_eq!(app.outbox().await.len(), 2);
 }
+
+#[tokio::test]
+async fn the_hosted_page_sends_the_visitor_back_with_the_token() {
+    let app = spawn_app(&[]).await;
+    let client = no_cookies();
+    let start = client
+        .get(app.url("/hosted?sitekey=pk_test_local&return_url=http://localhost:3100/verified%3Fnext%3D1&state=st4te.x~&action=signup"))
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303);
+    let frame = Frame {
+        client,
+        app: app.url(""),
+        path: start.headers()[LOCATION].to_str().unwrap().to_owned(),
+    };
+    let page = frame.page().await;
+    let csp = page.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'"),
+        "a hosted page is never framed: {csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-pv-return="http://localhost:3100/verified?next=1""#),
+        "{html}"
+    );
+
+    // Without JavaScript: the last form post sends the visitor home with the token.
+    frame
+        .post_form("start", &[("phone", NUMBER), ("channel", "sms")])
+        .await;
+    let code = app.latest_code().await;
+    let done = frame.post_form("check", &[("code", &code)]).await;
+    assert_eq!(done.status(), 302);
+    let back = reqwest::Url::parse(done.headers()[LOCATION].to_str().unwrap()).unwrap();
+    assert_eq!(back.origin().ascii_serialization(), HOST);
+    assert_eq!(back.path(), "/verified");
+    let query: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    assert_eq!(query["next"], "1");
+    assert_eq!(query["state"], "st4te.x~");
+    let answer = siteverify(
+        &app,
+        &[
+            ("secret", "sk_test_local"),
+            ("response", &query["pv_token"]),
+        ],
+    )
+    .await;
+    assert_eq!(answer["success"], true, "{answer}");
+    assert_eq!(answer["hostname"], "localhost");
+    assert_eq!(answer["action"], "signup");
+}
+
+#[tokio::test]
+async fn the_hosted_page_returns_only_to_the_sites_own_urls() {
+    let app = spawn_app(&[]).await;
+    for query in [
+        "sitekey=pk_test_local&return_url=https://evil.example/verified",
+        "sitekey=pk_test_local",
+        "sitekey=pk_test_local&return_url=javascript:alert(1)",
+        "sitekey=pk_live_nobody&return_url=http://localhost:3100/verified",
+    ] {
+        let response = no_cookies()
+            .get(app.url(&format!("/hosted?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(response.status().as_u16(), 400 | 403),
+            "{query}: {}",
+            response.status()
+        );
+    }
+    let framed = no_cookies()
+        .get(app.url("/hosted?sitekey=pk_test_local&return_url=http://localhost:3100/verified"))
+        .header("sec-fetch-dest", "iframe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        framed.status(),
+        400,
+        "the hosted page does not start inside a frame"
+    );
+}

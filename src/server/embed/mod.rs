@@ -40,6 +40,26 @@ pub struct EmbedContext {
     pub action: Option<String>,
     pub cdata: Option<String>,
     pub nonce: Option<String>,
+    /// Hosted mode: a full page of this server, not a frame, that sends the visitor
+    /// back here with the token (see `return_location`).
+    #[serde(default)]
+    pub return_url: Option<String>,
+    /// Hosted mode: the host's value, echoed back with the token.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+impl EmbedContext {
+    /// Where a hosted page sends the visitor once `token` is theirs: the return URL
+    /// with `pv_token` and `state` added to its query.
+    pub fn return_location(&self, token: &str) -> Option<String> {
+        let mut url = reqwest::Url::parse(self.return_url.as_deref()?).ok()?;
+        url.query_pairs_mut().append_pair("pv_token", token);
+        if let Some(state) = &self.state {
+            url.query_pairs_mut().append_pair("state", state);
+        }
+        Some(url.into())
+    }
 }
 
 #[derive(Serialize, Deserialize)]

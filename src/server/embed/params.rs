@@ -22,6 +22,11 @@ pub struct EmbedQuery {
     pub nonce: Option<String>,
     #[serde(default)]
     pub lang: Option<String>,
+    /// Hosted mode only.
+    #[serde(default)]
+    pub return_url: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 /// The query, checked.
@@ -34,6 +39,8 @@ pub struct EmbedParams {
     pub cdata: Option<String>,
     pub nonce: Option<String>,
     pub lang: Option<Lang>,
+    pub return_url: Option<String>,
+    pub state: Option<String>,
 }
 
 /// Which value is wrong.
@@ -83,6 +90,29 @@ impl EmbedQuery {
             Some(_) => return Err(ParamProblem::Bad("origin")),
         };
         let lang = self.lang.as_deref().and_then(Lang::parse);
+        let return_url = match self.return_url.filter(|u| !u.is_empty()) {
+            None => None,
+            Some(u)
+                if u.len() <= 2048
+                    && reqwest::Url::parse(&u)
+                        .is_ok_and(|p| matches!(p.scheme(), "http" | "https")) =>
+            {
+                Some(u)
+            }
+            Some(_) => return Err(ParamProblem::Bad("return_url")),
+        };
+        // OAuth-style state values: base64url, dots and tildes too.
+        let state = match self.state.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s)
+                if s.len() <= 255
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_-.~".contains(&b)) =>
+            {
+                Some(s)
+            }
+            Some(_) => return Err(ParamProblem::Bad("state")),
+        };
         Ok(EmbedParams {
             sitekey: self.sitekey,
             widget_id,
@@ -91,6 +121,8 @@ impl EmbedQuery {
             cdata,
             nonce,
             lang,
+            return_url,
+            state,
         })
     }
 }
@@ -135,6 +167,8 @@ mod tests {
             ("origin", "javascript:alert(1)"),
             ("origin", "https://shop.example/path"),
             ("origin", "http://localhost:*"),
+            ("return_url", "javascript:alert(1)"),
+            ("state", "a b"),
         ] {
             let mut pairs = vec![("sitekey", "pk_test_local")];
             if name == "sitekey" {

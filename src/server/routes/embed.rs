@@ -28,6 +28,7 @@ const BRIDGE: &str = include_str!("../../../embed/frame.js");
 pub fn routes(state: &AppState) -> Router {
     Router::new()
         .route("/embed", get(start_frame))
+        .route("/hosted", get(start_hosted))
         .route("/embed/s/{id}", get(frame_page))
         .route("/embed.js", get(|| async { script(LOADER) }))
         .route("/embed/frame.js", get(|| async { script(BRIDGE) }))
@@ -58,14 +59,40 @@ async fn start_frame(
     headers: HeaderMap,
     Query(query): Query<EmbedQuery>,
 ) -> Response {
+    start(&state, &headers, query, Mode::Frame).await
+}
+
+/// `GET /hosted?sitekey=…&return_url=…&state=…`: the same widget as a page of its
+/// own, for host pages without JavaScript; it ends by sending the visitor to
+/// `return_url` with the token.
+async fn start_hosted(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<EmbedQuery>,
+) -> Response {
+    start(&state, &headers, query, Mode::Hosted).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Frame,
+    Hosted,
+}
+
+async fn start(state: &AppState, headers: &HeaderMap, query: EmbedQuery, mode: Mode) -> Response {
     let lang = query
         .lang
         .as_deref()
         .and_then(Lang::parse)
         .unwrap_or_default();
-    // Browsers say what a request is for; a page opened at the top level is not a frame.
+    // Browsers say what a request is for: a frame must be in a frame, and a hosted
+    // page must not be (it may not be framed at all).
     let destination = headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok());
-    if destination.is_some_and(|d| d != "iframe") {
+    let wanted = match mode {
+        Mode::Frame => "iframe",
+        Mode::Hosted => "document",
+    };
+    if destination.is_some_and(|d| d != wanted) {
         return frame_error(
             StatusCode::BAD_REQUEST,
             &VerifyError::OriginNotAllowed,
@@ -86,21 +113,46 @@ async fn start_frame(
         tracing::info!("embed request for an unknown sitekey");
         return frame_error(StatusCode::BAD_REQUEST, &VerifyError::UnknownSite, lang);
     };
-    if params
-        .origin
-        .as_deref()
-        .is_some_and(|origin| !site.allows_origin(origin))
-    {
-        tracing::info!(sitekey = %site.sitekey, "embed request from an origin the site does not allow");
-        return frame_error(StatusCode::FORBIDDEN, &VerifyError::OriginNotAllowed, lang);
-    }
+    let origin = match mode {
+        Mode::Frame => {
+            if params
+                .origin
+                .as_deref()
+                .is_some_and(|origin| !site.allows_origin(origin))
+            {
+                tracing::info!(sitekey = %site.sitekey, "embed request from an origin the site does not allow");
+                return frame_error(StatusCode::FORBIDDEN, &VerifyError::OriginNotAllowed, lang);
+            }
+            site.bound_origin(params.origin.as_deref())
+        }
+        Mode::Hosted => match params
+            .return_url
+            .as_deref()
+            .filter(|url| site.allows_return_url(url))
+        {
+            Some(url) => reqwest::Url::parse(url)
+                .ok()
+                .map(|u| u.origin().ascii_serialization()),
+            None => {
+                tracing::info!(sitekey = %site.sitekey, "hosted page without a return URL of the site");
+                return frame_error(StatusCode::FORBIDDEN, &VerifyError::OriginNotAllowed, lang);
+            }
+        },
+    };
+    let hosted = mode == Mode::Hosted;
     let context = EmbedContext {
-        origin: site.bound_origin(params.origin.as_deref()),
+        origin,
         sitekey: params.sitekey,
-        widget_id: params.widget_id,
+        widget_id: if hosted {
+            "hosted".into()
+        } else {
+            params.widget_id
+        },
         action: params.action,
         cdata: params.cdata,
         nonce: params.nonce,
+        return_url: if hosted { params.return_url } else { None },
+        state: if hosted { params.state } else { None },
     };
     let slot = match EmbedSlot::create(state.store.clone(), context).await {
         Ok(slot) => slot,
@@ -129,11 +181,18 @@ async fn frame_page(
     let Some(site) = state.settings.sites.find(&slot.context().sitekey) else {
         return frame_error(StatusCode::BAD_REQUEST, &VerifyError::UnknownSite, lang);
     };
-    let ancestors = site.frame_ancestors();
+    let context = slot.context();
+    // A hosted page is a page of its own, never in a frame.
+    let ancestors = match context.return_url {
+        Some(_) => "'none'".to_owned(),
+        None => site.frame_ancestors(),
+    };
     let frame = FramePage {
         session: slot.id().to_owned(),
-        widget_id: slot.context().widget_id.clone(),
-        parent_origin: slot.context().origin.clone().unwrap_or_default(),
+        widget_id: context.widget_id.clone(),
+        parent_origin: context.origin.clone().unwrap_or_default(),
+        return_url: context.return_url.clone(),
+        state: context.state.clone(),
     };
     let provide = {
         let state = state.clone();

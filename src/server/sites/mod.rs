@@ -37,6 +37,8 @@ pub struct Site {
     pub max_age: Duration,
     /// Where hosted mode may send the visitor back to (full URLs on the origins).
     pub return_urls: Vec<String>,
+    /// The development site takes any return URL on its origins.
+    any_return_url: bool,
 }
 
 impl Site {
@@ -72,9 +74,16 @@ impl Site {
         })
     }
 
-    /// Whether `url` is one of the return URLs hosted mode may redirect to.
+    /// Whether `url` is one of the return URLs hosted mode may redirect to: exactly
+    /// one of the listed ones (as OAuth matches redirect URIs).
     pub fn allows_return_url(&self, url: &str) -> bool {
-        self.return_urls.iter().any(|allowed| allowed == url)
+        if self.return_urls.iter().any(|allowed| allowed == url) {
+            return true;
+        }
+        self.any_return_url
+            && reqwest::Url::parse(url).is_ok_and(|u| {
+                u.username().is_empty() && self.allows_origin(&u.origin().ascii_serialization())
+            })
     }
 }
 
@@ -116,6 +125,7 @@ impl Sites {
                 sends_per_day: None,
                 max_age: Duration::from_secs(DEFAULT_MAX_AGE_SECS),
                 return_urls: Vec::new(),
+                any_return_url: true,
             }],
         }
     }
@@ -249,6 +259,7 @@ impl SiteEntry {
             sends_per_day: self.sends_per_day,
             max_age: std::time::Duration::from_secs(max_age),
             return_urls: self.return_urls,
+            any_return_url: false,
         })
     }
 }
@@ -335,6 +346,9 @@ mod tests {
         assert_eq!(local.bound_origin(None), None);
         assert!(dev.only_loopback());
         assert!(local.has_secret(DEV_SECRET));
+        assert!(local.allows_return_url("http://localhost:3100/verified?x=1"));
+        assert!(!local.allows_return_url("https://evil.example/verified"));
+        assert!(!local.allows_return_url("http://user@localhost:3100/"));
     }
 
     #[test]
