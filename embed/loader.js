@@ -14,7 +14,7 @@
   var ORIGIN = new URL(script && script.src ? script.src : '/', location.href).origin;
   var TITLES = { en: 'Phone number verification', de: 'Telefonnummer bestätigen', ar: 'التحقق من رقم الهاتف' };
   var MISSING = { en: 'Verify your phone number first.', de: 'Bestätige zuerst deine Telefonnummer.', ar: 'تحقّق من رقم هاتفك أولًا.' };
-  var PARAMS = ['action', 'cdata', 'nonce'];
+  var PARAMS = ['action', 'cdata', 'nonce', 'session'];
   var READY_TIMEOUT_MS = 15000;
   var count = 0;
 
@@ -25,7 +25,7 @@
 
   class PhoneVerify extends HTMLElement {
     static get formAssociated() { return true; }
-    static get observedAttributes() { return ['sitekey', 'lang', 'action', 'cdata', 'nonce']; }
+    static get observedAttributes() { return ['sitekey', 'lang', 'action', 'cdata', 'nonce', 'session']; }
 
     constructor() {
       super();

@@ -92,6 +92,7 @@ async fn a_busy_resend_is_disabled() {
 async fn steps_follow_the_step_signal() {
     let root = container();
     let step = RwSignal::new(Step::EnterPhone(PhoneEntry {
+        locked: None,
         phone: "+44 7911".into(),
         country: "GB".into(),
         channel: Channel::Voice,

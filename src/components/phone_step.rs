@@ -1,3 +1,4 @@
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::context::FlowActions;
@@ -8,12 +9,14 @@ use super::field_error::FieldError;
 use super::phone_input::PhoneInput;
 use crate::verify::{Channel, CountryOption, VerifyError};
 
-/// Step 1: the country, the number, and how to send the code.
+/// Step 1: the country, the number, and how to send the code; or, when the host's
+/// backend chose the number (`locked`, masked), only how to send the code.
 #[component]
 pub fn PhoneStep(
     phone: String,
     country: String,
     channel: Channel,
+    locked: Option<String>,
     countries: StoredValue<Vec<CountryOption>>,
     error: RwSignal<Option<VerifyError>>,
     actions: FlowActions,
@@ -24,7 +27,7 @@ pub fn PhoneStep(
     // The server renders the plain select; once the widget is interactive, the
     // searchable picker takes its place, and follows the country a number names.
     #[cfg(feature = "hydrate")]
-    {
+    if locked.is_none() {
         use super::country_picker::enhance::Picker;
         let picker = StoredValue::new_local(None::<Picker>);
         Effect::new(move |_| {
@@ -48,13 +51,24 @@ pub fn PhoneStep(
         <ActionForm action=actions.start attr:class="pv-step pv-phone-step">
             <SessionField/>
             <h2 class="pv-title">{t.phone_title}</h2>
-            <label class="pv-label" for="pv-phone">{t.phone_label}</label>
-            <p id="pv-phone-hint" class="pv-hint">{t.phone_hint}</p>
-            // Numbers read left to right in every language.
-            <div class="pv-phone-row" dir="ltr">
-                <CountrySelect countries selected=country/>
-                <PhoneInput value=phone country error/>
-            </div>
+            {match locked {
+                Some(masked) => Either::Left(view! {
+                    <p class="pv-lead">
+                        {t.locked_lead}
+                        " "
+                        <strong class="pv-number" dir="ltr" data-testid="locked-number">{masked}</strong>
+                    </p>
+                }),
+                None => Either::Right(view! {
+                    <label class="pv-label" for="pv-phone">{t.phone_label}</label>
+                    <p id="pv-phone-hint" class="pv-hint">{t.phone_hint}</p>
+                    // Numbers read left to right in every language.
+                    <div class="pv-phone-row" dir="ltr">
+                        <CountrySelect countries selected=country/>
+                        <PhoneInput value=phone country error/>
+                    </div>
+                }),
+            }}
             <fieldset class="pv-channels">
                 <legend class="pv-label">{t.send_by}</legend>
                 <label class="pv-choice">

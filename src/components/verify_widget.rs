@@ -118,7 +118,10 @@ pub fn StepView(
             phone,
             country,
             channel,
-        }) => EitherOf3::A(view! { <PhoneStep phone country channel countries error actions/> }),
+            locked,
+        }) => EitherOf3::A(
+            view! { <PhoneStep phone country channel locked countries error actions/> },
+        ),
         Step::EnterCode(entry) => EitherOf3::B(view! {
             <CodeStep entry error actions dev_outbox/>
         }),

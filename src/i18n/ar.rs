@@ -10,6 +10,7 @@ pub const TEXTS: Texts = Texts {
     phone_title: "تحقّق من رقم هاتفك",
     phone_label: "رقم الهاتف",
     phone_hint: "اختر بلدك ثم اكتب رقمك. سنرسل إليك رمزًا.",
+    locked_lead: "سنرسل رمزًا إلى الرقم المسجّل في حسابك:",
     country_label: "البلد",
     country_search: "ابحث عن بلد أو رمز اتصال",
     country_none: "لا يوجد بلد مطابق.",

@@ -9,6 +9,7 @@ pub const TEXTS: Texts = Texts {
     phone_title: "Telefonnummer bestätigen",
     phone_label: "Telefonnummer",
     phone_hint: "Wähle dein Land und gib deine Nummer ein. Wir schicken dir einen Code.",
+    locked_lead: "Wir schicken einen Code an die Nummer deines Kontos:",
     country_label: "Land",
     country_search: "Land oder Vorwahl suchen",
     country_none: "Kein Land gefunden.",

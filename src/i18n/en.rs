@@ -9,6 +9,7 @@ pub const TEXTS: Texts = Texts {
     phone_title: "Verify your phone number",
     phone_label: "Phone number",
     phone_hint: "Choose your country, then type your number. We'll send you a code.",
+    locked_lead: "We'll send a code to the number on your account:",
     country_label: "Country",
     country_search: "Search countries or codes",
     country_none: "No country matches.",

@@ -94,6 +94,8 @@ pub struct Texts {
     pub phone_title: &'static str,
     pub phone_label: &'static str,
     pub phone_hint: &'static str,
+    /// Before a number the host chose, shown masked: "We'll send a code to".
+    pub locked_lead: &'static str,
     pub country_label: &'static str,
     /// Placeholder and label of the country search.
     pub country_search: &'static str,

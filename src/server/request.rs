@@ -136,7 +136,7 @@ impl ServerCall {
             action: context.action.as_deref(),
             cdata: context.cdata.as_deref(),
             nonce: context.nonce.as_deref(),
-            reference: None,
+            reference: context.reference.as_deref(),
         };
         Some(self.state.issuer.mint(&grant, now))
     }

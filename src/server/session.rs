@@ -32,6 +32,16 @@ pub struct VerifySession {
     /// Unix seconds of this session's recent sends, for the per-session limit.
     #[serde(default)]
     pub sends_at: Vec<u64>,
+    /// The only number this session may verify, when the host's backend chose it.
+    #[serde(default)]
+    pub locked: Option<LockedPhone>,
+}
+
+/// A number chosen by the host's backend, never shown in full.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedPhone {
+    pub e164: String,
+    pub masked: String,
 }
 
 /// A code has been sent and not yet accepted.
@@ -125,6 +135,7 @@ impl VerifySession {
                     && pending.sends >= OFFER_CALL_AFTER_SENDS,
             }),
             None => Step::EnterPhone(PhoneEntry {
+                locked: self.locked.as_ref().map(|l| l.masked.clone()),
                 phone: self.draft_phone.clone(),
                 country: if self.draft_country.is_empty() {
                     country.to_owned()

@@ -21,6 +21,10 @@ pub struct PhoneEntry {
     /// The picker's ISO code (empty when unknown).
     pub country: String,
     pub channel: Channel,
+    /// A number the host's backend chose (a second factor): shown masked, not
+    /// editable, and the only one a code can go to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked: Option<String>,
 }
 
 /// A code is on its way.
@@ -55,6 +59,7 @@ pub struct VerifiedPhone {
 impl Default for Step {
     fn default() -> Self {
         Step::EnterPhone(PhoneEntry {
+            locked: None,
             phone: String::new(),
             country: String::new(),
             channel: Channel::Sms,

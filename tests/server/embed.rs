@@ -664,3 +664,168 @@ async fn the_hosted_page_returns_only_to_the_sites_own_urls() {
         "the hosted page does not start inside a frame"
     );
 }
+
+async fn create_session(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/sessions"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_session_made_by_the_host_verifies_only_its_number_once() {
+    let app = spawn_app(&[]).await;
+    let (status, made) = create_session(
+        &app,
+        &[
+            ("secret", "sk_test_local"),
+            ("phone_number", "+447911123456"),
+            ("ref", "user_42"),
+            ("action", "login"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let session = made["session"].as_str().unwrap().to_owned();
+    assert!(session.starts_with("pvs_"));
+    assert_eq!(
+        made["expires_at"].as_u64(),
+        Some(app.clock.unix_secs() + 600)
+    );
+
+    let frame = Frame::open(
+        &app,
+        &format!("sitekey=pk_test_local&origin=http://localhost:3100&session={session}"),
+    )
+    .await;
+    let (_, state) = frame.call("state", &[]).await;
+    let entry = &state["step"]["EnterPhone"];
+    assert_eq!(entry["locked"], "+44*******456", "{state}");
+    let html = frame.page().await.text().await.unwrap();
+    assert!(
+        !html.contains("7911123456") && !html.contains("7911 123456"),
+        "never the whole number in the page"
+    );
+    assert!(
+        !html.contains(r#"id="pv-phone""#),
+        "no number field to edit"
+    );
+
+    // Whatever number the form names, the code goes to the host's.
+    let (status, sent) = frame
+        .call(
+            "start",
+            &[("phone", "+44 7400 123456"), ("channel", "voice")],
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["EnterCode"]["phone"], "+44*******456");
+    assert_eq!(
+        app.sent().await[0],
+        ("+447911123456".to_owned(), "voice".to_owned())
+    );
+    let code = app.latest_code().await;
+    let (_, checked) = frame.call("check", &[("code", &code)]).await;
+    let token = checked["Verified"]["token"].as_str().unwrap();
+    let expected = Expected::new(ISSUER, "pk_test_local")
+        .phone_number("+447911123456")
+        .action("login");
+    let claims = verify(token, &jwks(&app).await, &expected, app.clock.unix_secs()).unwrap();
+    assert_eq!(claims.reference.as_deref(), Some("user_42"));
+    assert_eq!(claims.amr, ["tel"]);
+    let answer = siteverify(&app, &[("secret", "sk_test_local"), ("response", token)]).await;
+    assert_eq!(answer["ref"], "user_42", "{answer}");
+
+    // Changing the number is not possible: back on the phone step, it is still locked.
+    let (_, restarted) = frame.call("restart", &[]).await;
+    assert_eq!(restarted["EnterPhone"]["locked"], "+44*******456");
+    assert_eq!(restarted["EnterPhone"]["phone"], "");
+
+    // Single use: a second frame with the same session starts nothing.
+    let again = no_cookies()
+        .get(app.url(&format!("/embed?sitekey=pk_test_local&session={session}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 410);
+}
+
+#[tokio::test]
+async fn host_sessions_need_the_secret_and_a_real_number() {
+    let dir = crate::support::fresh_data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let sites = dir.join("sites.toml");
+    std::fs::write(
+        &sites,
+        r#"
+        [[sites]]
+        sitekey = "pk_test_shop"
+        secrets = ["sk_test_shop_0123456789abcdefghij"]
+        origins = ["http://localhost:3100"]
+
+        [[sites]]
+        sitekey = "pk_test_blog"
+        secrets = ["sk_test_blog_0123456789abcdefghij"]
+        origins = ["http://localhost:3200"]
+        "#,
+    )
+    .unwrap();
+    let app = spawn_app(&[("VERIFY_SITES_FILE", sites.to_str().unwrap())]).await;
+    let shop = "sk_test_shop_0123456789abcdefghij";
+    for (form, status, code) in [
+        (
+            vec![("phone_number", "+447911123456")],
+            401,
+            "missing-input-secret",
+        ),
+        (
+            vec![("secret", "sk_wrong"), ("phone_number", "+447911123456")],
+            401,
+            "invalid-input-secret",
+        ),
+        (
+            vec![("secret", shop), ("phone_number", "12")],
+            400,
+            "invalid-phone-number",
+        ),
+        (
+            vec![
+                ("secret", shop),
+                ("phone_number", "+447911123456"),
+                ("ref", "a b"),
+            ],
+            400,
+            "invalid-ref",
+        ),
+        (
+            vec![
+                ("secret", shop),
+                ("phone_number", "+447911123456"),
+                ("action", "log in"),
+            ],
+            400,
+            "invalid-action",
+        ),
+    ] {
+        let (got, body) = create_session(&app, &form).await;
+        assert_eq!(
+            (got, body["error-codes"][0].as_str()),
+            (status, Some(code)),
+            "{form:?}"
+        );
+    }
+    // One site's session does not open another site's frame.
+    let (_, made) =
+        create_session(&app, &[("secret", shop), ("phone_number", "+447911123456")]).await;
+    let session = made["session"].as_str().unwrap();
+    let foreign = no_cookies()
+        .get(app.url(&format!("/embed?sitekey=pk_test_blog&session={session}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 410);
+    assert!(app.outbox().await.is_empty());
+}

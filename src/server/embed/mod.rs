@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 mod params;
+pub mod tickets;
 
 pub use params::{EmbedParams, EmbedQuery, ParamProblem};
 
@@ -47,6 +48,9 @@ pub struct EmbedContext {
     /// Hosted mode: the host's value, echoed back with the token.
     #[serde(default)]
     pub state: Option<String>,
+    /// A session the host's backend created: its reference, signed into the token.
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 impl EmbedContext {
@@ -81,13 +85,14 @@ fn key(id: &str) -> String {
 }
 
 impl EmbedSlot {
-    /// Starts a session for a frame of `context`.
+    /// Starts a session for a frame of `context`, in the state `initial`.
     ///
     /// # Errors
     /// When the store fails.
     pub async fn create(
         store: Arc<dyn StateStore>,
         context: EmbedContext,
+        initial: VerifySession,
     ) -> Result<Self, VerifyError> {
         loop {
             let mut bytes = [0u8; 32];
@@ -96,9 +101,9 @@ impl EmbedSlot {
                 store: store.clone(),
                 id: B64.encode(bytes),
                 context: context.clone(),
-                state: Mutex::new(VerifySession::default()),
+                state: Mutex::new(initial.clone()),
             };
-            let record = slot.encode(&VerifySession::default());
+            let record = slot.encode(&initial);
             match store.set_if_absent(&key(&slot.id), &record, IDLE).await {
                 Ok(true) => return Ok(slot),
                 Ok(false) => {}

@@ -22,6 +22,9 @@ pub struct EmbedQuery {
     pub nonce: Option<String>,
     #[serde(default)]
     pub lang: Option<String>,
+    /// A session the host's backend created (`POST /api/v1/sessions`).
+    #[serde(default)]
+    pub session: Option<String>,
     /// Hosted mode only.
     #[serde(default)]
     pub return_url: Option<String>,
@@ -41,6 +44,7 @@ pub struct EmbedParams {
     pub lang: Option<Lang>,
     pub return_url: Option<String>,
     pub state: Option<String>,
+    pub ticket: Option<String>,
 }
 
 /// Which value is wrong.
@@ -113,6 +117,11 @@ impl EmbedQuery {
             }
             Some(_) => return Err(ParamProblem::Bad("state")),
         };
+        let ticket = match self.session.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(id) if super::tickets::is_ticket_id(&id) => Some(id),
+            Some(_) => return Err(ParamProblem::Bad("session")),
+        };
         Ok(EmbedParams {
             sitekey: self.sitekey,
             widget_id,
@@ -123,6 +132,7 @@ impl EmbedQuery {
             lang,
             return_url,
             state,
+            ticket,
         })
     }
 }

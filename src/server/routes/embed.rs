@@ -16,10 +16,13 @@ use leptos_axum::render_app_async_with_context;
 
 use crate::app::{FramePage, embed_shell};
 use crate::i18n::Lang;
-use crate::server::embed::{EmbedContext, EmbedQuery, EmbedSlot, ParamProblem, requested_id};
+use crate::server::embed::{
+    EmbedContext, EmbedQuery, EmbedSlot, ParamProblem, requested_id, tickets,
+};
 use crate::server::request::page_lang;
+use crate::server::session::{LockedPhone, VerifySession};
 use crate::server::{AppState, hardening};
-use crate::verify::VerifyError;
+use crate::verify::{VerifyError, mask_e164};
 
 /// Hand-written, no build step: see `embed/README.md`.
 const LOADER: &str = include_str!("../../../embed/loader.js");
@@ -140,6 +143,30 @@ async fn start(state: &AppState, headers: &HeaderMap, query: EmbedQuery, mode: M
         },
     };
     let hosted = mode == Mode::Hosted;
+    // A session the host's backend made for a number it knows: used up here.
+    let mut initial = VerifySession::default();
+    let mut reference = None;
+    let mut action = params.action;
+    if let Some(id) = &params.ticket {
+        let ticket = match tickets::redeem(&state.store, id).await {
+            Ok(Some(ticket)) if ticket.sitekey == site.sitekey => ticket,
+            Ok(_) => return frame_error(StatusCode::GONE, &VerifyError::SessionLost, lang),
+            Err(error) => {
+                tracing::error!(%error, "cannot read a host session");
+                return frame_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &VerifyError::Internal,
+                    lang,
+                );
+            }
+        };
+        initial.locked = Some(LockedPhone {
+            masked: mask_e164(&ticket.e164),
+            e164: ticket.e164,
+        });
+        reference = ticket.reference;
+        action = ticket.action.or(action);
+    }
     let context = EmbedContext {
         origin,
         sitekey: params.sitekey,
@@ -148,13 +175,14 @@ async fn start(state: &AppState, headers: &HeaderMap, query: EmbedQuery, mode: M
         } else {
             params.widget_id
         },
-        action: params.action,
+        action,
         cdata: params.cdata,
         nonce: params.nonce,
         return_url: if hosted { params.return_url } else { None },
         state: if hosted { params.state } else { None },
+        reference,
     };
-    let slot = match EmbedSlot::create(state.store.clone(), context).await {
+    let slot = match EmbedSlot::create(state.store.clone(), context, initial).await {
         Ok(slot) => slot,
         Err(error) => return frame_error(StatusCode::INTERNAL_SERVER_ERROR, &error, lang),
     };

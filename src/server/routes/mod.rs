@@ -1,5 +1,5 @@
 //! The axum application: one router per area (the page, the API, the embed
-//! surface, the tokens' keys and siteverify, the dev outbox)
+//! surface, what host backends call, the dev outbox)
 //! and the static files, merged under the layers every response passes: sessions,
 //! security headers, the request timeout and the trace.
 use std::sync::Arc;
@@ -18,8 +18,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 mod api;
 mod dev_outbox;
 mod embed;
+mod host_api;
 mod pages;
-mod tokens;
 
 use super::store::Sessions;
 use super::{AppState, hardening};
@@ -58,7 +58,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(pages::routes(&state))
         .merge(api::routes(&state))
         .merge(embed::routes(&state))
-        .merge(tokens::routes(&state))
+        .merge(host_api::routes(&state))
         .fallback_service(ServeDir::new(&*state.leptos_options.site_root));
     if let Some(outbox) = state.outbox.clone() {
         router = router.merge(dev_outbox::routes(outbox));

@@ -12,11 +12,16 @@ impl Verifier<'_> {
         now: u64,
     ) -> Result<Step, VerifyError> {
         let mut stored = slot.load().await?;
+        let locked = stored.locked.is_some();
         if let Some(pending) = stored.pending.take() {
-            stored.draft_phone = pending.display;
             stored.channel = pending.channel;
+            if !locked {
+                stored.draft_phone = pending.display;
+            }
         }
-        if let Some(verified) = stored.verified.take() {
+        if let Some(verified) = stored.verified.take()
+            && !locked
+        {
             stored.draft_phone = verified.display;
         }
         slot.save(&stored).await?;

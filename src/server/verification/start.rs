@@ -24,13 +24,22 @@ impl Verifier<'_> {
         input: StartInput<'_>,
     ) -> Result<Step, VerifyError> {
         let mut stored = slot.load().await?;
-        stored.set_draft(input.phone, input.country, input.channel);
-        let region = input
-            .country
+        // A number the host chose is the only one; what the form says is ignored.
+        let locked = stored.locked.clone();
+        let (phone, country) = match &locked {
+            Some(locked) => (locked.e164.as_str(), ""),
+            None => (input.phone, input.country),
+        };
+        if locked.is_none() {
+            stored.set_draft(phone, country, input.channel);
+        } else {
+            stored.channel = input.channel;
+        }
+        let region = country
             .parse::<CountryCode>()
             .ok()
             .or(self.settings.default_country);
-        let number = match PhoneNumber::parse(input.phone, region) {
+        let number = match PhoneNumber::parse(phone, region) {
             Ok(number) => number,
             Err(problem) => {
                 slot.save(&stored).await?;
@@ -53,7 +62,10 @@ impl Verifier<'_> {
         stored.verified = None;
         stored.pending = Some(Pending {
             e164: number.e164().to_owned(),
-            display: number.international().to_owned(),
+            display: match &locked {
+                Some(locked) => locked.masked.clone(),
+                None => number.international().to_owned(),
+            },
             channel: input.channel,
             reference: started.reference,
             expires_at: now + started.lifetime.as_secs(),
