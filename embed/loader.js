@@ -94,9 +94,9 @@
         this._fallback.name = this.getAttribute('name');
         this.appendChild(this._fallback);
       }
-      this._setToken('');
       window.addEventListener('message', this._onMessage);
       this.appendChild(frame);
+      this._setToken('');
       var self = this;
       this._timer = setTimeout(function () {
         if (self._frame === frame && frame.style.visibility === 'hidden') {
@@ -125,7 +125,9 @@
       if (this._internals) {
         this._internals.setFormValue(this._token || null);
         if (this.hasAttribute('required') && !this._token) {
-          this._internals.setValidity({ valueMissing: true }, MISSING[language(this)], this._frame || undefined);
+          // The anchor the browser points its message at must be inside the element.
+          var anchor = this._frame && this._frame.isConnected ? this._frame : undefined;
+          this._internals.setValidity({ valueMissing: true }, MISSING[language(this)], anchor);
         } else {
           this._internals.setValidity({});
         }

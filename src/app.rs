@@ -103,7 +103,8 @@ pub fn EmbedApp(session: String, lang: Lang) -> impl IntoView {
     // screen readers (the host page shows its own), in the document's language.
     let label = lang.texts().widget_label;
     view! {
-        <main class="pv-embed">
+        // Labelled: the host page has a main landmark of its own.
+        <main class="pv-embed" aria-label=label>
             <h1 class="pv-sr-only">{label}</h1>
             <VerifyWidget/>
         </main>

@@ -23,12 +23,12 @@ function page(title, body) {
 </head><body><main>${body}</main></body></html>`;
 }
 
-function widgetForm(name, action, nonce) {
+function widgetForm(name, action, nonce, session = '') {
   return `<form method="post" action="/signup" data-testid="form-${name}">
   <input type="hidden" name="nonce" value="${nonce}">
   <input type="hidden" name="field" value="${name}">
   <label>Email <input name="email" type="email" value="ada@example.com"></label>
-  <phone-verify sitekey="${SITEKEY}" name="${name}" action="${action}" nonce="${nonce}" required></phone-verify>
+  <phone-verify sitekey="${SITEKEY}" name="${name}" action="${action}" nonce="${nonce}"${session ? ` session="${escape(session)}"` : ''} required></phone-verify>
   <button data-testid="submit-${name}">Create account</button>
 </form>`;
 }
@@ -84,6 +84,16 @@ const server = http.createServer(async (request, response) => {
     if (request.method === 'GET' && url.pathname === '/two') {
       return send(200, page('Two widgets', `<h1>Two widgets</h1>${widgetForm('first', 'signup', 'nonce-first-00001')}${widgetForm('second', 'login', 'nonce-second-0001')}`));
     }
+    if (request.method === 'GET' && url.pathname === '/login') {
+      // A second factor: the backend asks for a session for the account's number.
+      const made = await (await fetch(`${WIDGET}/api/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ secret: SECRET, phone_number: url.searchParams.get('phone') ?? '', ref: 'user_42', action: 'login' }),
+      })).json();
+      if (!made.success) return send(500, page('Error', `<h1>No session</h1><p>${escape(made['error-codes'])}</p>`));
+      return send(200, page('Log in', `<h1>Confirm it is you</h1>${widgetForm('phone-verify-token', 'login', 'nonce-login-00001', made.session)}`));
+    }
     if (request.method === 'GET' && url.pathname === '/nojs') {
       // For visitors without JavaScript: the hosted page, and back here with the token.
       const hosted = new URL(`${WIDGET}/hosted`);
@@ -108,6 +118,7 @@ const server = http.createServer(async (request, response) => {
       return send(200, page('Result', `<h1>Result</h1>
 <p data-testid="offline">${offline.ok ? `ok ${escape(offline.phone)} ${escape(offline.amr)}` : `refused: ${escape(offline.why)}`}</p>
 <p data-testid="siteverify">${online.success ? `ok ${escape(online.phone_number)} ${escape(online.channel)} ${escape(online.hostname)} ${escape(online.action)}` : `refused: ${escape(online['error-codes'].join(' '))}`}</p>
+<p data-testid="ref">${escape(online.ref ?? '')}</p>
 <p data-testid="replay">${again.success ? 'accepted twice!' : escape(again['error-codes'].join(' '))}</p>`));
     }
     send(404, page('Not found', '<h1>Not found</h1>'));

@@ -149,3 +149,18 @@ for (const javaScriptEnabled of [true, false]) {
     await context.close();
   });
 }
+
+test('a second factor: the host backend picks the number, the widget only sends the code', async ({ page, request }) => {
+  const number = uniqueNumber();
+  await page.goto(`/login?phone=${encodeURIComponent(number.e164)}`);
+  const frame = page.locator('phone-verify').frameLocator('iframe');
+  await expect(frame.getByTestId('locked-number')).toHaveText(/^\+44\*+\d{3}$/);
+  await expect(frame.locator('#pv-phone')).toHaveCount(0);
+  await frame.locator('button.pv-button').click();
+  await frame.locator('#pv-code').fill(await codeSentTo(request, number.e164));
+  await expect(frame.locator('#pv-success-title')).toBeVisible();
+  await expect.poll(() => page.locator('phone-verify').evaluate((el: any) => el.getResponse())).not.toBe('');
+  await page.getByTestId('submit-phone-verify-token').click();
+  await expect(page.getByTestId('siteverify')).toHaveText(`ok ${number.e164} sms localhost login`);
+  await expect(page.getByTestId('ref')).toHaveText('user_42');
+});

@@ -21,8 +21,10 @@ pub const API_BODY_LIMIT: usize = 8 * 1024;
 /// Sets the page's Content-Security-Policy. Called while the shell renders, where the
 /// nonce Leptos puts on its own scripts is known. `'wasm-unsafe-eval'` lets the
 /// browser compile the widget's WebAssembly; nothing else may run. Who may frame the
-/// page is `frame_ancestors` (a CSP source list), or else `FRAME_ANCESTORS`.
-pub fn set_page_csp(frame_ancestors: Option<&str>) {
+/// page is `frame_ancestors` (a CSP source list), or else `FRAME_ANCESTORS`; forms go
+/// to this origin, and to `return_to` (a hosted page's forms end by redirecting
+/// there, and `form-action` covers redirects too).
+pub fn set_page_csp(frame_ancestors: Option<&str>, return_to: Option<&str>) {
     let (Some(state), Some(nonce), Some(response)) = (
         use_context::<AppState>(),
         leptos::nonce::use_nonce(),
@@ -39,7 +41,10 @@ pub fn set_page_csp(frame_ancestors: Option<&str>) {
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'{reload}; object-src 'none'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors {}",
+         form-action 'self'{}; frame-ancestors {}",
+        return_to
+            .map(|origin| format!(" {origin}"))
+            .unwrap_or_default(),
         frame_ancestors.unwrap_or(&state.settings.frame_ancestors)
     );
     if let Ok(value) = HeaderValue::from_str(&policy) {

@@ -52,10 +52,15 @@ impl ServerCall {
                 VerifyError::Internal
             })?),
         };
-        let plain_form = parts
-            .as_ref()
-            .and_then(|parts| parts.headers.get(header::ACCEPT)?.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"));
+        // A form post that wants a page back; the page's own render (a GET) is not one.
+        let plain_form = parts.as_ref().is_some_and(|parts| {
+            parts.method == axum::http::Method::POST
+                && parts
+                    .headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|accept| accept.contains("text/html"))
+        });
         let mut caller = match &parts {
             Some(parts) => Caller {
                 client: limits::client_key(parts, &state.settings.limits.trusted_proxies),

@@ -52,12 +52,20 @@ impl Frame {
         self.path.trim_start_matches("/embed/s/")
     }
 
+    /// The frame's page, asked for as a browser asks for a page.
     async fn page(&self) -> reqwest::Response {
-        self.client
+        let response = self
+            .client
             .get(format!("{}{}", self.app, self.path))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
             .send()
             .await
-            .unwrap()
+            .unwrap();
+        assert!(
+            !response.status().is_redirection(),
+            "the frame's page renders, it does not send the browser on"
+        );
+        response
     }
 
     /// A call of the hydrated widget: under the session's address, JSON back.
@@ -599,6 +607,10 @@ async fn the_hosted_page_sends_the_visitor_back_with_the_token() {
     assert!(
         csp.contains("frame-ancestors 'none'"),
         "a hosted page is never framed: {csp}"
+    );
+    assert!(
+        csp.contains("form-action 'self' http://localhost:3100;"),
+        "its last form may send the visitor home: {csp}"
     );
     let html = page.text().await.unwrap();
     assert!(

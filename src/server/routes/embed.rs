@@ -210,10 +210,11 @@ async fn frame_page(
         return frame_error(StatusCode::BAD_REQUEST, &VerifyError::UnknownSite, lang);
     };
     let context = slot.context();
-    // A hosted page is a page of its own, never in a frame.
-    let ancestors = match context.return_url {
-        Some(_) => "'none'".to_owned(),
-        None => site.frame_ancestors(),
+    // A hosted page is a page of its own, never in a frame, whose last form sends
+    // the visitor back to the host's origin.
+    let (ancestors, return_to) = match context.return_url {
+        Some(_) => ("'none'".to_owned(), context.origin.clone()),
+        None => (site.frame_ancestors(), None),
     };
     let frame = FramePage {
         session: slot.id().to_owned(),
@@ -231,7 +232,7 @@ async fn frame_page(
     };
     let options = state.leptos_options.clone();
     let render = render_app_async_with_context(provide, move || {
-        hardening::set_page_csp(Some(&ancestors));
+        hardening::set_page_csp(Some(&ancestors), return_to.as_deref());
         embed_shell(options.clone(), page_lang(), frame.clone())
     });
     render(request).await.into_response()

@@ -18,7 +18,7 @@ pub fn routes(state: &AppState) -> Router {
     // so the session is settled (and saved) with the response. The policy and the
     // language are decided here, in the request's context, so the shell stays a view.
     let page = render_app_async_with_context(provide_state, move || {
-        hardening::set_page_csp(None);
+        hardening::set_page_csp(None, None);
         shell(options.clone(), page_lang())
     });
     Router::new().route("/", get(page))
