@@ -2,9 +2,10 @@
 //!
 //! There is one page, so there is no client-side router: it would cost the browser
 //! bundle tens of kilobytes for nothing.
+use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::components::{EmbedSession, VerifyWidget};
+use crate::components::VerifyWidget;
 use crate::i18n::Lang;
 
 /// The document around the app, rendered on the server only, in `lang`.
@@ -24,13 +25,22 @@ pub fn shell(options: LeptosOptions, lang: Lang) -> impl IntoView {
                 <HydrationScripts options/>
             </head>
             <body>
-                <App/>
+                {root(None)}
             </body>
         </html>
     }
 }
 
-/// The demo host page, as an embedding site would have one. This is what hydrates.
+/// What hydrates: in a frame (`embedded`, with the document's language) the widget
+/// alone, else the demo page.
+pub fn root(embedded: Option<Lang>) -> impl IntoView {
+    match embedded {
+        Some(lang) => Either::Left(view! { <EmbedApp lang/> }),
+        None => Either::Right(view! { <App/> }),
+    }
+}
+
+/// The demo host page, as an embedding site would have one.
 #[component]
 pub fn App() -> impl IntoView {
     let verified = RwSignal::new(None::<String>);
@@ -68,7 +78,6 @@ pub struct FramePage {
 /// script that talks to the host page (`embed/frame.js`).
 pub fn embed_shell(options: LeptosOptions, lang: Lang, frame: FramePage) -> impl IntoView {
     let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
-    let session = frame.session.clone();
     view! {
         <!DOCTYPE html>
         <html lang=lang.code() dir=lang.dir() class="pv-embedded">
@@ -88,17 +97,16 @@ pub fn embed_shell(options: LeptosOptions, lang: Lang, frame: FramePage) -> impl
                 data-pv-return=frame.return_url
                 data-pv-state=frame.state
             >
-                <EmbedApp session lang/>
+                {root(Some(lang))}
             </body>
         </html>
     }
 }
 
-/// The embedded widget. This is what hydrates in a frame: its forms and calls carry
-/// the embed session instead of a cookie.
+/// The embedded widget. Its calls go to its session's address (see `hydrate`), and
+/// the server points its forms there (`server::routes::embed`).
 #[component]
-pub fn EmbedApp(session: String, lang: Lang) -> impl IntoView {
-    provide_context(EmbedSession(session));
+pub fn EmbedApp(lang: Lang) -> impl IntoView {
     // The frame is a document of its own: it gets its one top-level heading, for
     // screen readers (the host page shows its own), in the document's language.
     let label = lang.texts().widget_label;

@@ -28,11 +28,10 @@ pub fn hydrate() {
     let body = leptos::prelude::document().body();
     // A frame on another site's page names its session; everything it calls goes
     // through that session's address (see `server::embed`).
-    match body
+    let embedded = body
         .as_ref()
         .and_then(|b| b.get_attribute("data-pv-session"))
-    {
-        Some(session) => {
+        .map(|session| {
             let prefix: &'static str = Box::leak(format!("/embed/s/{session}").into_boxed_str());
             leptos::server_fn::client::set_server_url(prefix);
             let lang = leptos::prelude::document()
@@ -40,12 +39,11 @@ pub fn hydrate() {
                 .and_then(|html| html.get_attribute("lang"))
                 .and_then(|code| i18n::Lang::parse(&code))
                 .unwrap_or_default();
-            leptos::mount::hydrate_body(
-                move || leptos::prelude::view! { <app::EmbedApp session lang/> },
-            );
-        }
-        None => leptos::mount::hydrate_body(app::App),
-    }
+            lang
+        });
+    // One root for both pages: a second `hydrate_body` would build the whole
+    // widget's hydration code twice into the bundle.
+    leptos::mount::hydrate_body(move || app::root(embedded));
     // A marker for tests and the time-to-interactive benchmark.
     if let Some(body) = leptos::prelude::document().body() {
         let _ = body.set_attribute("data-hydrated", "");

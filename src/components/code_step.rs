@@ -1,7 +1,6 @@
 use leptos::prelude::*;
 
 use super::code_input::CodeInput;
-use super::context::SessionField;
 use super::context::texts;
 use super::context::{Announcer, FlowActions};
 use super::countdown::{ResendCountdown, use_countdown};
@@ -65,7 +64,6 @@ pub fn CodeStep(
                 {after}
             </p>
             <ActionForm action=actions.check attr:class="pv-code-form">
-                <SessionField/>
                 <label class="pv-label" for="pv-code">{t.code_label}</label>
                 <CodeInput code_length channel error checking/>
                 <p id="pv-code-hint" class="pv-hint" data-testid="code-hint">
@@ -79,12 +77,10 @@ pub fn CodeStep(
             </ActionForm>
             <div class="pv-secondary">
                 <ActionForm action=actions.resend attr:class="pv-inline-form">
-                    <SessionField/>
                     <ResendCountdown remaining=resend_left live busy=resending/>
                 </ActionForm>
                 {offer_call.then(|| view! {
                     <ActionForm action=actions.resend attr:class="pv-inline-form">
-                        <SessionField/>
                         <input type="hidden" name="channel" value="voice"/>
                         <button
                             type="submit"
@@ -97,7 +93,6 @@ pub fn CodeStep(
                     </ActionForm>
                 })}
                 <ActionForm action=actions.restart attr:class="pv-inline-form">
-                    <SessionField/>
                     <button type="submit" class="pv-link">{t.change_number}</button>
                 </ActionForm>
             </div>

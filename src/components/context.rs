@@ -56,15 +56,3 @@ pub(crate) fn focus(id: &str) {
         let _ = element.focus();
     }
 }
-
-/// The session of a widget embedded in another site's page (see `app::EmbedApp`).
-#[derive(Clone, Debug)]
-pub struct EmbedSession(pub String);
-
-/// In an embedded widget, names its session in a form, so the form works without
-/// JavaScript (the frame gets no cookie).
-#[component]
-pub(crate) fn SessionField() -> impl IntoView {
-    use_context::<EmbedSession>()
-        .map(|session| view! { <input type="hidden" name="pv_sid" value=session.0/> })
-}

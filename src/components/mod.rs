@@ -14,7 +14,7 @@ mod phone_step;
 mod success_step;
 mod verify_widget;
 
-pub use context::{Announcer, EmbedSession, FlowActions};
+pub use context::{Announcer, FlowActions};
 pub use countdown::{ResendCountdown, use_countdown};
 pub use phone_input::caret_after_digits;
 pub use verify_widget::{StepView, VerifyWidget};

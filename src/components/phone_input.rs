@@ -14,6 +14,9 @@ const CHECK_AFTER_MS: u32 = 300;
 #[component]
 pub fn PhoneInput(
     value: String,
+    /// A number chosen by the host, shown masked: not for editing.
+    #[prop(optional)]
+    readonly: bool,
     country: RwSignal<String>,
     error: RwSignal<Option<VerifyError>>,
 ) -> impl IntoView {
@@ -53,6 +56,7 @@ pub fn PhoneInput(
             inputmode="tel"
             autocomplete="tel"
             required
+            readonly=readonly
             value=value
             node_ref=input
             aria-describedby="pv-phone-hint pv-phone-error"

@@ -1,8 +1,6 @@
-use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::context::FlowActions;
-use super::context::SessionField;
 use super::context::texts;
 use super::country_picker::CountrySelect;
 use super::field_error::FieldError;
@@ -49,26 +47,18 @@ pub fn PhoneStep(
     }
     view! {
         <ActionForm action=actions.start attr:class="pv-step pv-phone-step">
-            <SessionField/>
             <h2 class="pv-title">{t.phone_title}</h2>
-            {match locked {
-                Some(masked) => Either::Left(view! {
-                    <p class="pv-lead">
-                        {t.locked_lead}
-                        " "
-                        <strong class="pv-number" dir="ltr" data-testid="locked-number">{masked}</strong>
-                    </p>
-                }),
-                None => Either::Right(view! {
-                    <label class="pv-label" for="pv-phone">{t.phone_label}</label>
-                    <p id="pv-phone-hint" class="pv-hint">{t.phone_hint}</p>
-                    // Numbers read left to right in every language.
-                    <div class="pv-phone-row" dir="ltr">
-                        <CountrySelect countries selected=country/>
-                        <PhoneInput value=phone country error/>
-                    </div>
-                }),
-            }}
+            <label class="pv-label" for="pv-phone">{t.phone_label}</label>
+            <p id="pv-phone-hint" class="pv-hint">
+                {if locked.is_some() { t.locked_lead } else { t.phone_hint }}
+            </p>
+            // Numbers read left to right in every language. A number the host chose
+            // is shown masked in a read-only field, without the country picker (the
+            // same elements as ever: a second layout would cost the bundle 2 KB).
+            <div class=if locked.is_some() { "pv-phone-row pv-locked" } else { "pv-phone-row" } dir="ltr">
+                <CountrySelect countries selected=country/>
+                <PhoneInput value=locked.clone().unwrap_or(phone) readonly=locked.is_some() country error/>
+            </div>
             <fieldset class="pv-channels">
                 <legend class="pv-label">{t.send_by}</legend>
                 <label class="pv-choice">

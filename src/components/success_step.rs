@@ -1,7 +1,6 @@
 use leptos::prelude::*;
 
 use super::context::FlowActions;
-use super::context::SessionField;
 use super::context::texts;
 
 /// Step 3: done. `token` is the signed result of an embedded widget.
@@ -19,7 +18,6 @@ pub fn SuccessStep(phone: String, token: Option<String>, actions: FlowActions) -
             // An embedded widget's result, which the frame's bridge hands to the host.
             {token.map(|token| view! { <input type="hidden" name="pv-token" value=token/> })}
             <ActionForm action=actions.restart attr:class="pv-inline-form">
-                <SessionField/>
                 <button type="submit" class="pv-link">{t.verify_another}</button>
             </ActionForm>
         </div>

@@ -1,7 +1,7 @@
 //! Embed sessions: the state of a widget framed by another site's page. Inside a
 //! cross-site frame browsers send no cookies (Safari never, Chrome less and less), so
 //! the session is named by an unguessable id that travels in the frame's address
-//! (`/embed/s/<id>`), in a hidden `pv_sid` field of every form, or in an
+//! (`/embed/s/<id>`, and its calls and forms go to `/embed/s/<id>/api/…`) or in an
 //! `X-PV-Session` header, and is bound on the server to the site and origin that
 //! framed it.
 use std::sync::Arc;
@@ -24,8 +24,6 @@ use crate::verify::VerifyError;
 
 /// The header the frame's scripts name their session in.
 pub const SESSION_HEADER: &str = "x-pv-session";
-/// The form field the frame's forms name it in.
-pub const SESSION_FIELD: &str = "pv_sid";
 
 /// A frame left alone this long starts over, as the widget's own page does.
 const IDLE: Duration = Duration::from_secs(30 * 60);
@@ -185,14 +183,10 @@ impl SessionSlot for EmbedSlot {
     }
 }
 
-/// The session id a request names, in the header or the form body.
-pub fn requested_id(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<String> {
-    if let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
-        return Some(id.to_owned());
-    }
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
-    fields
-        .into_iter()
-        .find(|(name, _)| name == SESSION_FIELD)
-        .map(|(_, value)| value)
+/// The session id a request names in its header.
+pub fn requested_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }

@@ -216,6 +216,7 @@ async fn frame_page(
         Some(_) => ("'none'".to_owned(), context.origin.clone()),
         None => (site.frame_ancestors(), None),
     };
+    let session_path = slot.page_path();
     let frame = FramePage {
         session: slot.id().to_owned(),
         widget_id: context.widget_id.clone(),
@@ -235,7 +236,28 @@ async fn frame_page(
         hardening::set_page_csp(Some(&ancestors), return_to.as_deref());
         embed_shell(options.clone(), page_lang(), frame.clone())
     });
-    render(request).await.into_response()
+    let page = render(request).await.into_response();
+    point_forms_at(page, &session_path).await
+}
+
+/// The largest page a frame renders is a few dozen kilobytes.
+const MAX_PAGE: usize = 1024 * 1024;
+
+/// Sends the page's forms to the session's address (`/embed/s/<id>/api/…`), so that
+/// they work without JavaScript and without a cookie. The widget renders the plain
+/// `/api/…` server-function addresses, the same in every page; doing this here, not
+/// in the widget, costs the browser bundle nothing.
+async fn point_forms_at(page: Response, session_path: &str) -> Response {
+    let (mut parts, body) = page.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let html = String::from_utf8_lossy(&bytes).replace(
+        r#"action="/api/"#,
+        &format!(r#"action="{session_path}/api/"#),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(html))
 }
 
 fn page_lang_of(request: &Request) -> Lang {
@@ -300,9 +322,9 @@ fn error_code(error: &VerifyError) -> &'static str {
 }
 
 /// Finds the embed session an API call names (in its address
-/// `/embed/s/<id>/api/…`, an `X-PV-Session` header, or a `pv_sid` form field) and
-/// hands it to the server function; the address is rewritten to `/api/…`. Runs after
-/// the body has been read within its deadline.
+/// `/embed/s/<id>/api/…`, or an `X-PV-Session` header) and hands it to the server
+/// function; the address is rewritten to `/api/…`. Runs after the body has been read
+/// within its deadline.
 pub async fn attach_session(
     State(state): State<AppState>,
     request: Request,
@@ -318,7 +340,7 @@ pub async fn attach_session(
         .and_then(|rest| rest.split_once('/'));
     let id = match in_path {
         Some((id, _)) => Some(id.to_owned()),
-        None => requested_id(&parts.headers, &bytes),
+        None => requested_id(&parts.headers),
     };
     if let Some(id) = id {
         let plain_form = parts
