@@ -15,6 +15,7 @@
   var TITLES = { en: 'Phone number verification', de: 'Telefonnummer bestätigen', ar: 'التحقق من رقم الهاتف' };
   var MISSING = { en: 'Verify your phone number first.', de: 'Bestätige zuerst deine Telefonnummer.', ar: 'تحقّق من رقم هاتفك أولًا.' };
   var PARAMS = ['action', 'cdata', 'nonce', 'session'];
+  var THEME_PROPERTIES = ['font', 'fg', 'bg', 'muted', 'border', 'accent', 'accent-fg', 'error', 'success', 'radius', 'gap', 'box', 'popup-shadow'];
   var READY_TIMEOUT_MS = 15000;
   var count = 0;
 
@@ -25,7 +26,7 @@
 
   class PhoneVerify extends HTMLElement {
     static get formAssociated() { return true; }
-    static get observedAttributes() { return ['sitekey', 'lang', 'action', 'cdata', 'nonce', 'session']; }
+    static get observedAttributes() { return ['sitekey', 'lang', 'theme', 'action', 'cdata', 'nonce', 'session']; }
 
     constructor() {
       super();
@@ -80,6 +81,11 @@
         if (value) query.set(PARAMS[i], value);
       }
 
+      var theme = this.getAttribute('theme');
+      if (theme === 'light' || theme === 'dark') query.set('theme', theme);
+      var vars = this._themeVars();
+      if (vars) query.set('vars', vars);
+
       var frame = document.createElement('iframe');
       frame.src = ORIGIN + '/embed?' + query.toString();
       frame.title = TITLES[language(this)];
@@ -113,6 +119,24 @@
       if (this._fallback) this._fallback.remove();
       this._frame = this._fallback = null;
       this._setToken('');
+    }
+
+    // The host's --pv-* values as computed on this element, so var() and media
+    // queries are resolved on the host side; the server checks every value.
+    _themeVars() {
+      var style = getComputedStyle(this);
+      var out = {};
+      var any = false;
+      for (var i = 0; i < THEME_PROPERTIES.length; i++) {
+        var value = style.getPropertyValue('--pv-' + THEME_PROPERTIES[i]).trim();
+        if (value) {
+          out[THEME_PROPERTIES[i]] = value;
+          any = true;
+        }
+      }
+      if (!any) return '';
+      var json = unescape(encodeURIComponent(JSON.stringify(out)));
+      return btoa(json).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
     }
 
     _show(height) {

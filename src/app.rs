@@ -72,6 +72,10 @@ pub struct FramePage {
     /// Hosted mode: where the page sends the visitor with the token.
     pub return_url: Option<String>,
     pub state: Option<String>,
+    /// The classes of `<html>`: a colour scheme the host forces.
+    pub theme_class: &'static str,
+    /// The host's `--pv-*` values as one rule, checked by the server; may be empty.
+    pub theme_css: String,
 }
 
 /// The document of the frame another site embeds: the widget alone, with the bridge
@@ -80,13 +84,15 @@ pub fn embed_shell(options: LeptosOptions, lang: Lang, frame: FramePage) -> impl
     let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
-        <html lang=lang.code() dir=lang.dir() class="pv-embedded">
+        <html lang=lang.code() dir=lang.dir() class=frame.theme_class>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <title>{lang.texts().widget_label}</title>
                 <link rel="stylesheet" href=stylesheet/>
+                {(!frame.theme_css.is_empty())
+                    .then(|| view! { <style nonce=leptos::nonce::use_nonce()>{frame.theme_css}</style> })}
                 <script src="/embed/frame.js" defer></script>
                 <HydrationScripts options/>
             </head>

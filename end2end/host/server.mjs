@@ -19,7 +19,8 @@ function page(title, body) {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <script src="${WIDGET}/embed.js" async></script>
-<style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}phone-verify{margin:1rem 0}</style>
+<style>:root{--brand:#c80064}body{font:16px system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}
+phone-verify{display:block;margin:1rem 0;--pv-accent:var(--brand);--pv-radius:2px}</style>
 </head><body><main>${body}</main></body></html>`;
 }
 

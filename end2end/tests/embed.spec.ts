@@ -165,3 +165,13 @@ test('a second factor: the host backend picks the number, the widget only sends 
   await expect(page.getByTestId('siteverify')).toHaveText(`ok ${number.e164} sms localhost login`);
   await expect(page.getByTestId('ref')).toHaveText('user_42');
 });
+
+test("the frame takes the host's colours and forced scheme", async ({ page }) => {
+  await page.goto('/signup');
+  const frame = page.locator('phone-verify').frameLocator('iframe');
+  // The host sets --pv-accent: var(--brand) on the element; the frame gets the value.
+  await expect(frame.locator('button.pv-button')).toHaveCSS('background-color', 'rgb(200, 0, 100)');
+  await page.locator('phone-verify').evaluate((el) => el.setAttribute('theme', 'dark'));
+  await expect(frame.locator('html')).toHaveClass(/pv-theme-dark/);
+  await expect(frame.locator('.pv-widget')).toHaveCSS('background-color', 'rgb(27, 30, 34)');
+});

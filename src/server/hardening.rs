@@ -39,7 +39,7 @@ pub fn set_page_csp(frame_ancestors: Option<&str>, return_to: Option<&str>) {
         Env::PROD => String::new(),
     };
     let policy = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'nonce-{nonce}'; \
          img-src 'self' data:; connect-src 'self'{reload}; object-src 'none'; base-uri 'none'; \
          form-action 'self'{}; frame-ancestors {}",
         return_to

@@ -848,3 +848,49 @@ async fn host_sessions_need_the_secret_and_a_real_number() {
     assert_eq!(foreign.status(), 410);
     assert!(app.outbox().await.is_empty());
 }
+
+#[tokio::test]
+async fn the_host_look_reaches_the_frame_only_through_the_grammar() {
+    let app = spawn_app(&[]).await;
+    // {"accent":"#c80064","radius":"2px"}
+    let vars = "eyJhY2NlbnQiOiIjYzgwMDY0IiwicmFkaXVzIjoiMnB4In0";
+    let frame = Frame::open(
+        &app,
+        &format!("sitekey=pk_test_local&origin=http://localhost:3100&theme=dark&vars={vars}"),
+    )
+    .await;
+    let page = frame.page().await;
+    let csp = page.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"class="pv-embedded pv-theme-dark""#));
+    assert!(
+        html.contains(".pv-widget{--pv-accent:#c80064;--pv-radius:2px;}</style>"),
+        "{html}"
+    );
+    let nonce = csp
+        .split("style-src 'self' 'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap();
+    assert!(
+        html.contains(&format!(r#"<style nonce="{nonce}">"#)),
+        "the rule runs under the page's nonce"
+    );
+    // {"accent":"red;}body{display:none"}
+    let escape = "eyJhY2NlbnQiOiJyZWQ7fWJvZHl7ZGlzcGxheTpub25lIn0";
+    let refused = no_cookies()
+        .get(app.url(&format!("/embed?sitekey=pk_test_local&vars={escape}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let bad_theme = no_cookies()
+        .get(app.url("/embed?sitekey=pk_test_local&theme=blue"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_theme.status(), 400);
+}

@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 mod params;
+mod theme;
 pub mod tickets;
 
 pub use params::{EmbedParams, EmbedQuery, ParamProblem};
+pub use theme::{Theme, ThemeVars};
 
 use super::session::{SessionSlot, VerifySession};
 use super::store::StateStore;
@@ -49,6 +51,11 @@ pub struct EmbedContext {
     /// A session the host's backend created: its reference, signed into the token.
     #[serde(default)]
     pub reference: Option<String>,
+    /// The host's colour scheme and `--pv-*` values.
+    #[serde(default)]
+    pub theme: Theme,
+    #[serde(default)]
+    pub vars: ThemeVars,
 }
 
 impl EmbedContext {

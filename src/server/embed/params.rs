@@ -3,6 +3,7 @@
 //! before it is stored or signed into a token.
 use serde::Deserialize;
 
+use super::{Theme, ThemeVars};
 use crate::i18n::Lang;
 
 #[derive(Debug, Default, Deserialize)]
@@ -22,6 +23,11 @@ pub struct EmbedQuery {
     pub nonce: Option<String>,
     #[serde(default)]
     pub lang: Option<String>,
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// The host's `--pv-*` values, base64url JSON.
+    #[serde(default)]
+    pub vars: Option<String>,
     /// A session the host's backend created (`POST /api/v1/sessions`).
     #[serde(default)]
     pub session: Option<String>,
@@ -45,6 +51,8 @@ pub struct EmbedParams {
     pub return_url: Option<String>,
     pub state: Option<String>,
     pub ticket: Option<String>,
+    pub theme: Theme,
+    pub vars: ThemeVars,
 }
 
 /// Which value is wrong.
@@ -122,6 +130,12 @@ impl EmbedQuery {
             Some(id) if super::tickets::is_ticket_id(&id) => Some(id),
             Some(_) => return Err(ParamProblem::Bad("session")),
         };
+        let theme = Theme::parse(self.theme.as_deref().unwrap_or_default())
+            .ok_or(ParamProblem::Bad("theme"))?;
+        let vars = match self.vars.filter(|v| !v.is_empty()) {
+            None => ThemeVars::default(),
+            Some(encoded) => ThemeVars::parse(&encoded).ok_or(ParamProblem::Bad("vars"))?,
+        };
         Ok(EmbedParams {
             sitekey: self.sitekey,
             widget_id,
@@ -133,6 +147,8 @@ impl EmbedQuery {
             return_url,
             state,
             ticket,
+            theme,
+            vars,
         })
     }
 }

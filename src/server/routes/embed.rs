@@ -181,6 +181,8 @@ async fn start(state: &AppState, headers: &HeaderMap, query: EmbedQuery, mode: M
         return_url: if hosted { params.return_url } else { None },
         state: if hosted { params.state } else { None },
         reference,
+        theme: params.theme,
+        vars: params.vars,
     };
     let slot = match EmbedSlot::create(state.store.clone(), context, initial).await {
         Ok(slot) => slot,
@@ -223,6 +225,8 @@ async fn frame_page(
         parent_origin: context.origin.clone().unwrap_or_default(),
         return_url: context.return_url.clone(),
         state: context.state.clone(),
+        theme_class: context.theme.class(),
+        theme_css: context.vars.css(),
     };
     let provide = {
         let state = state.clone();
