@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::components::VerifyWidget;
 use crate::i18n::Lang;
+use crate::verify::VerifiedPhone;
 
 /// The document around the app, rendered on the server only, in `lang`.
 pub fn shell(options: LeptosOptions, lang: Lang) -> impl IntoView {
@@ -49,7 +50,7 @@ pub fn App() -> impl IntoView {
             <header class="pv-page-header">
                 <h1 class="pv-brand">"phone-verify"</h1>
             </header>
-            <VerifyWidget on_verified=Callback::new(move |e164: String| verified.set(Some(e164)))/>
+            <VerifyWidget on_verified=Callback::new(move |phone: VerifiedPhone| verified.set(Some(phone.e164)))/>
             <Show when=move || verified.get().is_some()>
                 <p class="pv-host-note" data-testid="host-note">
                     "The host page heard about it: "

@@ -175,3 +175,19 @@ test("the frame takes the host's colours and forced scheme", async ({ page }) =>
   await expect(frame.locator('html')).toHaveClass(/pv-theme-dark/);
   await expect(frame.locator('.pv-widget')).toHaveCSS('background-color', 'rgb(27, 30, 34)');
 });
+
+test('Tab moves into the frame and out of it again', async ({ page }) => {
+  await page.goto('/signup');
+  const frame = page.locator('phone-verify').frameLocator('iframe');
+  await expect(frame.locator('body[data-hydrated]')).toHaveCount(1);
+  await page.getByLabel('Email').focus();
+  await page.keyboard.press('Tab');
+  // The frame's first stop is its language switch.
+  await expect(frame.locator('a.pv-lang').first()).toBeFocused();
+  await page.keyboard.press('Shift+Tab');
+  await expect(page.getByLabel('Email')).toBeFocused();
+  // Forward through the whole frame lands on the host's button.
+  const stops = await frame.locator('a, button:not([disabled]), input:not([type=hidden]), select').count();
+  for (let i = 0; i <= stops; i++) await page.keyboard.press('Tab');
+  await expect(page.getByTestId('submit-phone-verify-token')).toBeFocused();
+});

@@ -18,10 +18,12 @@ use crate::verify::{CountryOption, PhoneEntry, Step, VerifiedPhone, VerifyError}
 ///
 /// The server renders the step the visitor's session is on, in their language; in the
 /// browser the steps become reactive. Every step is a real form, so the flow also
-/// works without JavaScript. `on_verified` receives the verified number in E.164 form.
+/// works without JavaScript. `on_verified` receives the verified number (displayed
+/// and in E.164 form) and, when the server has `VERIFY_PAGE_SITEKEY`, a signed token
+/// that the app's own server functions can check (see docs/embedding.md).
 #[component]
 pub fn VerifyWidget(
-    #[prop(optional, into)] on_verified: Option<Callback<String>>,
+    #[prop(optional, into)] on_verified: Option<Callback<VerifiedPhone>>,
 ) -> impl IntoView {
     let flow = Resource::new(|| (), |()| current_flow());
     view! {
@@ -42,7 +44,7 @@ pub fn VerifyWidget(
 
 /// Owns the step and error signals and moves them along as actions answer.
 #[component]
-fn Steps(flow: Flow, on_verified: Option<Callback<String>>) -> impl IntoView {
+fn Steps(flow: Flow, on_verified: Option<Callback<VerifiedPhone>>) -> impl IntoView {
     let step = RwSignal::new(flow.step);
     let error = RwSignal::new(flow.error);
     let actions = FlowActions::new();
@@ -56,8 +58,8 @@ fn Steps(flow: Flow, on_verified: Option<Callback<String>>) -> impl IntoView {
     follow(actions.restart, step, error);
     if let Some(on_verified) = on_verified {
         Effect::new(move |_| {
-            if let Step::Verified(VerifiedPhone { e164, .. }) = step.get() {
-                on_verified.run(e164);
+            if let Step::Verified(verified) = step.get() {
+                on_verified.run(verified);
             }
         });
     }

@@ -118,9 +118,34 @@ impl ServerCall {
         };
         let token = match &self.session {
             Slot::Embed(slot) => self.token_for(slot).await,
-            Slot::Cookie(_) => None,
+            Slot::Cookie(session) => self.page_token(session).await,
         };
         Step::Verified(VerifiedPhone { token, ..phone })
+    }
+
+    /// On the widget's own page, a token for `VERIFY_PAGE_SITEKEY`, if set: made on
+    /// this server's origin, for a Leptos app's own server functions to check.
+    async fn page_token(&self, session: &Session) -> Option<String> {
+        let sitekey = self.state.settings.page_sitekey.as_deref()?;
+        let verified = SessionSlot::load(session).await.ok()?.verified?;
+        let site = self.state.settings.sites.find(sitekey)?;
+        let now = self.now();
+        if now > verified.at + site.max_age.as_secs() {
+            return None;
+        }
+        let grant = Grant {
+            sitekey,
+            e164: &verified.e164,
+            channel: verified.channel,
+            verified_at: verified.at,
+            verification_id: &verified.id,
+            origin: Some(&self.state.settings.public_url),
+            action: None,
+            cdata: None,
+            nonce: None,
+            reference: None,
+        };
+        Some(self.state.issuer.mint(&grant, now))
     }
 
     async fn token_for(&self, slot: &EmbedSlot) -> Option<String> {

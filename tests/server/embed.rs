@@ -894,3 +894,69 @@ async fn the_host_look_reaches_the_frame_only_through_the_grammar() {
         .unwrap();
     assert_eq!(bad_theme.status(), 400);
 }
+
+#[tokio::test]
+async fn the_widgets_own_page_hands_a_token_to_its_app_when_asked_to() {
+    let app = spawn_app(&[("VERIFY_PAGE_SITEKEY", "pk_test_local")]).await;
+    let browser = app.browser();
+    browser
+        .call("start", &[("phone", NUMBER), ("channel", "sms")])
+        .await;
+    let code = app.latest_code().await;
+    let checked = browser.call("check", &[("code", &code)]).await;
+    let token = checked.body["Verified"]["token"]
+        .as_str()
+        .expect("a token on the page itself");
+    let expected = Expected::new(ISSUER, "pk_test_local").origin(ISSUER);
+    let claims = verify(token, &jwks(&app).await, &expected, app.clock.unix_secs()).unwrap();
+    assert_eq!(claims.phone_number, "+447911123456");
+    let answer = siteverify(&app, &[("secret", "sk_test_local"), ("response", token)]).await;
+    assert_eq!(answer["success"], true, "{answer}");
+    assert_eq!(answer["hostname"], "127.0.0.1");
+}
+
+#[test]
+fn a_page_site_must_exist_and_allow_the_servers_origin() {
+    let leptos = || {
+        leptos::config::get_configuration(Some("Cargo.toml"))
+            .unwrap()
+            .leptos_options
+    };
+    let settings = |vars: &'static [(&'static str, &'static str)]| {
+        phone_verify::server::Settings::from_lookup(leptos(), |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    };
+    let unknown = settings(&[("VERIFY_PAGE_SITEKEY", "pk_live_nobody")]).unwrap_err();
+    assert_eq!(unknown.variable, "VERIFY_PAGE_SITEKEY");
+    let elsewhere = settings(&[
+        ("VERIFY_PAGE_SITEKEY", "pk_test_local"),
+        ("VERIFY_PUBLIC_URL", "https://verify.example"),
+    ])
+    .unwrap_err();
+    assert!(
+        elsewhere.problem.contains("does not allow"),
+        "{}",
+        elsewhere.problem
+    );
+    assert!(settings(&[("VERIFY_PAGE_SITEKEY", "pk_test_local")]).is_ok());
+}
+
+#[test]
+fn the_development_site_exists_only_on_loopback() {
+    let on = |addr: &str| {
+        let mut leptos = leptos::config::get_configuration(Some("Cargo.toml"))
+            .unwrap()
+            .leptos_options;
+        leptos.site_addr = addr.parse().unwrap();
+        phone_verify::server::Settings::from_lookup(leptos, |_| None).unwrap()
+    };
+    assert!(on("127.0.0.1:3000").sites.find("pk_test_local").is_some());
+    assert!(on("[::1]:3000").sites.find("pk_test_local").is_some());
+    assert!(
+        on("0.0.0.0:3000").sites.is_empty(),
+        "a public address gets no site with a published secret"
+    );
+}

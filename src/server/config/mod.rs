@@ -58,6 +58,8 @@ pub struct Settings {
     /// `VERIFY_SITES_FILE`: the sites that may embed the widget; unset, the
     /// development site while listening on loopback, else none.
     pub sites: Sites,
+    /// `VERIFY_PAGE_SITEKEY`: the site whose tokens the widget's own page gets.
+    pub page_sitekey: Option<String>,
     /// `DATA_DIR`, default `data`: where the embedded SQLite state lives.
     pub data_dir: std::path::PathBuf,
     /// `REDIS_URL`, unset by default: share state through Redis instead of SQLite

@@ -66,6 +66,7 @@ impl Settings {
         let allowed_origins = env.origins("ALLOWED_ORIGINS")?;
         let public_url = public_url(&env, &leptos)?;
         let sites = sites(&env, &leptos)?;
+        let page_sitekey = page_sitekey(&env, &sites, &public_url)?;
         let data_dir = env
             .get("DATA_DIR")
             .filter(|v| !v.trim().is_empty())
@@ -126,6 +127,7 @@ impl Settings {
             allowed_origins,
             public_url,
             sites,
+            page_sitekey,
             data_dir,
             redis_url,
             redis_prefix,
@@ -161,6 +163,34 @@ fn public_url(env: &Env<'_>, leptos: &LeptosOptions) -> Result<String, ConfigErr
         });
     }
     Ok(url.to_owned())
+}
+
+/// A site that allows this server's own origin, for the tokens of its own page.
+fn page_sitekey(
+    env: &Env<'_>,
+    sites: &Sites,
+    public_url: &str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(key) = env
+        .get("VERIFY_PAGE_SITEKEY")
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+    else {
+        return Ok(None);
+    };
+    let problem = |problem: String| ConfigError {
+        variable: "VERIFY_PAGE_SITEKEY",
+        problem,
+    };
+    let site = sites
+        .find(&key)
+        .ok_or_else(|| problem(format!("{key} is not one of the sites")))?;
+    if !site.allows_origin(public_url) {
+        return Err(problem(format!(
+            "site {key} does not allow this server's origin {public_url}"
+        )));
+    }
+    Ok(Some(key))
 }
 
 /// The sites file, or the development site when listening on loopback.

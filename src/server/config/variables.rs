@@ -16,6 +16,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("ALLOWED_ORIGINS", ""),
     ("VERIFY_PUBLIC_URL", ""),
     ("VERIFY_SITES_FILE", ""),
+    ("VERIFY_PAGE_SITEKEY", ""),
     ("LEPTOS_SITE_ADDR", "127.0.0.1:3000"),
     ("LEPTOS_SITE_ROOT", "target/site"),
     ("LEPTOS_CONFIG", "Leptos.toml"),
