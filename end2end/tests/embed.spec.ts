@@ -186,8 +186,11 @@ test('Tab moves into the frame and out of it again', async ({ page }) => {
   await expect(frame.locator('a.pv-lang').first()).toBeFocused();
   await page.keyboard.press('Shift+Tab');
   await expect(page.getByLabel('Email')).toBeFocused();
-  // Forward through the whole frame lands on the host's button.
-  const stops = await frame.locator('a, button:not([disabled]), input:not([type=hidden]), select').count();
-  for (let i = 0; i <= stops; i++) await page.keyboard.press('Tab');
+  // Forward through the whole frame, the next stop is the host's button.
+  await page.keyboard.press('Tab');
+  for (let i = 0; i < 30; i++) {
+    if ((await page.evaluate(() => document.activeElement?.tagName)) !== 'IFRAME') break;
+    await page.keyboard.press('Tab');
+  }
   await expect(page.getByTestId('submit-phone-verify-token')).toBeFocused();
 });
