@@ -5,12 +5,13 @@
 // fresh context with an empty cache. Needs the app and host/server.mjs running.
 //   node embed-tti.mjs [host-url] [loads]     (default http://localhost:3120, 20)
 import { chromium } from 'playwright-core';
+import { chromiumArgs, stat } from './stats.mjs';
 
 const host = process.argv[2] ?? 'http://localhost:3120';
 const loads = Number(process.argv[3] ?? 20);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--test-third-party-cookie-phaseout'],
+  args: [...chromiumArgs, '--test-third-party-cookie-phaseout'],
 });
 const ready = [];
 const hydrated = [];
@@ -39,11 +40,6 @@ for (let i = 0; i < loads; i++) {
   await context.close();
 }
 await browser.close();
-const stat = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (p) => s[Math.min(s.length - 1, Math.floor(s.length * p))].toFixed(0);
-  return `median ${at(0.5)} ms, p90 ${at(0.9)} ms, min ${s[0].toFixed(0)} ms`;
-};
 console.log(`embedded, over ${loads} cold loads of the host page:`);
 console.log(`  frame shown (pv-ready): ${stat(ready)}`);
 console.log(`  frame hydrated (upper bound): ${stat(hydrated)}`);

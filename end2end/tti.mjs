@@ -4,12 +4,13 @@
 // paint. Each load is a fresh context with an empty cache.
 //   node tti.mjs [base-url] [loads]     (default http://127.0.0.1:3000, 20)
 import { chromium } from 'playwright-core';
+import { chromiumArgs, stat } from './stats.mjs';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:3000';
 const loads = Number(process.argv[3] ?? 20);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: chromiumArgs,
 });
 const interactive = [];
 const paint = [];
@@ -34,10 +35,5 @@ for (let i = 0; i < loads; i++) {
   await context.close();
 }
 await browser.close();
-const stat = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (p) => s[Math.min(s.length - 1, Math.floor(s.length * p))].toFixed(0);
-  return `median ${at(0.5)} ms, p90 ${at(0.9)} ms, min ${s[0].toFixed(0)} ms`;
-};
 console.log(`time to interactive over ${loads} cold loads: ${stat(interactive)}`);
 console.log(`first contentful paint: ${stat(paint)}`);

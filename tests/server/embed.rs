@@ -135,6 +135,28 @@ async fn verify_in(app: &TestApp, frame: &Frame, channel: &str) -> String {
         .to_owned()
 }
 
+/// Two sites of a sites file: a shop on `localhost:3100`, a blog on `localhost:3200`.
+const TWO_SITES: &str = r#"
+    [[sites]]
+    sitekey = "pk_test_shop"
+    secrets = ["sk_test_shop_0123456789abcdefghij"]
+    origins = ["http://localhost:3100"]
+
+    [[sites]]
+    sitekey = "pk_test_blog"
+    secrets = ["sk_test_blog_0123456789abcdefghij"]
+    origins = ["http://localhost:3200"]
+"#;
+
+/// The app with `sites` as its sites file.
+async fn with_sites(sites: &str) -> TestApp {
+    let dir = crate::support::fresh_data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sites.toml");
+    std::fs::write(&file, sites).unwrap();
+    spawn_app(&[("VERIFY_SITES_FILE", file.to_str().unwrap())]).await
+}
+
 const SIGNUP: &str =
     "sitekey=pk_test_local&wid=w1&origin=http://localhost:3100&action=signup&nonce=host-nonce-1";
 
@@ -342,25 +364,7 @@ async fn frames_that_may_not_run_say_why_and_start_nothing() {
 
 #[tokio::test]
 async fn siteverify_refuses_what_it_cannot_vouch_for() {
-    let dir = crate::support::fresh_data_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    let sites = dir.join("sites.toml");
-    std::fs::write(
-        &sites,
-        r#"
-        [[sites]]
-        sitekey = "pk_test_shop"
-        secrets = ["sk_test_shop_0123456789abcdefghij"]
-        origins = ["http://localhost:3100"]
-
-        [[sites]]
-        sitekey = "pk_test_blog"
-        secrets = ["sk_test_blog_0123456789abcdefghij"]
-        origins = ["http://localhost:3200"]
-        "#,
-    )
-    .unwrap();
-    let app = spawn_app(&[("VERIFY_SITES_FILE", sites.to_str().unwrap())]).await;
+    let app = with_sites(TWO_SITES).await;
     let frame = Frame::open(&app, "sitekey=pk_test_shop&origin=http://localhost:3100").await;
     let token = verify_in(&app, &frame, "sms").await;
     let shop = "sk_test_shop_0123456789abcdefghij";
@@ -556,11 +560,7 @@ async fn signing_keys_survive_a_restart() {
 
 #[tokio::test]
 async fn a_site_with_a_daily_budget_sends_no_more() {
-    let dir = crate::support::fresh_data_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    let sites = dir.join("sites.toml");
-    std::fs::write(
-        &sites,
+    let app = with_sites(
         r#"
         [[sites]]
         sitekey = "pk_test_small"
@@ -569,8 +569,7 @@ async fn a_site_with_a_daily_budget_sends_no_more() {
         sends_per_day = 2
         "#,
     )
-    .unwrap();
-    let app = spawn_app(&[("VERIFY_SITES_FILE", sites.to_str().unwrap())]).await;
+    .await;
     for (n, expected) in [
         ("+44 7911 123451", 200),
         ("+44 7911 123452", 200),
@@ -774,25 +773,7 @@ async fn a_session_made_by_the_host_verifies_only_its_number_once() {
 
 #[tokio::test]
 async fn host_sessions_need_the_secret_and_a_real_number() {
-    let dir = crate::support::fresh_data_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    let sites = dir.join("sites.toml");
-    std::fs::write(
-        &sites,
-        r#"
-        [[sites]]
-        sitekey = "pk_test_shop"
-        secrets = ["sk_test_shop_0123456789abcdefghij"]
-        origins = ["http://localhost:3100"]
-
-        [[sites]]
-        sitekey = "pk_test_blog"
-        secrets = ["sk_test_blog_0123456789abcdefghij"]
-        origins = ["http://localhost:3200"]
-        "#,
-    )
-    .unwrap();
-    let app = spawn_app(&[("VERIFY_SITES_FILE", sites.to_str().unwrap())]).await;
+    let app = with_sites(TWO_SITES).await;
     let shop = "sk_test_shop_0123456789abcdefghij";
     for (form, status, code) in [
         (

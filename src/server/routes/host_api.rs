@@ -39,24 +39,41 @@ async fn jwks(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// A request body, form-encoded or JSON; else the response to give.
+/// Why a request body was not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyProblem {
+    /// Neither form-encoded nor JSON: 415.
+    Unsupported,
+    /// Not the fields asked for: `bad-request`.
+    Unreadable,
+}
+
+impl BodyProblem {
+    fn response(self) -> Response {
+        match self {
+            Self::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response(),
+            Self::Unreadable => refused(StatusCode::BAD_REQUEST, "bad-request"),
+        }
+    }
+}
+
+/// A request body, form-encoded or JSON.
 fn parse_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<T, Response> {
+) -> Result<T, BodyProblem> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if content_type.starts_with("application/json") {
-        serde_json::from_slice(body).map_err(|_| refused(StatusCode::BAD_REQUEST, "bad-request"))
+        serde_json::from_slice(body).map_err(|_| BodyProblem::Unreadable)
     } else if content_type.starts_with("application/x-www-form-urlencoded")
         || content_type.is_empty()
     {
-        serde_urlencoded::from_bytes(body)
-            .map_err(|_| refused(StatusCode::BAD_REQUEST, "bad-request"))
+        serde_urlencoded::from_bytes(body).map_err(|_| BodyProblem::Unreadable)
     } else {
-        Err(StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response())
+        Err(BodyProblem::Unsupported)
     }
 }
 
@@ -81,10 +98,8 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             )
             .await
         }
-        Err(response) if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            return response;
-        }
-        Err(_) => crate::server::siteverify::bad_request(),
+        Err(BodyProblem::Unsupported) => return BodyProblem::Unsupported.response(),
+        Err(BodyProblem::Unreadable) => crate::server::siteverify::bad_request(),
     };
     ([(header::CACHE_CONTROL, "no-store")], Json(result)).into_response()
 }
@@ -111,7 +126,7 @@ async fn create_session(
 ) -> Response {
     let request = match parse_body::<SessionRequest>(&headers, &body) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(problem) => return problem.response(),
     };
     if request.secret.is_empty() {
         return refused(StatusCode::UNAUTHORIZED, "missing-input-secret");

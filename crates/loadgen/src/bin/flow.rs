@@ -67,24 +67,7 @@ async fn round_trip(client: &reqwest::Client, base: &str, e164: &str) {
     )
     .await;
     assert!(sent.get("EnterCode").is_some(), "start failed: {sent}");
-    let outbox: Value = client
-        .get(format!("{base}/dev/outbox.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let text = outbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["to"] == e164)
-        .expect("the code arrived")["text"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let code = loadgen::outbox_code(client, base, e164).await;
     let checked = post(client, base, "check", &[("code", &code)]).await;
     assert!(checked.get("Verified").is_some(), "check failed: {checked}");
 }

@@ -151,24 +151,7 @@ async fn make_token(client: &reqwest::Client, base: &str, i: usize) -> String {
     .await
     .unwrap();
     assert!(sent.get("EnterCode").is_some(), "start failed: {sent}");
-    let outbox: Value = client
-        .get(format!("{base}/dev/outbox.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let text = outbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["to"] == e164.as_str())
-        .expect("the code arrived")["text"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let code = loadgen::outbox_code(client, base, &e164).await;
     let checked: Value = call("check", vec![("code", code)])
         .await
         .unwrap()
