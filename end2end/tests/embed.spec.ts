@@ -194,3 +194,47 @@ test('Tab moves into the frame and out of it again', async ({ page }) => {
   }
   await expect(page.getByTestId('submit-phone-verify-token')).toBeFocused();
 });
+
+test('the frame grows with its content', async ({ page, request }) => {
+  await page.goto('/signup');
+  const iframe = page.locator('phone-verify iframe');
+  const frame = page.locator('phone-verify').frameLocator('iframe');
+  await expect(iframe).toBeVisible();
+  const fits = async () => {
+    const outer = await iframe.evaluate((el) => el.getBoundingClientRect().height);
+    const inner = await frame.locator('body').evaluate((el) => Math.ceil(el.getBoundingClientRect().height));
+    return Math.abs(outer - inner) <= 1;
+  };
+  await expect.poll(fits).toBe(true);
+  const number = uniqueNumber();
+  await frame.locator('#pv-phone').fill('12');
+  await frame.locator('button.pv-button').click();
+  await expect(frame.getByTestId('error')).not.toBeEmpty();
+  await expect.poll(fits).toBe(true);
+  await frame.locator('#pv-phone').fill(number.typed);
+  await frame.locator('button.pv-button').click();
+  await expect(frame.getByTestId('sent-to')).toHaveText(number.shown);
+  await expect.poll(fits).toBe(true);
+  await frame.locator('#pv-code').fill(await codeSentTo(request, number.e164));
+  await expect(frame.locator('#pv-success-title')).toBeVisible();
+  await expect.poll(fits).toBe(true);
+});
+
+test('without the widget bundle the frame still verifies by plain forms and hands over the token', async ({ page, request }) => {
+  // What a frame whose WebAssembly cannot run does: the server-rendered forms alone.
+  await page.route('**/pkg/**', (route) => route.abort());
+  await page.goto('/signup');
+  const element = page.locator('phone-verify');
+  const frame = element.frameLocator('iframe');
+  await expect(element.locator('iframe')).toBeVisible();
+  const number = uniqueNumber();
+  await frame.locator('#pv-phone').fill(number.typed);
+  await frame.getByRole('button', { name: 'Send code' }).click();
+  await expect(frame.getByTestId('sent-to')).toHaveText(number.shown);
+  await frame.locator('#pv-code').fill(await codeSentTo(request, number.e164));
+  await frame.getByRole('button', { name: 'Verify' }).click();
+  await expect(frame.locator('#pv-success-title')).toBeVisible();
+  await expect.poll(() => element.evaluate((el: any) => el.getResponse())).not.toBe('');
+  await page.getByTestId('submit-phone-verify-token').click();
+  await expect(page.getByTestId('siteverify')).toHaveText(`ok ${number.e164} sms localhost signup`);
+});

@@ -42,7 +42,7 @@ impl ServerCall {
         let state = expect_context::<AppState>();
         let parts = use_context::<Parts>();
         // The embed page's render provides its session; the API layer attaches the
-        // one a call names (`routes::embed::attach_session`).
+        // one a call names (`attach_session`, in the embed routes).
         let embedded = use_context::<Arc<EmbedSlot>>()
             .or_else(|| parts.as_ref()?.extensions.get::<Arc<EmbedSlot>>().cloned());
         let session = match embedded {
