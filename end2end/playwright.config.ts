@@ -68,6 +68,9 @@ export default defineConfig({
   // A hang detector, not a speed target: the first tests on a cold 2-core CI
   // machine run several times slower than on a warm one.
   timeout: 60_000,
+  // Waits, not speed targets: a first frame on a cold machine loads the loader, the
+  // embed page and the bundle before anything shows.
+  expect: { timeout: 10_000 },
   fullyParallel: true,
   workers: 2,
   reporter: [['list']],
