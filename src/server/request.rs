@@ -9,7 +9,7 @@ use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use super::AppState;
-use super::embed::EmbedSlot;
+use super::embed::{EmbedContext, EmbedSlot};
 use super::error_response;
 use super::limits::{self, SiteBudget};
 use super::session::SessionSlot;
@@ -110,63 +110,54 @@ impl ServerCall {
         }
     }
 
-    /// For an embedded widget, puts a fresh result token into a verified step, while
-    /// the verification is younger than the site's maximum age.
+    /// Puts a fresh result token into a verified step, while the verification is
+    /// younger than the site's maximum age: for an embedded widget, its site's; on
+    /// the widget's own page, `VERIFY_PAGE_SITEKEY`'s, if set (for a Leptos app's own
+    /// server functions to check).
     pub async fn with_token(&self, step: Step) -> Step {
         let Step::Verified(phone) = step else {
             return step;
         };
-        let token = match &self.session {
-            Slot::Embed(slot) => self.token_for(slot).await,
-            Slot::Cookie(session) => self.page_token(session).await,
-        };
+        let token = self.mint_token().await;
         Step::Verified(VerifiedPhone { token, ..phone })
     }
 
-    /// On the widget's own page, a token for `VERIFY_PAGE_SITEKEY`, if set: made on
-    /// this server's origin, for a Leptos app's own server functions to check.
-    async fn page_token(&self, session: &Session) -> Option<String> {
-        let sitekey = self.state.settings.page_sitekey.as_deref()?;
-        let verified = SessionSlot::load(session).await.ok()?.verified?;
-        let site = self.state.settings.sites.find(sitekey)?;
+    async fn mint_token(&self) -> Option<String> {
+        let verified = self.session().load().await.ok()?.verified?;
+        let settings = &self.state.settings;
+        let (sitekey, origin, framed) = match &self.session {
+            Slot::Embed(slot) => {
+                let context = slot.context();
+                (
+                    context.sitekey.as_str(),
+                    context.origin.as_deref(),
+                    Some(context),
+                )
+            }
+            Slot::Cookie(_) => (
+                settings.page_sitekey.as_deref()?,
+                Some(settings.public_url.as_str()),
+                None,
+            ),
+        };
+        let site = settings.sites.find(sitekey)?;
         let now = self.now();
         if now > verified.at + site.max_age.as_secs() {
             return None;
         }
+        let host =
+            |value: fn(&EmbedContext) -> &Option<String>| framed.and_then(|c| value(c).as_deref());
         let grant = Grant {
             sitekey,
             e164: &verified.e164,
             channel: verified.channel,
             verified_at: verified.at,
             verification_id: &verified.id,
-            origin: Some(&self.state.settings.public_url),
-            action: None,
-            cdata: None,
-            nonce: None,
-            reference: None,
-        };
-        Some(self.state.issuer.mint(&grant, now))
-    }
-
-    async fn token_for(&self, slot: &EmbedSlot) -> Option<String> {
-        let verified = slot.load().await.ok()?.verified?;
-        let context = slot.context();
-        let site = self.state.settings.sites.find(&context.sitekey)?;
-        let now = self.now();
-        if now > verified.at + site.max_age.as_secs() {
-            return None;
-        }
-        let grant = Grant {
-            sitekey: &context.sitekey,
-            e164: &verified.e164,
-            channel: verified.channel,
-            verified_at: verified.at,
-            verification_id: &verified.id,
-            origin: context.origin.as_deref(),
-            action: context.action.as_deref(),
-            cdata: context.cdata.as_deref(),
-            nonce: context.nonce.as_deref(),
-            reference: context.reference.as_deref(),
+            origin,
+            action: host(|c| &c.action),
+            cdata: host(|c| &c.cdata),
+            nonce: host(|c| &c.nonce),
+            reference: host(|c| &c.reference),
         };
         Some(self.state.issuer.mint(&grant, now))
     }
