@@ -111,7 +111,7 @@ pub fn embed_shell(options: LeptosOptions, lang: Lang, frame: FramePage) -> impl
 }
 
 /// The embedded widget. Its calls go to its session's address (see `hydrate`), and
-/// the server points its forms there (`server::routes::embed`).
+/// the server points its forms there (`server/routes/embed/page.rs`).
 #[component]
 pub fn EmbedApp(lang: Lang) -> impl IntoView {
     // The frame is a document of its own: it gets its one top-level heading, for
