@@ -98,14 +98,18 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     tracing::info!(
         provider = state.provider.name(),
-        "listening on http://{}{}",
-        listener.local_addr()?,
-        if state.outbox.is_some() {
-            " (dev outbox at /dev/outbox)"
-        } else {
-            ""
-        }
+        "listening on http://{}",
+        listener.local_addr()?
     );
+    if state.outbox.is_some() {
+        // Loud on purpose: whoever can reach this server can read every code.
+        tracing::warn!(
+            "DEVELOPMENT MODE: the local provider sends no SMS; every code it makes is \
+             readable by anyone at http://{}/dev/outbox. Configure MessageBird or Twilio \
+             before real visitors come.",
+            listener.local_addr()?
+        );
+    }
     serve(listener, state, shutdown_signal()).await
 }
 

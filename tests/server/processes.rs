@@ -159,3 +159,57 @@ async fn sigterm_lets_every_request_in_flight_finish_then_exits() {
 
 /// `SHUTDOWN_DRAIN_SECS` in the drain test.
 const DRAIN_LIMIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn the_binary_warns_loudly_while_the_dev_outbox_is_served_and_refuses_it_on_a_public_address() {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start = |addr: String, extra: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_phone-verify"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("LEPTOS_SITE_ADDR", addr)
+            .env("DATA_DIR", crate::support::fresh_data_dir())
+            .env("RUST_LOG", "warn")
+            .envs(extra.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the phone-verify binary runs")
+    };
+    let mut child = start(format!("127.0.0.1:{port}"), &[]);
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // A hang guard, not a speed bound: the warning comes as the server starts.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut warned = false;
+    while let Ok(line) = seen.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if line.contains("DEVELOPMENT MODE") && line.contains("/dev/outbox") {
+            warned = true;
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(warned, "the start-up log says the outbox is open to anyone");
+
+    let refused = start(format!("0.0.0.0:{port}"), &[])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("VERIFY_PROVIDER") && message.contains("loopback"),
+        "{message}"
+    );
+}

@@ -33,7 +33,9 @@ pub struct Settings {
     /// Leptos' own settings: the `LEPTOS_*` variables cargo-leptos sets, or else
     /// `Leptos.toml` (path in `LEPTOS_CONFIG`) with `LEPTOS_*` layered over it.
     pub leptos: LeptosOptions,
-    /// `VERIFY_PROVIDER`: `local` (default), `messagebird` or `twilio`, with the
+    /// `VERIFY_PROVIDER`: `local`, `messagebird` or `twilio` (unset: the one whose
+    /// credentials are set, else `local`, which `VERIFY_DEV_MODE` alone lets serve
+    /// on a non-loopback address), with the
     /// settings of the chosen one.
     pub provider: ProviderSettings,
     pub code: CodePolicy,

@@ -26,16 +26,46 @@ impl ProviderSettings {
     }
 }
 
+/// Without `VERIFY_PROVIDER`, the provider whose credentials are set; the local one
+/// only when there are none, so that a deployment with an account never falls back
+/// to handing out codes at `/dev/outbox`.
+fn chosen_by_credentials(env: &Env<'_>) -> Result<&'static str, ConfigError> {
+    let set = |name: &str| env.get(name).is_some_and(|v| !v.trim().is_empty());
+    let messagebird = set("MESSAGEBIRD_ACCESS_KEY");
+    let twilio = [
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_VERIFY_SERVICE_SID",
+    ]
+    .iter()
+    .any(|name| set(name));
+    match (messagebird, twilio) {
+        (true, true) => Err(ConfigError {
+            variable: "VERIFY_PROVIDER",
+            problem: "MESSAGEBIRD_ACCESS_KEY and TWILIO_* are both set: say which to use \
+                      (messagebird or twilio)"
+                .into(),
+        }),
+        (true, false) => Ok("messagebird"),
+        (false, true) => Ok("twilio"),
+        (false, false) => Ok("local"),
+    }
+}
+
 pub(super) fn provider_settings(
     env: &Env<'_>,
     code: CodePolicy,
     templates: &MessageTemplates,
 ) -> Result<ProviderSettings, ConfigError> {
-    let kind = env
+    let kind = match env
         .get("VERIFY_PROVIDER")
         .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    if kind.is_empty() || kind == "local" {
+        .filter(|v| !v.is_empty())
+    {
+        Some(kind) => kind,
+        None => chosen_by_credentials(env)?.to_owned(),
+    };
+    if kind == "local" {
         return Ok(ProviderSettings::Local);
     }
     let timeouts = UpstreamTimeouts {

@@ -5,7 +5,7 @@ use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::SecretString;
 
 use super::env::Env;
-use super::provider::provider_settings;
+use super::provider::{ProviderSettings, provider_settings};
 use super::{ConfigError, ConnectionPolicy, Settings};
 use crate::server::limits::LimitPolicy;
 use crate::server::provider::{CodePolicy, GuardPolicy, MessageTemplates};
@@ -46,6 +46,21 @@ impl Settings {
             otp_domain: env.host("VERIFY_OTP_DOMAIN")?,
         };
         let provider = provider_settings(&env, code, &templates)?;
+        let dev_mode = env.parse_bool("VERIFY_DEV_MODE", false)?;
+        if matches!(provider, ProviderSettings::Local)
+            && !leptos.site_addr.ip().is_loopback()
+            && !dev_mode
+        {
+            return Err(ConfigError {
+                variable: "VERIFY_PROVIDER",
+                problem: format!(
+                    "the local provider shows every code at /dev/outbox, so it listens on a loopback \
+                     address only, not {}: configure MessageBird or Twilio, listen on 127.0.0.1, or \
+                     set VERIFY_DEV_MODE=true for a development machine",
+                    leptos.site_addr
+                ),
+            });
+        }
         let cooldown: u64 = env.parse_in("VERIFY_RESEND_COOLDOWN_SECS", 30, 0..=3_600)?;
         let default_country = match env
             .get("VERIFY_DEFAULT_COUNTRY")

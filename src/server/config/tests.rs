@@ -168,3 +168,56 @@ fn malformed_values_name_their_variable() {
         assert!(error.to_string().starts_with(name));
     }
 }
+
+#[test]
+fn credentials_choose_the_provider_when_none_is_named() {
+    let twilio = [
+        ("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"),
+        ("TWILIO_AUTH_TOKEN", "token"),
+        (
+            "TWILIO_VERIFY_SERVICE_SID",
+            "VA00000000000000000000000000000000",
+        ),
+    ];
+    assert!(matches!(
+        settings(&twilio).unwrap().provider,
+        ProviderSettings::Twilio(_)
+    ));
+    let messagebird = [("MESSAGEBIRD_ACCESS_KEY", "live_key")];
+    assert!(matches!(
+        settings(&messagebird).unwrap().provider,
+        ProviderSettings::MessageBird(_)
+    ));
+    // Half a Twilio account is still a Twilio account: its missing part is named.
+    let half = settings(&[("TWILIO_AUTH_TOKEN", "token")]).unwrap_err();
+    assert_eq!(half.variable, "TWILIO_ACCOUNT_SID");
+    // Both: say which.
+    let both = settings(&[twilio[0], twilio[1], twilio[2], messagebird[0]]).unwrap_err();
+    assert_eq!(both.variable, "VERIFY_PROVIDER");
+    assert!(both.problem.contains("MESSAGEBIRD_ACCESS_KEY") && both.problem.contains("TWILIO_"));
+    // Named explicitly, the local provider wins over stray credentials.
+    let explicit = settings(&[("VERIFY_PROVIDER", "local"), messagebird[0]]).unwrap();
+    assert!(matches!(explicit.provider, ProviderSettings::Local));
+}
+
+#[test]
+fn the_local_provider_serves_on_loopback_only_unless_told() {
+    let on = |addr: &str, vars: &[(&str, &str)]| {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let leptos = LeptosOptions::builder()
+            .output_name("t")
+            .site_addr(addr.parse::<std::net::SocketAddr>().unwrap())
+            .build();
+        Settings::from_lookup(leptos, |name| vars.get(name).cloned())
+    };
+    assert!(on("127.0.0.1:3000", &[]).is_ok());
+    assert!(on("[::1]:3000", &[]).is_ok());
+    let public = on("0.0.0.0:3000", &[]).unwrap_err();
+    assert_eq!(public.variable, "VERIFY_PROVIDER");
+    assert!(public.problem.contains("/dev/outbox") && public.problem.contains("VERIFY_DEV_MODE"));
+    assert!(on("0.0.0.0:3000", &[("VERIFY_DEV_MODE", "true")]).is_ok());
+    assert!(on("0.0.0.0:3000", &[("MESSAGEBIRD_ACCESS_KEY", "live_key")]).is_ok());
+}

@@ -5,7 +5,8 @@
 
 /// `(name, default)`, in the order of `.env.example`.
 pub const VARIABLES: &[(&str, &str)] = &[
-    ("VERIFY_PROVIDER", "local"),
+    ("VERIFY_PROVIDER", ""),
+    ("VERIFY_DEV_MODE", "false"),
     ("VERIFY_CODE_LENGTH", "6"),
     ("VERIFY_CODE_LIFETIME_SECS", "600"),
     ("VERIFY_MAX_ATTEMPTS", "5"),
