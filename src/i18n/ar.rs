@@ -101,6 +101,9 @@ fn message(error: &VerifyError) -> String {
             "لا يمكننا إرسال رموز إلى هذا الرقم. تحقّق منه أو استخدم رقمًا آخر.".into()
         }
         VerifyError::CountryNotAllowed => "لا يمكننا إرسال رموز إلى أرقام هذا البلد.".into(),
+        VerifyError::LandlineNeedsCall => {
+            "يبدو أن هذا رقم هاتف أرضي لا يستقبل الرسائل النصية. اختر «مكالمة» بدلًا من ذلك.".into()
+        }
         VerifyError::ChannelUnavailable => {
             "طريقة الإرسال هذه غير متاحة الآن. يرجى اختيار الطريقة الأخرى.".into()
         }

@@ -117,6 +117,10 @@ fn message(error: &VerifyError) -> String {
         VerifyError::NumberUnreachable => {
             "An diese Nummer können wir keine Codes senden. Prüfe sie oder nimm eine andere.".into()
         }
+        VerifyError::LandlineNeedsCall => {
+            "Das sieht nach einem Festnetzanschluss aus, der keine SMS empfängt. Wähle stattdessen „Anruf“."
+                .into()
+        }
         VerifyError::CountryNotAllowed => {
             "An Nummern aus diesem Land können wir keine Codes senden.".into()
         }

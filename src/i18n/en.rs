@@ -107,6 +107,9 @@ fn message(error: &VerifyError) -> String {
             "We can't send codes to this number. Check it, or use another number.".into()
         }
         VerifyError::CountryNotAllowed => "We can't send codes to numbers in that country.".into(),
+        VerifyError::LandlineNeedsCall => {
+            "This looks like a landline, which can't get texts. Choose \"Call me\" instead.".into()
+        }
         VerifyError::ChannelUnavailable => {
             "That way of sending codes isn't available right now. Please choose the other one.".into()
         }

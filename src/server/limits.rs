@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::http::request::Parts;
 
 use super::store::{Counter as StoreCounter, StateStore, StoreError};
-use crate::verify::{PhoneNumber, VerifyError};
+use crate::verify::{Channel, NumberKind, PhoneNumber, VerifyError};
 
 /// The configured limits (`VERIFY_LIMIT_*`, see `.env.example`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,9 +31,28 @@ pub struct LimitPolicy {
     pub failed_checks_per_number_per_hour: u32,
     /// ISO country codes numbers may belong to; empty allows all.
     pub allowed_countries: Vec<String>,
+    /// Kinds of line no code is sent to (premium rate and the like).
+    pub refused_kinds: Vec<NumberKind>,
+    /// Country calling codes no code is sent to (satellite networks, +979).
+    pub refused_calling_codes: Vec<u16>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
 }
+
+/// Lines that cost whoever sends to them, or pay whoever owns them, and that no one
+/// verifies as their own phone: the toll-fraud targets.
+pub const DEFAULT_REFUSED_KINDS: &[NumberKind] = &[
+    NumberKind::PremiumRate,
+    NumberKind::SharedCost,
+    NumberKind::PersonalNumber,
+    NumberKind::Pager,
+    NumberKind::Uan,
+    NumberKind::Voicemail,
+];
+
+/// Inmarsat (+870), the satellite and international networks (+881, +882, +883),
+/// and international premium rate (+979).
+pub const DEFAULT_REFUSED_CALLING_CODES: &[u16] = &[870, 881, 882, 883, 979];
 
 impl Default for LimitPolicy {
     fn default() -> Self {
@@ -45,6 +64,8 @@ impl Default for LimitPolicy {
             prefix_per_hour: 20,
             failed_checks_per_number_per_hour: 10,
             allowed_countries: Vec::new(),
+            refused_kinds: DEFAULT_REFUSED_KINDS.to_vec(),
+            refused_calling_codes: DEFAULT_REFUSED_CALLING_CODES.to_vec(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -143,6 +164,27 @@ fn send_counters(
         ));
     }
     counters
+}
+
+/// Refuses a number that no verification needs, before anything is counted or sent:
+/// the refused kinds and calling codes, and a text to a fixed line (it can take a
+/// call, not an SMS).
+pub fn admit_number(
+    policy: &LimitPolicy,
+    to: &PhoneNumber,
+    channel: Channel,
+) -> Result<(), VerifyError> {
+    let kind = to.kind();
+    if policy.refused_kinds.contains(&kind)
+        || policy.refused_calling_codes.contains(&to.calling_code())
+    {
+        tracing::warn!(alert = "toll_fraud", kind = kind.name(), to = %to.masked(), "number refused");
+        return Err(VerifyError::NumberUnreachable);
+    }
+    if kind == NumberKind::FixedLine && channel == Channel::Sms {
+        return Err(VerifyError::LandlineNeedsCall);
+    }
+    Ok(())
 }
 
 /// Refuses a send that any limit forbids; otherwise counts it. Called before the
@@ -362,5 +404,55 @@ mod tests {
         let base = Duration::from_secs(30);
         let waits: Vec<u64> = (1..=7).map(|sends| cooldown(base, sends)).collect();
         assert_eq!(waits, [30, 60, 120, 240, 480, 480, 480]);
+    }
+
+    #[test]
+    fn toll_fraud_numbers_are_refused_and_landlines_only_called() {
+        let policy = LimitPolicy::default();
+        let check = |number: &str, channel| {
+            admit_number(&policy, &PhoneNumber::parse(number, None).unwrap(), channel)
+        };
+        for number in [
+            "+44 909 879 0000", // premium rate
+            "+44 70 1234 5678", // personal number
+            "+44 76 0012 3456", // pager
+            "+44 55 1234 5678", // UAN
+            "+979 123456789",   // international premium rate
+            "+881 631234567",   // satellite
+            "+870 773111632",   // Inmarsat
+        ] {
+            assert_eq!(
+                check(number, Channel::Sms),
+                Err(VerifyError::NumberUnreachable),
+                "{number}"
+            );
+            assert_eq!(
+                check(number, Channel::Voice),
+                Err(VerifyError::NumberUnreachable),
+                "{number}"
+            );
+        }
+        assert_eq!(
+            check("+44 20 7946 0018", Channel::Sms),
+            Err(VerifyError::LandlineNeedsCall)
+        );
+        assert_eq!(check("+44 20 7946 0018", Channel::Voice), Ok(()));
+        assert_eq!(check("+44 7911 123456", Channel::Sms), Ok(()));
+        assert_eq!(
+            check("+1 201 555 0123", Channel::Sms),
+            Ok(()),
+            "US lines may be mobiles"
+        );
+        let open = LimitPolicy {
+            refused_kinds: Vec::new(),
+            refused_calling_codes: Vec::new(),
+            ..LimitPolicy::default()
+        };
+        let premium = PhoneNumber::parse("+44 909 879 0000", None).unwrap();
+        assert_eq!(
+            admit_number(&open, &premium, Channel::Voice),
+            Ok(()),
+            "the lists are the operator's"
+        );
     }
 }

@@ -42,6 +42,9 @@ pub enum VerifyError {
     /// The provider will not send to this number (invalid there, blocked prefix or country).
     #[error("number cannot be reached")]
     NumberUnreachable,
+    /// A fixed line cannot get texts; a call can reach it.
+    #[error("landline needs a call")]
+    LandlineNeedsCall,
     /// This service does not send to numbers of that country.
     #[error("country not allowed")]
     CountryNotAllowed,
@@ -89,6 +92,7 @@ impl VerifyError {
             VerifyError::CodeExpired => 410,
             VerifyError::NoVerificationInProgress => 409,
             VerifyError::NumberUnreachable
+            | VerifyError::LandlineNeedsCall
             | VerifyError::ChannelUnavailable
             | VerifyError::CountryNotAllowed => 422,
             VerifyError::TooManyAttempts

@@ -16,4 +16,4 @@ pub use error::{PhoneProblem, VerifyError};
 pub use step::{CodeEntry, PhoneEntry, Step, VerifiedPhone};
 
 #[cfg(feature = "ssr")]
-pub use phone::{CountryCode, PhoneNumber, mask_e164};
+pub use phone::{CountryCode, NumberKind, PhoneNumber, mask_e164};

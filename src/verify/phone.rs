@@ -33,6 +33,78 @@ pub struct PhoneNumber {
     national: String,
     /// ISO 3166 code of the number's country, e.g. `GB`.
     country: Option<String>,
+    kind: NumberKind,
+    /// The country calling code (`44`; `979` for international premium rate).
+    calling_code: u16,
+}
+
+/// What kind of line a number is, as libphonenumber's metadata says. Verification
+/// needs mobiles and, for a call, fixed lines; the others are how toll fraud pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NumberKind {
+    Mobile,
+    FixedLine,
+    /// Where the number itself does not tell (the USA, Canada).
+    FixedLineOrMobile,
+    TollFree,
+    PremiumRate,
+    SharedCost,
+    PersonalNumber,
+    Voip,
+    Pager,
+    Uan,
+    Voicemail,
+    Other,
+}
+
+impl NumberKind {
+    /// Every kind, with its name in `VERIFY_REFUSED_NUMBER_TYPES`.
+    pub const NAMES: &[(&str, NumberKind)] = &[
+        ("mobile", NumberKind::Mobile),
+        ("fixed_line", NumberKind::FixedLine),
+        ("fixed_line_or_mobile", NumberKind::FixedLineOrMobile),
+        ("toll_free", NumberKind::TollFree),
+        ("premium_rate", NumberKind::PremiumRate),
+        ("shared_cost", NumberKind::SharedCost),
+        ("personal_number", NumberKind::PersonalNumber),
+        ("voip", NumberKind::Voip),
+        ("pager", NumberKind::Pager),
+        ("uan", NumberKind::Uan),
+        ("voicemail", NumberKind::Voicemail),
+        ("other", NumberKind::Other),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map_or("other", |(name, _)| name)
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, kind)| *kind)
+    }
+
+    fn of(number: &phonenumber::PhoneNumber) -> Self {
+        use phonenumber::Type;
+        match number.number_type(&phonenumber::metadata::DATABASE) {
+            Type::Mobile => Self::Mobile,
+            Type::FixedLine => Self::FixedLine,
+            Type::FixedLineOrMobile => Self::FixedLineOrMobile,
+            Type::TollFree => Self::TollFree,
+            Type::PremiumRate => Self::PremiumRate,
+            Type::SharedCost => Self::SharedCost,
+            Type::PersonalNumber => Self::PersonalNumber,
+            Type::Voip => Self::Voip,
+            Type::Pager => Self::Pager,
+            Type::Uan => Self::Uan,
+            Type::Voicemail => Self::Voicemail,
+            _ => Self::Other,
+        }
+    }
 }
 
 /// The longest input worth parsing; anything longer is not a phone number.
@@ -80,6 +152,8 @@ impl PhoneNumber {
             international: number.format().mode(Mode::International).to_string(),
             national: number.format().mode(Mode::National).to_string(),
             country: number.country().id().map(|id| id.as_ref().to_owned()),
+            kind: NumberKind::of(&number),
+            calling_code: number.country().code(),
         })
     }
 
@@ -108,6 +182,15 @@ impl PhoneNumber {
     /// ISO 3166 code of the number's country (`GB`), when the metadata knows it.
     pub fn country(&self) -> Option<&str> {
         self.country.as_deref()
+    }
+
+    pub fn kind(&self) -> NumberKind {
+        self.kind
+    }
+
+    /// The country calling code, `44` for `+44…`.
+    pub fn calling_code(&self) -> u16 {
+        self.calling_code
     }
 
     /// `+44******123`: enough to tell numbers apart in a log line, not enough to call.

@@ -267,3 +267,45 @@ async fn a_limit_hit_through_one_instance_holds_on_the_other() {
     assert_eq!(elsewhere.status, 429);
     assert!(second.outbox().await.is_empty());
 }
+
+#[tokio::test]
+async fn toll_fraud_numbers_never_reach_the_provider() {
+    let app = spawn_with(Upstream::MessageBird, &[]).await;
+    let browser = app.browser();
+    for number in ["+44 909 879 0000", "+979 123456789", "+881 631234567"] {
+        let refused = browser
+            .call("start", &[("phone", number), ("channel", "voice")])
+            .await;
+        assert_eq!(refused.status, 422, "{number}: {}", refused.body);
+        assert_eq!(refused.body, json!("NumberUnreachable"));
+    }
+    let landline = browser
+        .call(
+            "start",
+            &[("phone", "+44 20 7946 0018"), ("channel", "sms")],
+        )
+        .await;
+    assert_eq!(landline.status, 422);
+    assert_eq!(landline.body, json!("LandlineNeedsCall"));
+    let state = browser.call("state", &[]).await;
+    assert_eq!(
+        state.body["step"]["EnterPhone"]["phone"], "+44 20 7946 0018",
+        "the number is kept"
+    );
+    assert_eq!(
+        app.upstream_requests().await,
+        0,
+        "no provider call for any of them"
+    );
+    let called = browser
+        .call(
+            "start",
+            &[("phone", "+44 20 7946 0018"), ("channel", "voice")],
+        )
+        .await;
+    assert_eq!(
+        called.status, 200,
+        "a landline takes a call: {}",
+        called.body
+    );
+}

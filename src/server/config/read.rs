@@ -10,7 +10,7 @@ use super::{ConfigError, ConnectionPolicy, Settings};
 use crate::server::limits::LimitPolicy;
 use crate::server::provider::{CodePolicy, GuardPolicy, MessageTemplates};
 use crate::server::sites::Sites;
-use crate::verify::CountryCode;
+use crate::verify::{CountryCode, NumberKind};
 
 impl Settings {
     /// Reads the process environment.
@@ -245,6 +245,44 @@ fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let refused_kinds = match env.get("VERIFY_REFUSED_NUMBER_TYPES") {
+        None => d.refused_kinds.clone(),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|name| {
+                NumberKind::parse(&name.to_ascii_lowercase()).ok_or_else(|| ConfigError {
+                    variable: "VERIFY_REFUSED_NUMBER_TYPES",
+                    problem: format!(
+                        "{name:?} is not a number type (one of {})",
+                        NumberKind::NAMES
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let refused_calling_codes = match env.get("VERIFY_REFUSED_CALLING_CODES") {
+        None => d.refused_calling_codes.clone(),
+        Some(list) => list
+            .split(',')
+            .map(|c| c.trim().trim_start_matches('+'))
+            .filter(|c| !c.is_empty())
+            .map(|code| {
+                code.parse::<u16>()
+                    .ok()
+                    .filter(|c| (1..=999).contains(c))
+                    .ok_or_else(|| ConfigError {
+                        variable: "VERIFY_REFUSED_CALLING_CODES",
+                        problem: format!("{code:?} is not a country calling code like 979"),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let trusted_proxies = env
         .get("TRUSTED_PROXIES")
         .unwrap_or_default()
@@ -283,6 +321,8 @@ fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
             1..=max,
         )?,
         allowed_countries,
+        refused_kinds,
+        refused_calling_codes,
         trusted_proxies,
     })
 }

@@ -46,6 +46,11 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("VERIFY_LIMIT_PREFIX_PER_HOUR", "20"),
     ("VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR", "10"),
     ("VERIFY_ALLOWED_COUNTRIES", ""),
+    (
+        "VERIFY_REFUSED_NUMBER_TYPES",
+        "premium_rate,shared_cost,personal_number,pager,uan,voicemail",
+    ),
+    ("VERIFY_REFUSED_CALLING_CODES", "870,881,882,883,979"),
     ("TRUSTED_PROXIES", ""),
     ("HEADER_READ_TIMEOUT_SECS", "10"),
     ("BODY_READ_TIMEOUT_SECS", "10"),

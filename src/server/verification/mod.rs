@@ -81,7 +81,7 @@ impl Verifier<'_> {
         Ok(())
     }
 
-    /// Admits a send against every limit, saves the session (so that the send counts
+    /// Admits the number and the send against every limit, saves the session (so that the send counts
     /// even if the provider then fails or the visitor goes away), then asks the
     /// provider.
     async fn send(
@@ -93,7 +93,11 @@ impl Verifier<'_> {
         channel: Channel,
         now: u64,
     ) -> Result<Started, VerifyError> {
-        let admitted = self.admit_send(stored, caller, number, now).await;
+        // A number no verification needs is refused before anything is counted.
+        let admitted = match limits::admit_number(&self.settings.limits, number, channel) {
+            Ok(()) => self.admit_send(stored, caller, number, now).await,
+            Err(refused) => Err(refused),
+        };
         slot.save(stored).await?;
         admitted?;
         self.provider
