@@ -36,6 +36,8 @@
       this._frame = null;
       this._fallback = null;
       this._leaving = false;
+      this._started = false;
+      this._resetting = false;
     }
 
     connectedCallback() {
@@ -44,6 +46,7 @@
       this._leaving = false;
       if (!this.hasAttribute('name')) this.setAttribute('name', 'phone-verify-token');
       if (!this._frame) this._render();
+      this._started = true;
     }
 
     disconnectedCallback() {
@@ -55,7 +58,16 @@
     }
 
     attributeChangedCallback(name, before, after) {
-      if (before !== after && this._frame) this.reset();
+      // Once the element is in the page, a changed attribute means a new frame (a
+      // framework may even set the sitekey only after inserting it). Several
+      // changes in one go make one new frame, not one each.
+      if (before === after || !this._started || this._resetting) return;
+      this._resetting = true;
+      var self = this;
+      Promise.resolve().then(function () {
+        self._resetting = false;
+        self.reset();
+      });
     }
 
     // A new verification: a fresh frame and session, and no token in the form.

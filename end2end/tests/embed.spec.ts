@@ -238,3 +238,17 @@ test('without the widget bundle the frame still verifies by plain forms and hand
   await page.getByTestId('submit-phone-verify-token').click();
   await expect(page.getByTestId('siteverify')).toHaveText(`ok ${number.e164} sms localhost signup`);
 });
+
+test('an element that gets its sitekey after it is in the page still starts', async ({ page }) => {
+  await page.goto('/signup');
+  await expect(page.locator('phone-verify iframe')).toBeVisible();
+  // As a framework does: create the element, insert it, then bind its attributes.
+  await page.evaluate(() => {
+    const el = document.createElement('phone-verify');
+    el.id = 'late';
+    document.querySelector('main')!.appendChild(el);
+    setTimeout(() => el.setAttribute('sitekey', 'pk_test_local'), 50);
+  });
+  await expect(page.locator('#late iframe')).toBeVisible();
+  await expect(page.locator('#late').frameLocator('iframe').locator('#pv-phone')).toBeVisible();
+});
