@@ -947,3 +947,29 @@ fn the_development_site_exists_only_on_loopback() {
         "a public address gets no site with a published secret"
     );
 }
+
+#[tokio::test]
+async fn a_script_may_name_the_session_in_a_header() {
+    let app = spawn_app(&[]).await;
+    let frame = Frame::open(&app, SIGNUP).await;
+    let (status, _) = frame
+        .call("start", &[("phone", NUMBER), ("channel", "sms")])
+        .await;
+    assert_eq!(status, 200);
+    let state = |session: &str| {
+        reqwest::Client::new()
+            .post(app.url("/api/verify/state"))
+            .header(ACCEPT, "application/json")
+            .header("x-pv-session", session.to_owned())
+            .send()
+    };
+    let named: Value = state(frame.id()).await.unwrap().json().await.unwrap();
+    assert!(
+        named["step"]["EnterCode"].is_object(),
+        "the frame's session: {named}"
+    );
+    let lost = state("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .await
+        .unwrap();
+    assert_eq!(lost.status(), 410);
+}
