@@ -155,8 +155,9 @@ pub struct StepPolicy {
     pub max_attempts: u32,
 }
 
-/// SMS that did not arrive twice is a sign that a call may work better.
-const OFFER_CALL_AFTER_SENDS: u32 = 2;
+/// SMS that did not arrive twice is a sign that a call may work better; before that,
+/// a call instead is not offered, and not made (`verification::resend`).
+pub const OFFER_CALL_AFTER_SENDS: u32 = 2;
 
 fn secs_until(deadline: u64, now: u64) -> u32 {
     u32::try_from(deadline.saturating_sub(now)).unwrap_or(u32::MAX)

@@ -188,6 +188,11 @@ async fn after_two_texts_a_call_is_offered_and_taken() {
         .await;
     assert_eq!(first.body["EnterCode"]["offer_call"], false);
     app.advance(30);
+    // Not offered yet, so not made: the server holds the same rule as the widget.
+    let early = browser.call("resend", &[("channel", "voice")]).await;
+    assert_eq!(early.status, 422, "{}", early.body);
+    assert_eq!(early.body, serde_json::json!("ChannelUnavailable"));
+    assert_eq!(app.sent().await.len(), 1, "no call was made");
     let second = browser.call("resend", &[]).await;
     assert_eq!(second.body["EnterCode"]["offer_call"], true);
     assert_eq!(second.body["EnterCode"]["channel"], "sms");

@@ -1,6 +1,6 @@
 //! Sending a new code to the pending number.
 use super::{Caller, Verifier};
-use crate::server::session::SessionSlot;
+use crate::server::session::{OFFER_CALL_AFTER_SENDS, SessionSlot};
 use crate::verify::{Channel, PhoneNumber, Step, VerifyError};
 
 impl Verifier<'_> {
@@ -26,6 +26,15 @@ impl Verifier<'_> {
             VerifyError::Internal
         })?;
         let channel = channel.unwrap_or(pending.channel);
+        // "Call me instead" is offered after repeated texts; a call asked for earlier
+        // (an API client, not the widget) would make calls, dearer than texts, on
+        // demand.
+        if pending.channel == Channel::Sms
+            && channel == Channel::Voice
+            && pending.sends < OFFER_CALL_AFTER_SENDS
+        {
+            return Err(VerifyError::ChannelUnavailable);
+        }
         let sends = pending.sends + 1;
         let started = self
             .send(slot, &mut stored, caller, &number, channel, now)
