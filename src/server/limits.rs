@@ -25,6 +25,9 @@ pub struct LimitPolicy {
     pub number_per_day: u32,
     /// Codes requested from one client IP per hour (10); IPv6 counts by /64.
     pub ip_per_hour: u32,
+    /// Codes requested from one IPv6 /48 per hour (50): a site's network, however
+    /// many /64s it hands out, is not 65,536 clients.
+    pub network_per_hour: u32,
     /// Codes sent to one number prefix (all but the last 4 digits) per hour (20).
     pub prefix_per_hour: u32,
     /// Wrong codes for one number per hour, across resends and sessions (10).
@@ -62,6 +65,7 @@ impl Default for LimitPolicy {
             number_per_day: 10,
             ip_per_hour: 10,
             prefix_per_hour: 20,
+            network_per_hour: 50,
             failed_checks_per_number_per_hour: 10,
             allowed_countries: Vec::new(),
             refused_kinds: DEFAULT_REFUSED_KINDS.to_vec(),
@@ -154,6 +158,15 @@ fn send_counters(
         Counter::new("ip-hour", client, policy.ip_per_hour, HOUR, now),
         Counter::new("prefix-hour", prefix, policy.prefix_per_hour, HOUR, now),
     ];
+    if let Some(network) = ipv6_network(client) {
+        counters.push(Counter::new(
+            "net-hour",
+            &network,
+            policy.network_per_hour,
+            HOUR,
+            now,
+        ));
+    }
     if let Some(site) = site {
         counters.push(Counter::new(
             "site-day",
@@ -185,6 +198,16 @@ pub fn admit_number(
         return Err(VerifyError::LandlineNeedsCall);
     }
     Ok(())
+}
+
+/// The /48 of an IPv6 client key (`2001:db8:1:2::/64` → `2001:db8:1::/48`).
+fn ipv6_network(client: &str) -> Option<String> {
+    let address: Ipv6Addr = client.strip_suffix("/64")?.parse().ok()?;
+    let s = address.segments();
+    Some(format!(
+        "{}/48",
+        Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0)
+    ))
 }
 
 /// Refuses a send that any limit forbids; otherwise counts it. Called before the

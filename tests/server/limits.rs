@@ -116,6 +116,43 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
 }
 
 #[tokio::test]
+async fn one_ipv6_network_is_not_a_crowd_of_clients() {
+    let app = spawn_app(&[
+        ("VERIFY_LIMIT_IP_PER_HOUR", "1"),
+        ("VERIFY_LIMIT_NETWORK_PER_HOUR", "3"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let from = |client: String, n: u32| {
+        app.browser()
+            .client
+            .post(app.url("/api/verify/start"))
+            .header("accept", "application/json")
+            .header("x-forwarded-for", client)
+            .form(&[("phone", number(n))])
+            .send()
+    };
+    // Each of these is its own /64, all in one /48.
+    for n in 0..3 {
+        let status = from(format!("2001:db8:7:{n}::1"), n)
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200, "/64 number {n}");
+    }
+    assert_eq!(
+        from("2001:db8:7:99::1".into(), 9).await.unwrap().status(),
+        429
+    );
+    // Another /48 is another network.
+    assert_eq!(
+        from("2001:db8:8:1::1".into(), 10).await.unwrap().status(),
+        200
+    );
+    assert_eq!(app.outbox().await.len(), 4);
+}
+
+#[tokio::test]
 async fn sequential_numbers_in_one_prefix_are_limited() {
     let app = spawn_app(&[("VERIFY_LIMIT_PREFIX_PER_HOUR", "3")]).await;
     for n in 1..=3 {

@@ -310,6 +310,11 @@ fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
         )?,
         number_per_day: env.parse_in("VERIFY_LIMIT_NUMBER_PER_DAY", d.number_per_day, 1..=max)?,
         ip_per_hour: env.parse_in("VERIFY_LIMIT_IP_PER_HOUR", d.ip_per_hour, 1..=max)?,
+        network_per_hour: env.parse_in(
+            "VERIFY_LIMIT_NETWORK_PER_HOUR",
+            d.network_per_hour,
+            1..=max,
+        )?,
         prefix_per_hour: env.parse_in(
             "VERIFY_LIMIT_PREFIX_PER_HOUR",
             d.prefix_per_hour,
