@@ -72,6 +72,9 @@ test('national numbers and the shapes autofill produces all reach the same E.164
     await expect(page.getByTestId('sent-to'), shape).toHaveText(number.shown);
     expect((await messagesTo(request, number.e164)).length, shape).toBe(1);
     await page.getByRole('button', { name: 'Change number' }).click();
+    // The next round reloads the page: only once the session is back on the phone
+    // step, or the reload may still render the code step.
+    await expect(page.locator('#pv-phone')).toBeVisible();
   }
 });
 
