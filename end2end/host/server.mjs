@@ -3,12 +3,12 @@
 // nothing but the token, checked twice: offline against the JWKS (node's own crypto,
 // no library) and by siteverify. The Playwright tests in tests/embed.spec.ts drive it.
 //
-//   HOST_ADDR=localhost:3120 WIDGET_URL=http://127.0.0.1:3100 node host/server.mjs
+//   HOST_ADDR=localhost:3120 WIDGET_URL=http://127.0.0.1:3000 node host/server.mjs
 import http from 'node:http';
 import crypto from 'node:crypto';
 
 const [hostName, port] = (process.env.HOST_ADDR ?? 'localhost:3120').split(':');
-const WIDGET = process.env.WIDGET_URL ?? 'http://127.0.0.1:3100';
+const WIDGET = process.env.WIDGET_URL ?? 'http://127.0.0.1:3000';
 const SITEKEY = process.env.SITEKEY ?? 'pk_test_local';
 const SECRET = process.env.SITE_SECRET ?? 'sk_test_local';
 const ORIGIN = `http://${hostName}:${port}`;
