@@ -15,7 +15,7 @@
 //! - [`store`]: durable state (SQLite or Redis) for sessions, codes and counters.
 //! - [`provider`]: the Verify providers behind one trait, and the built-in local one.
 //! - [`outbox`]: where the local provider "delivers" messages during development.
-//! - [`clock`]: wall-clock time, replaceable in tests.
+//! - [`clock`]: wall-clock time, replaceable in tests; [`random`]: unguessable ids.
 //! - [`telemetry`] sets up logging.
 //! - `routes` puts the page, the API and the dev outbox together; `serve` runs them over HTTP.
 
@@ -28,6 +28,7 @@ pub mod hardening;
 pub mod limits;
 pub mod outbox;
 pub mod provider;
+pub mod random;
 pub mod request;
 pub mod session;
 pub mod sites;

@@ -54,12 +54,7 @@ impl ServerCall {
         };
         // A form post that wants a page back; the page's own render (a GET) is not one.
         let plain_form = parts.as_ref().is_some_and(|parts| {
-            parts.method == axum::http::Method::POST
-                && parts
-                    .headers
-                    .get(header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|accept| accept.contains("text/html"))
+            parts.method == axum::http::Method::POST && wants_html(&parts.headers)
         });
         let mut caller = match &parts {
             Some(parts) => Caller {
@@ -123,7 +118,6 @@ impl ServerCall {
     }
 
     async fn mint_token(&self) -> Option<String> {
-        let verified = self.session().load().await.ok()?.verified?;
         let settings = &self.state.settings;
         let (sitekey, origin, framed) = match &self.session {
             Slot::Embed(slot) => {
@@ -141,6 +135,7 @@ impl ServerCall {
             ),
         };
         let site = settings.sites.find(sitekey)?;
+        let verified = self.session().load().await.ok()?.verified?;
         let now = self.now();
         if now > verified.at + site.max_age.as_secs() {
             return None;
@@ -231,12 +226,23 @@ fn accept_language(parts: &Parts) -> &str {
 }
 
 fn query_lang(parts: &Parts) -> Option<Lang> {
-    parts
-        .uri
-        .query()?
+    lang_in_query(parts.uri.query()?)
+}
+
+/// The switch's `?lang=` in a query string.
+pub fn lang_in_query(query: &str) -> Option<Lang> {
+    query
         .split('&')
         .find_map(|pair| pair.strip_prefix("lang="))
         .and_then(Lang::parse)
+}
+
+/// Whether the client asks for a page (a browser's form post or navigation), not JSON.
+pub fn wants_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// Enough for any real `Accept-Language`; the rest is ignored.

@@ -29,6 +29,11 @@ fn no_cookies() -> reqwest::Client {
         .unwrap()
 }
 
+/// A page of the app, fetched as a browser without cookies fetches it.
+async fn visit(app: &TestApp, path: &str) -> reqwest::Response {
+    no_cookies().get(app.url(path)).send().await.unwrap()
+}
+
 impl Frame {
     async fn open(app: &TestApp, query: &str) -> Frame {
         let client = no_cookies();
@@ -118,6 +123,15 @@ async fn jwks(app: &TestApp) -> JwkSet {
         .json()
         .await
         .unwrap()
+}
+
+/// Checks `token` as a host backend does offline: against the JWKS, now.
+async fn offline(
+    app: &TestApp,
+    token: &str,
+    expected: &Expected,
+) -> Result<phone_verify_token::Claims, TokenError> {
+    verify(token, &jwks(app).await, expected, app.clock.unix_secs())
 }
 
 /// Runs the flow in `frame` by JSON calls and returns the token.
@@ -221,13 +235,9 @@ async fn by_voice_the_token_says_tel() {
     let token = verify_in(&app, &frame, "voice").await;
     let answer = siteverify(&app, &[("secret", "sk_test_local"), ("response", &token)]).await;
     assert_eq!(answer["channel"], "voice", "{answer}");
-    let claims = verify(
-        &token,
-        &jwks(&app).await,
-        &Expected::new(ISSUER, "pk_test_local"),
-        app.clock.unix_secs(),
-    )
-    .unwrap();
+    let claims = offline(&app, &token, &Expected::new(ISSUER, "pk_test_local"))
+        .await
+        .unwrap();
     assert_eq!(claims.amr, ["tel"]);
 }
 
@@ -412,11 +422,11 @@ async fn siteverify_refuses_what_it_cannot_vouch_for() {
         refused(&["invalid-input-response"])
     );
     // A frame of another site's origin never starts.
-    let foreign = no_cookies()
-        .get(app.url("/embed?sitekey=pk_test_shop&origin=http://localhost:3200"))
-        .send()
-        .await
-        .unwrap();
+    let foreign = visit(
+        &app,
+        "/embed?sitekey=pk_test_shop&origin=http://localhost:3200",
+    )
+    .await;
     assert_eq!(foreign.status(), 403);
 
     // Too late: five minutes and a second after it was made.
@@ -461,21 +471,17 @@ async fn the_frame_answers_only_to_its_sites_origins() {
         "no claimed origin, several allowed: bound to none"
     );
     let token = verify_in(&app, &frame, "sms").await;
-    let claims = verify(
-        &token,
-        &jwks(&app).await,
-        &Expected::new(ISSUER, "pk_test_local"),
-        app.clock.unix_secs(),
-    )
-    .unwrap();
+    let claims = offline(&app, &token, &Expected::new(ISSUER, "pk_test_local"))
+        .await
+        .unwrap();
     assert_eq!(claims.origin, None);
     assert_eq!(
-        verify(
+        offline(
+            &app,
             &token,
-            &jwks(&app).await,
-            &Expected::new(ISSUER, "pk_test_local").origin(HOST),
-            app.clock.unix_secs()
-        ),
+            &Expected::new(ISSUER, "pk_test_local").origin(HOST)
+        )
+        .await,
         Err(TokenError::WrongOrigin)
     );
 }
@@ -655,11 +661,7 @@ async fn the_hosted_page_returns_only_to_the_sites_own_urls() {
         "sitekey=pk_test_local&return_url=javascript:alert(1)",
         "sitekey=pk_live_nobody&return_url=http://localhost:3100/verified",
     ] {
-        let response = no_cookies()
-            .get(app.url(&format!("/hosted?{query}")))
-            .send()
-            .await
-            .unwrap();
+        let response = visit(&app, &format!("/hosted?{query}")).await;
         assert!(
             matches!(response.status().as_u16(), 400 | 403),
             "{query}: {}",
@@ -752,7 +754,7 @@ async fn a_session_made_by_the_host_verifies_only_its_number_once() {
     let expected = Expected::new(ISSUER, "pk_test_local")
         .phone_number("+447911123456")
         .action("login");
-    let claims = verify(token, &jwks(&app).await, &expected, app.clock.unix_secs()).unwrap();
+    let claims = offline(&app, token, &expected).await.unwrap();
     assert_eq!(claims.reference.as_deref(), Some("user_42"));
     assert_eq!(claims.amr, ["tel"]);
     let answer = siteverify(&app, &[("secret", "sk_test_local"), ("response", token)]).await;
@@ -764,11 +766,11 @@ async fn a_session_made_by_the_host_verifies_only_its_number_once() {
     assert_eq!(restarted["EnterPhone"]["phone"], "");
 
     // Single use: a second frame with the same session starts nothing.
-    let again = no_cookies()
-        .get(app.url(&format!("/embed?sitekey=pk_test_local&session={session}")))
-        .send()
-        .await
-        .unwrap();
+    let again = visit(
+        &app,
+        &format!("/embed?sitekey=pk_test_local&session={session}"),
+    )
+    .await;
     assert_eq!(again.status(), 410);
 }
 
@@ -822,11 +824,11 @@ async fn host_sessions_need_the_secret_and_a_real_number() {
     let (_, made) =
         create_session(&app, &[("secret", shop), ("phone_number", "+447911123456")]).await;
     let session = made["session"].as_str().unwrap();
-    let foreign = no_cookies()
-        .get(app.url(&format!("/embed?sitekey=pk_test_blog&session={session}")))
-        .send()
-        .await
-        .unwrap();
+    let foreign = visit(
+        &app,
+        &format!("/embed?sitekey=pk_test_blog&session={session}"),
+    )
+    .await;
     assert_eq!(foreign.status(), 410);
     assert!(app.outbox().await.is_empty());
 }
@@ -863,17 +865,9 @@ async fn the_host_look_reaches_the_frame_only_through_the_grammar() {
     );
     // {"accent":"red;}body{display:none"}
     let escape = "eyJhY2NlbnQiOiJyZWQ7fWJvZHl7ZGlzcGxheTpub25lIn0";
-    let refused = no_cookies()
-        .get(app.url(&format!("/embed?sitekey=pk_test_local&vars={escape}")))
-        .send()
-        .await
-        .unwrap();
+    let refused = visit(&app, &format!("/embed?sitekey=pk_test_local&vars={escape}")).await;
     assert_eq!(refused.status(), 400);
-    let bad_theme = no_cookies()
-        .get(app.url("/embed?sitekey=pk_test_local&theme=blue"))
-        .send()
-        .await
-        .unwrap();
+    let bad_theme = visit(&app, "/embed?sitekey=pk_test_local&theme=blue").await;
     assert_eq!(bad_theme.status(), 400);
 }
 
@@ -890,7 +884,7 @@ async fn the_widgets_own_page_hands_a_token_to_its_app_when_asked_to() {
         .as_str()
         .expect("a token on the page itself");
     let expected = Expected::new(ISSUER, "pk_test_local").origin(ISSUER);
-    let claims = verify(token, &jwks(&app).await, &expected, app.clock.unix_secs()).unwrap();
+    let claims = offline(&app, token, &expected).await.unwrap();
     assert_eq!(claims.phone_number, "+447911123456");
     let answer = siteverify(&app, &[("secret", "sk_test_local"), ("response", token)]).await;
     assert_eq!(answer["success"], true, "{answer}");

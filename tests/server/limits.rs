@@ -91,6 +91,19 @@ async fn one_ip_is_limited_and_spoofed_forwarded_for_does_not_help() {
     assert_eq!(app.outbox().await.len(), 3);
 }
 
+/// A start request through the trusted proxy at 127.0.0.1 for `client`.
+async fn forwarded(app: &crate::support::TestApp, client: &str, n: u32) -> reqwest::Response {
+    app.browser()
+        .client
+        .post(app.url("/api/verify/start"))
+        .header("accept", "application/json")
+        .header("x-forwarded-for", client)
+        .form(&[("phone", number(n))])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     let app = spawn_app(&[
@@ -98,21 +111,15 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
         ("TRUSTED_PROXIES", "127.0.0.1"),
     ])
     .await;
-    let from = |client: &'static str, n: u32| {
-        app.browser()
-            .client
-            .post(app.url("/api/verify/start"))
-            .header("accept", "application/json")
-            .header("x-forwarded-for", client)
-            .form(&[("phone", number(n))])
-            .send()
-    };
-    assert_eq!(from("198.51.100.1", 1).await.unwrap().status(), 200);
-    assert_eq!(from("198.51.100.2", 2).await.unwrap().status(), 200);
-    assert_eq!(from("198.51.100.1", 3).await.unwrap().status(), 429);
+    assert_eq!(forwarded(&app, "198.51.100.1", 1).await.status(), 200);
+    assert_eq!(forwarded(&app, "198.51.100.2", 2).await.status(), 200);
+    assert_eq!(forwarded(&app, "198.51.100.1", 3).await.status(), 429);
     // IPv6 clients share a budget per /64.
-    assert_eq!(from("2001:db8:1:2::1", 4).await.unwrap().status(), 200);
-    assert_eq!(from("2001:db8:1:2:ffff::9", 5).await.unwrap().status(), 429);
+    assert_eq!(forwarded(&app, "2001:db8:1:2::1", 4).await.status(), 200);
+    assert_eq!(
+        forwarded(&app, "2001:db8:1:2:ffff::9", 5).await.status(),
+        429
+    );
 }
 
 #[tokio::test]
@@ -123,32 +130,16 @@ async fn one_ipv6_network_is_not_a_crowd_of_clients() {
         ("TRUSTED_PROXIES", "127.0.0.1"),
     ])
     .await;
-    let from = |client: String, n: u32| {
-        app.browser()
-            .client
-            .post(app.url("/api/verify/start"))
-            .header("accept", "application/json")
-            .header("x-forwarded-for", client)
-            .form(&[("phone", number(n))])
-            .send()
-    };
     // Each of these is its own /64, all in one /48.
     for n in 0..3 {
-        let status = from(format!("2001:db8:7:{n}::1"), n)
+        let status = forwarded(&app, &format!("2001:db8:7:{n}::1"), n)
             .await
-            .unwrap()
             .status();
         assert_eq!(status, 200, "/64 number {n}");
     }
-    assert_eq!(
-        from("2001:db8:7:99::1".into(), 9).await.unwrap().status(),
-        429
-    );
+    assert_eq!(forwarded(&app, "2001:db8:7:99::1", 9).await.status(), 429);
     // Another /48 is another network.
-    assert_eq!(
-        from("2001:db8:8:1::1".into(), 10).await.unwrap().status(),
-        200
-    );
+    assert_eq!(forwarded(&app, "2001:db8:8:1::1", 10).await.status(), 200);
     assert_eq!(app.outbox().await.len(), 4);
 }
 

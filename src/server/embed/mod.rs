@@ -7,9 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
@@ -100,11 +97,9 @@ impl EmbedSlot {
         initial: VerifySession,
     ) -> Result<Self, VerifyError> {
         loop {
-            let mut bytes = [0u8; 32];
-            rand::rng().fill_bytes(&mut bytes);
             let slot = Self {
                 store: store.clone(),
-                id: B64.encode(bytes),
+                id: crate::server::random::id::<32>(),
                 context: context.clone(),
                 state: Mutex::new(initial.clone()),
             };

@@ -6,9 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::server::store::{StateStore, StoreError};
@@ -45,9 +42,7 @@ pub fn is_ticket_id(id: &str) -> bool {
 /// # Errors
 /// When the store fails.
 pub async fn issue(store: &Arc<dyn StateStore>, ticket: &Ticket) -> Result<String, StoreError> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let id = format!("{PREFIX}{}", B64.encode(bytes));
+    let id = format!("{PREFIX}{}", crate::server::random::id::<32>());
     let value = serde_json::to_vec(ticket).unwrap_or_default();
     store.set(&key(&id), &value, TICKET_TTL).await?;
     Ok(id)

@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
+
+use crate::server::random;
 use rand::{Rng, TryRngCore};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -59,14 +61,6 @@ fn store_failed(error: StoreError) -> ProviderError {
     ProviderError::Unreachable(error.to_string())
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the OS random number generator failed");
-    bytes
-}
-
 impl LocalProvider {
     /// Loads the MAC key shared by all instances, creating it on first start.
     ///
@@ -80,7 +74,7 @@ impl LocalProvider {
         store: Arc<dyn StateStore>,
     ) -> Result<Self, StoreError> {
         store
-            .set_if_absent(MAC_KEY, &random_bytes::<32>(), MAC_KEY_TTL)
+            .set_if_absent(MAC_KEY, &random::bytes::<32>(), MAC_KEY_TTL)
             .await?;
         let stored = store
             .get(MAC_KEY)
@@ -149,7 +143,7 @@ impl LocalProvider {
 }
 
 fn new_id() -> String {
-    random_bytes::<16>()
+    random::bytes::<16>()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

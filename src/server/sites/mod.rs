@@ -159,14 +159,6 @@ impl Sites {
         }
         Ok(Self { sites })
     }
-
-    /// Whether any site allows pages on this machine only (the development site, or
-    /// one written for local testing).
-    pub fn only_loopback(&self) -> bool {
-        self.sites
-            .iter()
-            .all(|site| site.origins.iter().all(OriginPattern::is_loopback))
-    }
 }
 
 #[derive(Deserialize)]
@@ -314,7 +306,6 @@ mod tests {
         );
         assert!(sites.by_secret("sk_live_0123456789abcdefghijk").is_none());
         assert!(sites.by_secret("").is_none());
-        assert!(!sites.only_loopback());
     }
 
     #[test]
@@ -344,7 +335,6 @@ mod tests {
             Some("http://localhost:3100")
         );
         assert_eq!(local.bound_origin(None), None);
-        assert!(dev.only_loopback());
         assert!(local.has_secret(DEV_SECRET));
         assert!(local.allows_return_url("http://localhost:3100/verified?x=1"));
         assert!(!local.allows_return_url("https://evil.example/verified"));

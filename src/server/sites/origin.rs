@@ -73,11 +73,6 @@ impl OriginPattern {
     pub fn exact(&self) -> Option<String> {
         (self.port != Port::Any).then(|| self.to_string())
     }
-
-    /// Whether it names this machine, so that it cannot be an outside site.
-    pub fn is_loopback(&self) -> bool {
-        self.host == "localhost" || self.host == "127.0.0.1" || self.host == "[::1]"
-    }
 }
 
 /// As a CSP source expression, which has the same syntax.

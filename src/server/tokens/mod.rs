@@ -5,15 +5,13 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use phone_verify_token::{Claims, Expected, JwkSet, TokenError};
-use rand::RngCore;
 
 mod keys;
 
 pub use keys::KeyRing;
 
+use super::random;
 use super::store::{StateStore, StoreError};
 use crate::verify::Channel;
 
@@ -75,10 +73,6 @@ impl Issuer {
         Ok(issuer)
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Reads the ring again (another instance may have rotated it) and rotates it if
     /// due. Run hourly.
     ///
@@ -124,7 +118,7 @@ impl Issuer {
             iat: now,
             nbf: now,
             exp: now + TOKEN_TTL_SECS,
-            jti: random_id(),
+            jti: random::id::<16>(),
             vid: grant.verification_id.to_owned(),
             origin: owned(grant.origin),
             action: owned(grant.action),
@@ -167,16 +161,9 @@ async fn load(store: &dyn StateStore) -> Result<Option<KeyRing>, StoreError> {
 }
 
 /// RFC 8176's names for how the person was reached.
-pub fn amr(channel: Channel) -> &'static str {
+fn amr(channel: Channel) -> &'static str {
     match channel {
         Channel::Sms => "sms",
         Channel::Voice => "tel",
     }
-}
-
-/// 128 random bits, base64url: ids that cannot be guessed.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    B64.encode(bytes)
 }

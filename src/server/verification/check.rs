@@ -48,7 +48,7 @@ impl Verifier<'_> {
                     display: pending.display,
                     at: now,
                     channel: pending.channel,
-                    id: crate::server::tokens::random_id(),
+                    id: crate::server::random::id::<16>(),
                 });
                 slot.save(&stored).await?;
                 Ok(self.step(&stored, caller, now))

@@ -10,9 +10,8 @@ use leptos_axum::render_app_async_with_context;
 
 use super::error_page::frame_error;
 use crate::app::{FramePage, embed_shell};
-use crate::i18n::Lang;
 use crate::server::embed::EmbedSlot;
-use crate::server::request::page_lang;
+use crate::server::request::{lang_in_query, page_lang};
 use crate::server::{AppState, hardening};
 use crate::verify::VerifyError;
 
@@ -22,7 +21,11 @@ pub(super) async fn frame_page(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let lang = page_lang_of(&request);
+    let lang = request
+        .uri()
+        .query()
+        .and_then(lang_in_query)
+        .unwrap_or_default();
     let slot = match EmbedSlot::open(state.store.clone(), &id).await {
         Ok(Some(slot)) => Arc::new(slot),
         Ok(None) => return frame_error(StatusCode::GONE, &VerifyError::SessionLost, lang),
@@ -82,13 +85,4 @@ async fn point_forms_at(page: Response, session_path: &str) -> Response {
     );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(html))
-}
-
-fn page_lang_of(request: &Request) -> Lang {
-    request
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("lang=")))
-        .and_then(Lang::parse)
-        .unwrap_or_default()
 }
