@@ -20,10 +20,13 @@ const common = {
   LEPTOS_SITE_ROOT: 'target/site',
   VERIFY_RESEND_COOLDOWN_SECS: '3',
   UPSTREAM_TIMEOUT_MS: '2000',
-  // Every test comes from 127.0.0.1: the per-IP and per-prefix limits (tested in
-  // tests/limits.rs) would otherwise stop the suite.
+  // Every test comes from 127.0.0.1 and most send to British numbers: the per-IP,
+  // per-prefix and hourly budgets (tested in tests/server/limits.rs) would
+  // otherwise stop the suite.
   VERIFY_LIMIT_IP_PER_HOUR: '100000',
   VERIFY_LIMIT_PREFIX_PER_HOUR: '100000',
+  VERIFY_LIMIT_GLOBAL_PER_HOUR: '100000',
+  VERIFY_LIMIT_COUNTRY_PER_HOUR: '100000',
   RUST_LOG: 'error,tower_http=off',
 };
 

@@ -32,6 +32,15 @@ pub struct LimitPolicy {
     pub prefix_per_hour: u32,
     /// Wrong codes for one number per hour, across resends and sessions (10).
     pub failed_checks_per_number_per_hour: u32,
+    /// Codes sent per hour in all (1,000): the ceiling on what an attack can spend.
+    pub global_per_hour: u32,
+    /// Codes sent per hour to the numbers of one country (200), with exceptions per
+    /// country (ISO code, limit): a pumping wave aimed at one country's ranges stops
+    /// there.
+    pub country_per_hour: u32,
+    pub country_exceptions: Vec<(String, u32)>,
+    /// The channels codes may go by (`VERIFY_CHANNELS`): the kill switch for one.
+    pub channels: Vec<Channel>,
     /// ISO country codes numbers may belong to; empty allows all.
     pub allowed_countries: Vec<String>,
     /// Kinds of line no code is sent to (premium rate and the like).
@@ -67,11 +76,25 @@ impl Default for LimitPolicy {
             prefix_per_hour: 20,
             network_per_hour: 50,
             failed_checks_per_number_per_hour: 10,
+            global_per_hour: 1_000,
+            country_per_hour: 200,
+            country_exceptions: Vec::new(),
+            channels: vec![Channel::Sms, Channel::Voice],
             allowed_countries: Vec::new(),
             refused_kinds: DEFAULT_REFUSED_KINDS.to_vec(),
             refused_calling_codes: DEFAULT_REFUSED_CALLING_CODES.to_vec(),
             trusted_proxies: Vec::new(),
         }
+    }
+}
+
+impl LimitPolicy {
+    /// The hourly send budget of the country with ISO code `country`.
+    pub fn country_limit(&self, country: &str) -> u32 {
+        self.country_exceptions
+            .iter()
+            .find(|(code, _)| code == country)
+            .map_or(self.country_per_hour, |(_, limit)| *limit)
     }
 }
 
@@ -157,7 +180,16 @@ fn send_counters(
         Counter::new("number-day", e164, policy.number_per_day, DAY, now),
         Counter::new("ip-hour", client, policy.ip_per_hour, HOUR, now),
         Counter::new("prefix-hour", prefix, policy.prefix_per_hour, HOUR, now),
+        Counter::new("global-hour", "all", policy.global_per_hour, HOUR, now),
     ];
+    let country = to.country().unwrap_or("001");
+    counters.push(Counter::new(
+        "country-hour",
+        country,
+        policy.country_limit(country),
+        HOUR,
+        now,
+    ));
     if let Some(network) = ipv6_network(client) {
         counters.push(Counter::new(
             "net-hour",
@@ -187,6 +219,9 @@ pub fn admit_number(
     to: &PhoneNumber,
     channel: Channel,
 ) -> Result<(), VerifyError> {
+    if !policy.channels.contains(&channel) {
+        return Err(VerifyError::ChannelUnavailable);
+    }
     let kind = to.kind();
     if policy.refused_kinds.contains(&kind)
         || policy.refused_calling_codes.contains(&to.calling_code())
@@ -241,7 +276,14 @@ pub async fn admit_send(
         Some(full) => {
             let counter = &counters[full];
             let limit = counter.key.split(':').nth(1).unwrap_or_default();
-            if limit.starts_with("site") {
+            if limit.starts_with("global") || limit.starts_with("country") {
+                // Every visitor (of one country) is refused now: somebody must look.
+                tracing::warn!(
+                    alert = "send_budget",
+                    limit,
+                    "an hourly send budget is used up"
+                );
+            } else if limit.starts_with("site") {
                 tracing::warn!(
                     alert = "site_budget",
                     limit,
@@ -265,6 +307,76 @@ pub async fn admit_send(
     }
 }
 
+/// What one code check is counted against.
+pub struct CheckSubject<'a> {
+    /// The provider's verification the code belongs to: its tries are counted per
+    /// code, and a resend that keeps the verification keeps its count.
+    pub reference: &'a str,
+    pub e164: &'a str,
+    pub client: &'a str,
+    /// How many tries one code gets (`VERIFY_MAX_ATTEMPTS`), and how long it lives.
+    pub max_attempts: u32,
+    pub lifetime: Duration,
+}
+
+/// Counts a code check against every limit before the provider hears of it, in one
+/// atomic store call, so that checks sent at once are each counted: per code (its
+/// tries), per number (`VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR`) and per client (every
+/// code it may request, with all its tries). Every try is counted before its answer
+/// is known; a right code is then given back to the number ([`right_code`]), whose
+/// limit is on wrong codes.
+///
+/// # Errors
+/// [`VerifyError::TooManyAttempts`] once the code has had its tries;
+/// [`VerifyError::RateLimited`] when the number or the client has had too many.
+pub async fn admit_check(
+    store: &dyn StateStore,
+    policy: &LimitPolicy,
+    subject: &CheckSubject<'_>,
+    now: u64,
+) -> Result<(), VerifyError> {
+    let per_client = policy.ip_per_hour.saturating_mul(subject.max_attempts);
+    let windowed = [
+        failed_checks_counter(policy, subject.e164, now),
+        Counter::new("checks-ip-hour", subject.client, per_client, HOUR, now),
+    ];
+    let mut specs = vec![StoreCounter {
+        key: format!("limit:code-tries:{}", subject.reference),
+        limit: u64::from(subject.max_attempts),
+        ttl: subject.lifetime,
+    }];
+    specs.extend(windowed.iter().map(|c| StoreCounter {
+        key: c.key.clone(),
+        limit: u64::from(c.limit),
+        ttl: Duration::from_secs(c.window),
+    }));
+    match store.admit(&specs).await.map_err(store_failed)? {
+        None => Ok(()),
+        Some(0) => Err(VerifyError::TooManyAttempts),
+        Some(full) => {
+            let counter = &windowed[full - 1];
+            tracing::info!(
+                limit = counter.key.split(':').nth(1),
+                "check refused by a limit"
+            );
+            Err(VerifyError::RateLimited {
+                retry_after: counter.retry_after(now),
+            })
+        }
+    }
+}
+
+/// Gives back the number's count for a try that was the right code.
+pub async fn right_code(
+    store: &dyn StateStore,
+    policy: &LimitPolicy,
+    e164: &str,
+    now: u64,
+) -> Result<(), VerifyError> {
+    let counter = failed_checks_counter(policy, e164, now);
+    store.release(&counter.key).await.map_err(store_failed)
+}
+
 fn failed_checks_counter(policy: &LimitPolicy, e164: &str, now: u64) -> Counter {
     Counter::new(
         "failed-hour",
@@ -275,35 +387,9 @@ fn failed_checks_counter(policy: &LimitPolicy, e164: &str, now: u64) -> Counter 
     )
 }
 
-/// Refuses a check once the number has had too many wrong codes this hour.
-pub async fn admit_check(
-    store: &dyn StateStore,
-    policy: &LimitPolicy,
-    e164: &str,
-    now: u64,
-) -> Result<(), VerifyError> {
-    let counter = failed_checks_counter(policy, e164, now);
-    if count(store, &counter.key).await? >= u64::from(counter.limit) {
-        return Err(VerifyError::RateLimited {
-            retry_after: counter.retry_after(now),
-        });
-    }
-    Ok(())
-}
-
-/// Counts a wrong code against the number.
-pub async fn record_failed_check(
-    store: &dyn StateStore,
-    policy: &LimitPolicy,
-    e164: &str,
-    now: u64,
-) -> Result<(), VerifyError> {
-    let counter = failed_checks_counter(policy, e164, now);
-    store
-        .incr(&counter.key, Duration::from_secs(counter.window))
-        .await
-        .map_err(store_failed)
-        .map(drop)
+/// The tries `reference`'s code has had.
+pub async fn code_tries(store: &dyn StateStore, reference: &str) -> Result<u64, VerifyError> {
+    count(store, &format!("limit:code-tries:{reference}")).await
 }
 
 /// The resend wait after `sends` codes: the base, doubling with each send, up to 16×.

@@ -1,8 +1,12 @@
-//! The HTTP server around the router: connection timeouts and graceful shutdown.
+//! The HTTP server around the router: HTTP/1.1 only, connection timeouts and caps,
+//! and graceful shutdown.
 //!
 //! `axum::serve` gives no header-read timeout and waits for ever on shutdown; here a
-//! client gets `HEADER_READ_TIMEOUT_SECS` to send a request head, and shutdown waits
-//! at most `SHUTDOWN_DRAIN_SECS` for requests in flight.
+//! client gets `HEADER_READ_TIMEOUT_SECS` to send a request head (a connection that
+//! sends nothing at all included), at most `MAX_CONNECTIONS` connections are open at
+//! once, and shutdown waits at most `SHUTDOWN_DRAIN_SECS` for requests in flight.
+//! Cleartext HTTP/2 is not spoken: its preface and frames escape the header timer,
+//! and a TLS-terminating proxy in front gives browsers HTTP/2 anyway.
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
@@ -11,11 +15,12 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use super::clock::SystemClock;
@@ -30,11 +35,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let policy = state.settings.connections;
     let router = build_router(state);
-    let mut builder = Builder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(policy.header_read);
+    let open = Arc::new(Semaphore::new(policy.max_open));
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
@@ -51,6 +56,13 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Over the cap, the newest connection is closed at once: the ones already
+        // open keep their descriptors, and the client learns now, not after a hang.
+        let Ok(slot) = open.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "connection refused: MAX_CONNECTIONS open");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         // The peer address feeds the per-IP limits.
         let service = router
@@ -62,14 +74,14 @@ pub async fn serve(
                     .insert(ConnectInfo::<SocketAddr>(peer));
                 request
             });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection closed with an error");
             }
+            drop(slot);
         });
     }
     drop(listener);

@@ -337,3 +337,52 @@ async fn toll_fraud_numbers_never_reach_the_provider() {
         called.body
     );
 }
+
+#[tokio::test]
+async fn hourly_send_budgets_stop_every_sender_before_the_provider() {
+    let app = spawn_with(
+        Upstream::MessageBird,
+        &[
+            ("VERIFY_LIMIT_GLOBAL_PER_HOUR", "3"),
+            ("VERIFY_LIMIT_COUNTRY_PER_HOUR", "100,GB=2"),
+            ("VERIFY_LIMIT_IP_PER_HOUR", "100"),
+        ],
+    )
+    .await;
+    let start = |phone: &'static str| {
+        let browser = app.browser();
+        async move { browser.call("start", &[("phone", phone)]).await }
+    };
+    assert_eq!(start("+44 7400 100001").await.status, 200);
+    assert_eq!(start("+44 7400 100002").await.status, 200);
+    // The British budget is used up; other countries still get codes.
+    let third_british = start("+44 7400 100003").await;
+    assert_eq!(third_british.status, 429);
+    assert!((1..=3600).contains(&retry_after(&third_british.body)));
+    assert_eq!(start("+49 151 23456789").await.status, 200);
+    // Then the global budget is used up: nobody gets a code this hour.
+    assert_eq!(start("+33 6 12 34 56 78").await.status, 429);
+    assert_eq!(
+        app.upstream_requests().await,
+        3,
+        "refusals never reached the provider"
+    );
+}
+
+#[tokio::test]
+async fn a_switched_off_channel_sends_nothing() {
+    let app = spawn_with(Upstream::Twilio, &[("VERIFY_CHANNELS", "sms")]).await;
+    let browser = app.browser();
+    let call = browser
+        .call("start", &[("phone", &number(1)), ("channel", "voice")])
+        .await;
+    assert_eq!((call.status, call.body), (422, json!("ChannelUnavailable")));
+    assert_eq!(app.upstream_requests().await, 0);
+    // The number is kept for the visitor to pick another channel.
+    let state = browser.call("state", &[]).await;
+    assert_eq!(state.body["step"]["EnterPhone"]["phone"], json!(number(1)));
+    let text = browser
+        .call("start", &[("phone", &number(1)), ("channel", "sms")])
+        .await;
+    assert_eq!(text.status, 200, "{}", text.body);
+}

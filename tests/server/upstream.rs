@@ -25,6 +25,8 @@ both!(
     hang_is_504_after_the_timeout,
     reset_is_502,
     malformed_json_is_502,
+    a_redirect_is_not_followed,
+    an_endless_answer_is_cut_off,
     rate_limit_passes_retry_after_on,
     unreachable_provider_is_503,
     blocked_number_is_unreachable,
@@ -59,6 +61,19 @@ async fn reset_is_502(upstream: Upstream) {
 
 async fn malformed_json_is_502(upstream: Upstream) {
     let (status, body, _) = start_with_knobs(upstream, json!({"fault": "malformed"}), &[]).await;
+    assert_eq!((status, body), (502, json!("UpstreamError")));
+}
+
+/// A follower would send the form again, to wherever the answer points.
+async fn a_redirect_is_not_followed(upstream: Upstream) {
+    let (status, body, requests) =
+        start_with_knobs(upstream, json!({"fault": "redirect"}), &[]).await;
+    assert_eq!((status, body), (502, json!("UpstreamError")));
+    assert_eq!(requests, 1, "the redirect was not followed");
+}
+
+async fn an_endless_answer_is_cut_off(upstream: Upstream) {
+    let (status, body, _) = start_with_knobs(upstream, json!({"fault": "oversized"}), &[]).await;
     assert_eq!((status, body), (502, json!("UpstreamError")));
 }
 

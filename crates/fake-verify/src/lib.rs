@@ -49,6 +49,11 @@ pub enum Fault {
     Malformed,
     /// 429 with `Retry-After`.
     RateLimited,
+    /// 307 back to the same URL: a client that follows it sends the request (and
+    /// the code in it) again, and again.
+    Redirect,
+    /// 200 with an endless body, sent in chunks without a length.
+    Oversized,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -70,6 +75,9 @@ pub struct Knobs {
     pub blocked_prefixes: Vec<String>,
     /// Channels switched off (`sms`, `voice`): Twilio 60223, MessageBird code 10 on `type`.
     pub disabled_channels: Vec<String>,
+    /// Fixed lines: numbers starting with one of these take calls, not texts (Twilio
+    /// 60205; MessageBird code 21, its generic "bad request", on `recipient`).
+    pub landline_prefixes: Vec<String>,
 }
 
 impl Default for Knobs {
@@ -83,6 +91,7 @@ impl Default for Knobs {
             messagebird_max_attempts: 5,
             blocked_prefixes: Vec::new(),
             disabled_channels: Vec::new(),
+            landline_prefixes: Vec::new(),
         }
     }
 }
@@ -198,6 +207,21 @@ async fn apply_knobs(State(fake): State<Fake>, request: Request, next: Next) -> 
                 .insert(header::RETRY_AFTER, knobs.retry_after.into());
             response
         }
+        Fault::Redirect => Response::builder()
+            .status(StatusCode::TEMPORARY_REDIRECT)
+            .header(header::LOCATION, request.uri().to_string())
+            .body(Body::empty())
+            .expect("a valid response"),
+        Fault::Oversized => {
+            let chunk = axum::body::Bytes::from(vec![b' '; 16 * 1024]);
+            let endless =
+                futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(endless))
+                .expect("a valid response")
+        }
     }
 }
 
@@ -207,6 +231,13 @@ fn json(status: StatusCode, body: String) -> Response {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body))
         .expect("a valid response")
+}
+
+/// Whether `number` starts with one of `prefixes` (a knob's list).
+fn starts_with_any(number: &str, prefixes: &[String]) -> bool {
+    prefixes
+        .iter()
+        .any(|prefix| number.starts_with(prefix.as_str()))
 }
 
 fn random_digits(n: usize) -> String {

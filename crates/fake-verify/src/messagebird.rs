@@ -123,11 +123,15 @@ async fn create(State(fake): State<Fake>, Json(body): Json<Value>) -> Response {
         );
     }
     let to = format!("+{recipient}");
-    if knobs
-        .blocked_prefixes
-        .iter()
-        .any(|p| to.starts_with(p.as_str()))
-    {
+    if channel == "sms" && crate::starts_with_any(&to, &knobs.landline_prefixes) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            21,
+            "recipient cannot receive SMS",
+            Some("recipient"),
+        );
+    }
+    if crate::starts_with_any(&to, &knobs.blocked_prefixes) {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,
             10,

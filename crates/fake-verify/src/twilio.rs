@@ -126,11 +126,14 @@ async fn create(
     if knobs.disabled_channels.iter().any(|c| c == spoken) {
         return error(StatusCode::BAD_REQUEST, 60223, "Delivery channel disabled");
     }
-    if knobs
-        .blocked_prefixes
-        .iter()
-        .any(|p| to.starts_with(p.as_str()))
-    {
+    if spoken == "sms" && crate::starts_with_any(&to, &knobs.landline_prefixes) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            60205,
+            "SMS is not supported by landline phone number",
+        );
+    }
+    if crate::starts_with_any(&to, &knobs.blocked_prefixes) {
         return error(
             StatusCode::FORBIDDEN,
             60410,

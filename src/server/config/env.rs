@@ -41,6 +41,24 @@ impl Env<'_> {
         }
     }
 
+    /// As [`Self::parse_in`], for a setting whose range is a security floor: the
+    /// refusal says `why`, so an operator sees a weak setting is the problem.
+    pub(super) fn parse_safe<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+        why: &str,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + fmt::Display + Copy,
+    {
+        self.parse_in(name, default, range).map_err(|mut error| {
+            error.problem = format!("{}: {why}", error.problem);
+            error
+        })
+    }
+
     /// A bare host name such as `example.com`, if set.
     pub(super) fn host(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
         let Some(host) = self.get(name).map(|v| v.trim().to_ascii_lowercase()) else {
@@ -107,17 +125,35 @@ impl Env<'_> {
         }
     }
 
+    /// A provider's base URL: `https://`, or `http://` to a loopback address (a fake
+    /// provider in tests, a local proxy); keys and codes never cross a network in
+    /// clear text.
     pub(super) fn url(&self, name: &'static str, default: &str) -> Result<Url, ConfigError> {
         let raw = self
             .get(name)
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| default.to_owned());
-        match Url::parse(raw.trim()) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => Ok(url),
-            _ => Err(ConfigError {
-                variable: name,
-                problem: format!("{raw:?} is not an http(s) base URL"),
-            }),
+        let problem = |problem: String| ConfigError {
+            variable: name,
+            problem,
+        };
+        let url = Url::parse(raw.trim())
+            .ok()
+            .filter(|url| url.query().is_none() && url.host().is_some())
+            .ok_or_else(|| problem(format!("{raw:?} is not an https base URL")))?;
+        let host = url.host_str().unwrap_or_default();
+        let loopback = host == "localhost"
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if loopback => Ok(url),
+            "http" => Err(problem(format!(
+                "{raw:?} is plain http: the API key would cross the network unencrypted; use https"
+            ))),
+            _ => Err(problem(format!("{raw:?} is not an https base URL"))),
         }
     }
 

@@ -71,7 +71,8 @@ pub struct Settings {
     pub redis_prefix: String,
     /// `VERIFY_LIMIT_*`, `VERIFY_ALLOWED_COUNTRIES`, `TRUSTED_PROXIES`.
     pub limits: LimitPolicy,
-    /// `HEADER_READ_TIMEOUT_SECS`, `BODY_READ_TIMEOUT_SECS`, `SHUTDOWN_DRAIN_SECS`.
+    /// `HEADER_READ_TIMEOUT_SECS`, `BODY_READ_TIMEOUT_SECS`, `SHUTDOWN_DRAIN_SECS`,
+    /// `MAX_CONNECTIONS`.
     pub connections: ConnectionPolicy,
     /// `UPSTREAM_MAX_IN_FLIGHT`, `UPSTREAM_BREAKER_*`: how much load the provider gets.
     pub upstream_guard: GuardPolicy,
@@ -89,6 +90,9 @@ pub struct ConnectionPolicy {
     /// `SHUTDOWN_DRAIN_SECS`, default 10: on SIGTERM the app stops accepting and waits
     /// this long for requests in flight before it exits.
     pub drain: Duration,
+    /// `MAX_CONNECTIONS`, default 4096: connections open at once; more are closed
+    /// as they arrive. Keep it under the process' file descriptor limit.
+    pub max_open: usize,
 }
 
 impl Default for ConnectionPolicy {
@@ -97,6 +101,7 @@ impl Default for ConnectionPolicy {
             header_read: Duration::from_secs(10),
             body_read: Duration::from_secs(10),
             drain: Duration::from_secs(10),
+            max_open: 4_096,
         }
     }
 }

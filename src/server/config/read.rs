@@ -10,7 +10,7 @@ use super::{ConfigError, ConnectionPolicy, Settings};
 use crate::server::limits::LimitPolicy;
 use crate::server::provider::{CodePolicy, GuardPolicy, MessageTemplates};
 use crate::server::sites::Sites;
-use crate::verify::{CountryCode, NumberKind};
+use crate::verify::{Channel, CountryCode, NumberKind};
 
 impl Settings {
     /// Reads the process environment.
@@ -31,9 +31,24 @@ impl Settings {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
-        let length: u8 = env.parse_in("VERIFY_CODE_LENGTH", 6, 4..=10)?;
-        let lifetime: u64 = env.parse_in("VERIFY_CODE_LIFETIME_SECS", 600, 60..=86_400)?;
-        let max_attempts: u32 = env.parse_in("VERIFY_MAX_ATTEMPTS", 5, 1..=20)?;
+        let length: u8 = env.parse_safe(
+            "VERIFY_CODE_LENGTH",
+            6,
+            6..=10,
+            "shorter codes are too easy to guess (NIST SP 800-63B asks for six digits or more)",
+        )?;
+        let lifetime: u64 = env.parse_safe(
+            "VERIFY_CODE_LIFETIME_SECS",
+            600,
+            60..=600,
+            "a code sent by text or call lives ten minutes at most (NIST SP 800-63B, ASVS 6.5.5)",
+        )?;
+        let max_attempts: u32 = env.parse_safe(
+            "VERIFY_MAX_ATTEMPTS",
+            5,
+            1..=10,
+            "every try is a guess at the code; more than 10 per code makes guessing pay",
+        )?;
         let code = CodePolicy {
             length,
             lifetime: Duration::from_secs(lifetime),
@@ -111,6 +126,7 @@ impl Settings {
             header_read: env.secs("HEADER_READ_TIMEOUT_SECS", 10, 1..=300)?,
             body_read: env.secs("BODY_READ_TIMEOUT_SECS", 10, 1..=300)?,
             drain: env.secs("SHUTDOWN_DRAIN_SECS", 10, 0..=300)?,
+            max_open: env.parse_in("MAX_CONNECTIONS", 4_096, 16..=1_000_000)?,
         };
         let guard = GuardPolicy::default();
         let upstream_guard = GuardPolicy {
@@ -297,7 +313,8 @@ fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let max = 1_000_000;
-    Ok(LimitPolicy {
+    let (country_per_hour, country_exceptions) = country_budgets(env, d.country_per_hour, max)?;
+    let policy = LimitPolicy {
         session_sends_per_10_min: env.parse_in(
             "VERIFY_LIMIT_SESSION_SENDS",
             d.session_sends_per_10_min,
@@ -320,16 +337,107 @@ fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
             d.prefix_per_hour,
             1..=max,
         )?,
-        failed_checks_per_number_per_hour: env.parse_in(
+        global_per_hour: env.parse_in(
+            "VERIFY_LIMIT_GLOBAL_PER_HOUR",
+            d.global_per_hour,
+            1..=max,
+        )?,
+        country_per_hour,
+        country_exceptions,
+        channels: channels(env)?,
+        failed_checks_per_number_per_hour: env.parse_safe(
             "VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR",
             d.failed_checks_per_number_per_hour,
-            1..=max,
+            1..=100,
+            "NIST SP 800-63B allows at most 100 failed attempts",
         )?,
         allowed_countries,
         refused_kinds,
         refused_calling_codes,
         trusted_proxies,
-    })
+    };
+    if policy.number_per_day < policy.number_per_hour {
+        return Err(ConfigError {
+            variable: "VERIFY_LIMIT_NUMBER_PER_DAY",
+            problem: format!(
+                "{} a day is less than VERIFY_LIMIT_NUMBER_PER_HOUR's {} an hour",
+                policy.number_per_day, policy.number_per_hour
+            ),
+        });
+    }
+    Ok(policy)
+}
+
+/// `VERIFY_LIMIT_COUNTRY_PER_HOUR`: a limit for every country, then exceptions, as
+/// in `200,GB=1000,NG=20`.
+fn country_budgets(
+    env: &Env<'_>,
+    default: u32,
+    max: u32,
+) -> Result<(u32, Vec<(String, u32)>), ConfigError> {
+    const NAME: &str = "VERIFY_LIMIT_COUNTRY_PER_HOUR";
+    let raw = env.get(NAME).unwrap_or_default();
+    let problem = |problem: String| ConfigError {
+        variable: NAME,
+        problem,
+    };
+    let limit = |text: &str| {
+        text.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| problem(format!("{text:?} is not a number of sends from 1 to {max}")))
+    };
+    let mut every = default;
+    let mut exceptions = Vec::new();
+    for (i, item) in raw.split(',').map(str::trim).enumerate() {
+        match item.split_once('=') {
+            _ if item.is_empty() => {}
+            None if i == 0 => every = limit(item)?,
+            None => {
+                return Err(problem(format!(
+                    "{item:?} should be COUNTRY=LIMIT, as in GB=1000"
+                )));
+            }
+            Some((country, n)) => {
+                let country = country
+                    .trim()
+                    .parse::<CountryCode>()
+                    .map_err(problem)?
+                    .to_string();
+                exceptions.push((country, limit(n)?));
+            }
+        }
+    }
+    Ok((every, exceptions))
+}
+
+/// `VERIFY_CHANNELS`: the channels codes may go by, `sms,voice` unless one is
+/// switched off.
+fn channels(env: &Env<'_>) -> Result<Vec<Channel>, ConfigError> {
+    let Some(list) = env.get("VERIFY_CHANNELS") else {
+        return Ok(vec![Channel::Sms, Channel::Voice]);
+    };
+    let channels = list
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|name| match name.to_ascii_lowercase().as_str() {
+            "sms" => Ok(Channel::Sms),
+            "voice" => Ok(Channel::Voice),
+            _ => Err(ConfigError {
+                variable: "VERIFY_CHANNELS",
+                problem: format!("{name:?} is not a channel (sms, voice)"),
+            }),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if channels.is_empty() {
+        return Err(ConfigError {
+            variable: "VERIFY_CHANNELS",
+            problem: "no channel left: name sms, voice or both".into(),
+        });
+    }
+    Ok(channels)
 }
 
 /// cargo-leptos passes Leptos' settings as `LEPTOS_*` variables; a deployed binary

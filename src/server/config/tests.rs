@@ -152,6 +152,27 @@ fn twilio_needs_well_formed_sids() {
 }
 
 #[test]
+fn provider_urls_are_https_except_on_loopback() {
+    let with = |url: &str| {
+        settings(&[
+            ("MESSAGEBIRD_ACCESS_KEY", "k"),
+            ("MESSAGEBIRD_API_URL", url),
+        ])
+    };
+    let plain = with("http://rest.messagebird.example").unwrap_err();
+    assert_eq!(plain.variable, "MESSAGEBIRD_API_URL");
+    assert!(plain.problem.contains("use https"), "{plain}");
+    for fine in [
+        "https://rest.messagebird.example",
+        "http://127.0.0.1:4010",
+        "http://[::1]:4010",
+        "http://localhost:4010",
+    ] {
+        assert!(with(fine).is_ok(), "{fine}");
+    }
+}
+
+#[test]
 fn malformed_values_name_their_variable() {
     for (name, value) in [
         ("VERIFY_CODE_LENGTH", "3"),
@@ -166,6 +187,38 @@ fn malformed_values_name_their_variable() {
         let error = settings(&[(name, value)]).unwrap_err();
         assert_eq!(error.variable, name);
         assert!(error.to_string().starts_with(name));
+    }
+}
+
+#[test]
+fn weak_settings_are_refused_with_the_reason() {
+    for (name, value, reason) in [
+        ("VERIFY_CODE_LENGTH", "5", "six digits"),
+        ("VERIFY_CODE_LENGTH", "4", "six digits"),
+        ("VERIFY_MAX_ATTEMPTS", "11", "guess"),
+        ("VERIFY_CODE_LIFETIME_SECS", "3600", "ten minutes"),
+        ("VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR", "101", "100 failed"),
+    ] {
+        let error = settings(&[(name, value)]).unwrap_err();
+        assert_eq!(error.variable, name);
+        assert!(error.problem.contains(reason), "{error}");
+    }
+    let upside_down = settings(&[
+        ("VERIFY_LIMIT_NUMBER_PER_HOUR", "20"),
+        ("VERIFY_LIMIT_NUMBER_PER_DAY", "10"),
+    ])
+    .unwrap_err();
+    assert_eq!(upside_down.variable, "VERIFY_LIMIT_NUMBER_PER_DAY");
+    for (name, value) in [
+        ("VERIFY_CODE_LENGTH", "6"),
+        ("VERIFY_MAX_ATTEMPTS", "10"),
+        ("VERIFY_CODE_LIFETIME_SECS", "600"),
+        ("VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR", "100"),
+    ] {
+        assert!(
+            settings(&[(name, value)]).is_ok(),
+            "{name}={value} is allowed"
+        );
     }
 }
 
@@ -220,4 +273,36 @@ fn the_local_provider_serves_on_loopback_only_unless_told() {
     assert!(public.problem.contains("/dev/outbox") && public.problem.contains("VERIFY_DEV_MODE"));
     assert!(on("0.0.0.0:3000", &[("VERIFY_DEV_MODE", "true")]).is_ok());
     assert!(on("0.0.0.0:3000", &[("MESSAGEBIRD_ACCESS_KEY", "live_key")]).is_ok());
+}
+
+#[test]
+fn send_budgets_and_channels_are_read_with_their_exceptions() {
+    let s = settings(&[
+        ("VERIFY_LIMIT_COUNTRY_PER_HOUR", "50, gb=1000 ,NG=5"),
+        ("VERIFY_LIMIT_GLOBAL_PER_HOUR", "700"),
+        ("VERIFY_CHANNELS", "SMS"),
+    ])
+    .unwrap();
+    assert_eq!(s.limits.global_per_hour, 700);
+    assert_eq!(
+        (
+            s.limits.country_limit("GB"),
+            s.limits.country_limit("NG"),
+            s.limits.country_limit("DE")
+        ),
+        (1000, 5, 50)
+    );
+    assert_eq!(s.limits.channels, vec![crate::verify::Channel::Sms]);
+    for (name, value) in [
+        ("VERIFY_LIMIT_COUNTRY_PER_HOUR", "10,XX=5"),
+        ("VERIFY_LIMIT_COUNTRY_PER_HOUR", "10,GB=0"),
+        ("VERIFY_CHANNELS", "fax"),
+        ("VERIFY_CHANNELS", " , "),
+    ] {
+        assert_eq!(
+            settings(&[(name, value)]).unwrap_err().variable,
+            name,
+            "{value}"
+        );
+    }
 }

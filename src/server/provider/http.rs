@@ -23,10 +23,13 @@ impl Default for UpstreamTimeouts {
     }
 }
 
+/// No redirects are followed: a 307 would send the form, code and all, wherever the
+/// answer points, and the providers' APIs never redirect.
 pub fn client(timeouts: UpstreamTimeouts) -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(timeouts.connect)
         .timeout(timeouts.total)
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("phone-verify/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the TLS backend initialises")
@@ -78,13 +81,27 @@ fn describe(error: reqwest::Error) -> String {
     text
 }
 
-/// Reads a whole answer, mapping a body cut short to a transport failure.
-pub async fn body(response: Response) -> Result<Vec<u8>, ProviderError> {
-    response
-        .bytes()
-        .await
-        .map(|b| b.to_vec())
-        .map_err(transport_error)
+/// The largest answer read from a provider; theirs are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Reads a whole answer of at most [`MAX_BODY_BYTES`], mapping a body cut short to a
+/// transport failure and a larger one to a bad answer, read no further.
+pub async fn body(mut response: Response) -> Result<Vec<u8>, ProviderError> {
+    let too_large = || ProviderError::BadGateway(format!("answer over {MAX_BODY_BYTES} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `Retry-After` in seconds, if present and numeric.

@@ -27,12 +27,14 @@ use crate::verify::{Channel, OtpCode};
 
 type Digest = [u8; 32];
 
+/// A code as kept in the store: never changed after the send. Its tries are a
+/// counter of their own (`attempts_key`), so no check writes the code back, and a
+/// wrong guess racing the right one cannot revive a code that was used.
 #[derive(Serialize, Deserialize)]
 struct Pending {
     code_mac: Digest,
     /// Unix milliseconds, by the app's clock.
     expires_at: u64,
-    failed_attempts: u32,
 }
 
 pub struct LocalProvider {
@@ -50,6 +52,10 @@ const MAC_KEY_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 fn pending_key(id: &str) -> String {
     format!("local:pending:{id}")
+}
+
+fn attempts_key(id: &str) -> String {
+    format!("local:attempts:{id}")
 }
 
 fn unix_ms(at: SystemTime) -> u64 {
@@ -126,18 +132,33 @@ impl LocalProvider {
     async fn save(&self, id: &str, pending: &Pending) -> Result<(), ProviderError> {
         let bytes =
             serde_json::to_vec(pending).map_err(|e| ProviderError::BadGateway(e.to_string()))?;
-        // The store forgets a code a minute after it expires by the app's clock.
-        let ttl = self.policy.lifetime + Duration::from_secs(60);
         self.store
-            .set(&pending_key(id), &bytes, ttl)
+            .set(&pending_key(id), &bytes, self.kept_for())
             .await
             .map_err(store_failed)
     }
 
-    async fn forget(&self, id: &str) -> Result<(), ProviderError> {
+    /// The store forgets a code, and its tries, a minute after it expires by the
+    /// app's clock.
+    fn kept_for(&self) -> Duration {
+        self.policy.lifetime + Duration::from_secs(60)
+    }
+
+    /// Counts one try at `id`'s code before it is compared, atomically, so that tries
+    /// sent at once are each counted; returns the tries so far, this one included.
+    async fn count_attempt(&self, id: &str) -> Result<u64, ProviderError> {
         self.store
-            .delete(&pending_key(id))
+            .incr(&attempts_key(id), self.kept_for())
             .await
+            .map_err(store_failed)
+    }
+
+    /// Removes the code; true for the one caller that removed it.
+    async fn consume(&self, id: &str) -> Result<bool, ProviderError> {
+        self.store
+            .take(&pending_key(id))
+            .await
+            .map(|taken| taken.is_some())
             .map_err(store_failed)
     }
 }
@@ -178,7 +199,6 @@ impl VerifyProvider for LocalProvider {
             &Pending {
                 code_mac: self.mac(&id, &code),
                 expires_at,
-                failed_attempts: 0,
             },
         )
         .await?;
@@ -199,26 +219,30 @@ impl VerifyProvider for LocalProvider {
         code: &OtpCode,
     ) -> Result<CheckOutcome, ProviderError> {
         let id = reference.as_str();
-        let Some(mut entry) = self.load(id).await? else {
+        let Some(entry) = self.load(id).await? else {
             return Ok(CheckOutcome::NotFound);
         };
         if entry.expires_at <= unix_ms(self.clock.now()) {
-            self.forget(id).await?;
+            self.consume(id).await?;
             return Ok(CheckOutcome::Expired);
         }
-        if entry.failed_attempts >= self.policy.max_attempts {
+        let max_attempts = u64::from(self.policy.max_attempts);
+        let tries = self.count_attempt(id).await?;
+        if tries > max_attempts {
             return Ok(CheckOutcome::TooManyAttempts);
         }
         if bool::from(entry.code_mac.ct_eq(&self.mac(id, code.as_str()))) {
-            self.forget(id).await?; // single use
-            return Ok(CheckOutcome::Approved);
+            // Single use: of two right codes sent at once, one verifies.
+            return Ok(if self.consume(id).await? {
+                CheckOutcome::Approved
+            } else {
+                CheckOutcome::NotFound
+            });
         }
-        entry.failed_attempts += 1;
-        self.save(id, &entry).await?;
-        Ok(if entry.failed_attempts >= self.policy.max_attempts {
-            CheckOutcome::TooManyAttempts
-        } else {
+        Ok(if tries < max_attempts {
             CheckOutcome::Wrong
+        } else {
+            CheckOutcome::TooManyAttempts
         })
     }
 }
@@ -399,6 +423,67 @@ mod tests {
         assert_eq!(
             h.provider.check(&started.reference, &code).await.unwrap(),
             CheckOutcome::TooManyAttempts
+        );
+    }
+
+    async fn sms(h: &Harness) -> VerificationRef {
+        h.provider
+            .start(StartRequest {
+                to: &phone(),
+                channel: Channel::Sms,
+                lang: Lang::En,
+            })
+            .await
+            .unwrap()
+            .reference
+    }
+
+    #[tokio::test]
+    async fn guesses_sent_at_once_each_count_as_a_try() {
+        let h = harness().await;
+        let reference = sms(&h).await;
+        let code = delivered_code(&h.outbox);
+        let guess = wrong(&code);
+        let outcomes =
+            futures::future::join_all((0..40).map(|_| h.provider.check(&reference, &guess))).await;
+        let wrong_ones = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(CheckOutcome::Wrong)))
+            .count();
+        assert_eq!(
+            wrong_ones, 4,
+            "five tries, the fifth ends the code: {outcomes:?}"
+        );
+        assert_eq!(
+            h.provider.check(&reference, &code).await.unwrap(),
+            CheckOutcome::TooManyAttempts
+        );
+    }
+
+    #[tokio::test]
+    async fn a_used_code_stays_used_whatever_races_it() {
+        let h = harness().await;
+        let reference = sms(&h).await;
+        let code = delivered_code(&h.outbox);
+        let guess = wrong(&code);
+        let (right, again, guess) = tokio::join!(
+            h.provider.check(&reference, &code),
+            h.provider.check(&reference, &code),
+            h.provider.check(&reference, &guess),
+        );
+        let approved = [right.unwrap(), again.unwrap()]
+            .iter()
+            .filter(|o| **o == CheckOutcome::Approved)
+            .count();
+        assert_eq!(approved, 1, "a code works once");
+        assert!(matches!(
+            guess.unwrap(),
+            CheckOutcome::Wrong | CheckOutcome::NotFound
+        ));
+        assert_eq!(
+            h.provider.check(&reference, &code).await.unwrap(),
+            CheckOutcome::NotFound,
+            "the wrong guess did not bring the code back"
         );
     }
 

@@ -96,7 +96,7 @@ fn first_error(status: StatusCode, body: &[u8]) -> Result<ApiError, ProviderErro
         .ok()
         .and_then(|envelope| envelope.errors.into_iter().next())
         .ok_or_else(|| {
-            ProviderError::BadGateway(format!(
+            ProviderError::Refused(format!(
                 "MessageBird answered {status} without an error envelope"
             ))
         })
@@ -124,7 +124,9 @@ async fn answer(response: reqwest::Response, call: &str) -> Result<Answer, Provi
                 ProviderError::BadGateway(format!("MessageBird {call} answer unreadable: {e}"))
             });
     }
-    if status.is_server_error() {
+    // A redirect is as wrong as a fault: the API never sends one, and it is not
+    // followed (see `http::client`).
+    if status.is_server_error() || status.is_redirection() {
         return Err(ProviderError::BadGateway(format!(
             "MessageBird answered {status}"
         )));
@@ -142,7 +144,7 @@ fn common_error(status: StatusCode, error: &ApiError) -> ProviderError {
         _ if status == StatusCode::TOO_MANY_REQUESTS => {
             ProviderError::RateLimited { retry_after: None }
         }
-        _ => ProviderError::BadGateway(format!(
+        _ => ProviderError::Refused(format!(
             "MessageBird error {} ({status}): {}",
             error.code, error.description
         )),

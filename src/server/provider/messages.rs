@@ -54,7 +54,7 @@ impl MessageTemplates {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CodePolicy {
-    /// Digits per code, 4 to 10 (`VERIFY_CODE_LENGTH`, default 6).
+    /// Digits per code, 6 to 10 (`VERIFY_CODE_LENGTH`, default 6).
     pub length: u8,
     /// How long a code works (`VERIFY_CODE_LIFETIME_SECS`, default 600: NIST's 10 minutes).
     pub lifetime: Duration,

@@ -88,7 +88,7 @@ pub enum ProviderError {
     /// No connection could be made (503).
     #[error("provider unreachable: {0}")]
     Unreachable(String),
-    /// A 5xx, an unreadable answer, or one we did not expect (502).
+    /// A 5xx, or an answer we cannot read (502).
     #[error("provider failed: {0}")]
     BadGateway(String),
     /// The provider refuses our credentials or account (503; the operator must act).
@@ -103,6 +103,14 @@ pub enum ProviderError {
     /// The chosen channel is switched off for this account.
     #[error("channel unavailable: {0}")]
     ChannelUnavailable(String),
+    /// The number is a fixed line, which can take a call but not a text.
+    #[error("no texts to this number: {0}")]
+    NoTexts(String),
+    /// A refusal of this one request that we have no meaning for (an unknown 4xx).
+    /// The provider is up and answering, so it is not an outage: anybody can make
+    /// such requests, and they must not trip the breaker for everyone.
+    #[error("provider refused the request: {0}")]
+    Refused(String),
     /// Too many codes sent to this number recently (Twilio 60203).
     #[error("too many sends to this number")]
     TooManySends,

@@ -83,14 +83,16 @@ struct ApiError {
 
 /// Maps an error answer to what it means for the visitor.
 fn error(status: StatusCode, retry_after: Option<u32>, body: &[u8]) -> ProviderError {
-    if status.is_server_error() {
+    // A redirect is as wrong as a fault: the API never sends one, and it is not
+    // followed (see `http::client`).
+    if status.is_server_error() || status.is_redirection() {
         return ProviderError::BadGateway(format!("Twilio answered {status}"));
     }
     let Ok(error) = serde_json::from_slice::<ApiError>(body) else {
         return if status == StatusCode::TOO_MANY_REQUESTS {
             ProviderError::RateLimited { retry_after }
         } else {
-            ProviderError::BadGateway(format!("Twilio answered {status} without an error body"))
+            ProviderError::Refused(format!("Twilio answered {status} without an error body"))
         };
     };
     let text = format!("Twilio error {} ({status}): {}", error.code, error.message);
@@ -98,11 +100,12 @@ fn error(status: StatusCode, retry_after: Option<u32>, body: &[u8]) -> ProviderE
         60200 if error.message.contains("To") => ProviderError::NumberRejected(text),
         60410 | 60605 | 21408 | 21614 => ProviderError::NumberRejected(text),
         60223 => ProviderError::ChannelUnavailable(text),
+        60205 => ProviderError::NoTexts(text),
         60203 => ProviderError::TooManySends,
         20429 | 60212 => ProviderError::RateLimited { retry_after },
         20003 | 20404 => ProviderError::Misconfigured(text),
         _ if status == StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited { retry_after },
-        _ => ProviderError::BadGateway(text),
+        _ => ProviderError::Refused(text),
     }
 }
 

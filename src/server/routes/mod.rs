@@ -18,6 +18,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 mod api;
 mod dev_outbox;
 mod embed;
+mod flow_lock;
 mod host_api;
 mod pages;
 
@@ -65,6 +66,12 @@ pub fn build_router(state: AppState) -> Router {
     }
     router
         .layer(sessions)
+        // Outside the sessions: a session is read after the lock is taken, and saved
+        // before it is freed.
+        .layer(axum::middleware::from_fn_with_state(
+            state.store.clone(),
+            flow_lock::one_at_a_time,
+        ))
         .layer(axum::middleware::map_response(
             transport_errors_are_bad_requests,
         ))

@@ -35,9 +35,15 @@ pub trait StateStore: Send + Sync {
         ttl: Duration,
     ) -> Result<bool, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Removes the live value under `key` and returns it, in one step: of two callers
+    /// racing for one value, exactly one gets it (a code that works once).
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Adds one to the counter under `key`, which lives `ttl` from its first hit;
     /// returns the new count.
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
+    /// Takes one back from the live counter under `key` (never below zero): what
+    /// [`Self::admit`] counted for a try that turned out not to count.
+    async fn release(&self, key: &str) -> Result<(), StoreError>;
     /// Atomically: if every counter is below its limit, adds one to each and answers
     /// `None`; otherwise changes nothing and answers the index of the first that is full.
     async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError>;

@@ -88,6 +88,30 @@ impl StateStore for RedisStore {
             .map_err(failed)
     }
 
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.connection
+            .clone()
+            .get_del(self.key(key))
+            .await
+            .map_err(failed)
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let script = redis::Script::new(
+            r"
+            local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+            if count > 0 then redis.call('DECR', KEYS[1]) end
+            return 0
+            ",
+        );
+        script
+            .key(self.key(key))
+            .invoke_async::<i64>(&mut self.connection.clone())
+            .await
+            .map(drop)
+            .map_err(failed)
+    }
+
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
         // INCR, and start the clock on the first hit only (NX), atomically.
         let (count,): (u64,) = redis::pipe()

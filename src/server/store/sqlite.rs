@@ -163,6 +163,33 @@ impl StateStore for SqliteStore {
         .await
     }
 
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("DELETE FROM kv WHERE key = ?1 RETURNING value, expires_at")?
+                .query_row(params![key], |row| {
+                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?))
+                })
+                .optional()
+                .map(|taken| {
+                    taken.and_then(|(value, expires_at)| (expires_at > now_ms()).then_some(value))
+                })
+        })
+        .await
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            if let Some(bytes) = read(&tx, key, now_ms())? {
+                let count = parse_count(&bytes).saturating_sub(1);
+                tx.prepare_cached("UPDATE kv SET value = ?2 WHERE key = ?1")?
+                    .execute(params![key, count.to_string().into_bytes()])?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
         self.with(|c| {
             let now = now_ms();
@@ -236,6 +263,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_value_is_taken_once() {
+        let store = SqliteStore::in_memory().unwrap();
+        store.set("k", b"v", Duration::from_secs(60)).await.unwrap();
+        let (first, second) = tokio::join!(store.take("k"), store.take("k"));
+        let mut taken = [first.unwrap(), second.unwrap()];
+        taken.sort();
+        assert_eq!(taken, [None, Some(b"v".to_vec())]);
+        store
+            .set("old", b"v", Duration::from_millis(1))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(
+            store.take("old").await.unwrap(),
+            None,
+            "an expired value is gone"
+        );
+    }
+
+    #[tokio::test]
     async fn counters_count_within_their_window() {
         let store = SqliteStore::in_memory().unwrap();
         for expected in 1..=3 {
@@ -268,6 +315,10 @@ mod tests {
             Some(&b"1"[..]),
             "a was not counted again"
         );
+        store.release("b").await.unwrap();
+        assert_eq!(store.admit(&both).await.unwrap(), None, "b has room again");
+        store.release("gone").await.unwrap();
+        assert_eq!(store.get("gone").await.unwrap(), None, "nothing to release");
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 use super::{Caller, Verifier};
 use crate::server::limits;
 use crate::server::provider::CheckOutcome;
-use crate::server::session::{SessionSlot, Verified};
+use crate::server::session::{SessionSlot, Verified, VerifySession};
 use crate::verify::{OtpCode, Step, VerifyError, mask_e164};
 
 impl Verifier<'_> {
@@ -32,8 +32,19 @@ impl Verifier<'_> {
         if pending.failed_checks >= max_attempts {
             return Err(VerifyError::TooManyAttempts);
         }
-        let policy = &self.settings.limits;
-        limits::admit_check(self.store, policy, &pending.e164, now).await?;
+        let subject = limits::CheckSubject {
+            reference: pending.reference.as_str(),
+            e164: &pending.e164,
+            client: &caller.client,
+            max_attempts,
+            lifetime: self.settings.code.lifetime,
+        };
+        let admitted = limits::admit_check(self.store, &self.settings.limits, &subject, now).await;
+        if admitted == Err(VerifyError::TooManyAttempts) {
+            // Kept in the session, so the step shows no tries left from now on.
+            return self.lock_code(slot, &mut stored, max_attempts).await;
+        }
+        admitted?;
         let outcome = self
             .provider
             .check(&pending.reference, &code)
@@ -42,6 +53,7 @@ impl Verifier<'_> {
         match outcome {
             CheckOutcome::Approved => {
                 tracing::info!(to = %mask_e164(&pending.e164), "number verified");
+                limits::right_code(self.store, &self.settings.limits, &pending.e164, now).await?;
                 stored.pending = None;
                 stored.verified = Some(Verified {
                     e164: pending.e164,
@@ -54,8 +66,12 @@ impl Verifier<'_> {
                 Ok(self.step(&stored, caller, now))
             }
             CheckOutcome::Wrong => {
-                limits::record_failed_check(self.store, policy, &pending.e164, now).await?;
-                let failed = pending.failed_checks + 1;
+                // The store's count, not this request's snapshot of the session:
+                // other tries may have been counted since it was read.
+                let tries = limits::code_tries(self.store, pending.reference.as_str()).await?;
+                let failed = u32::try_from(tries)
+                    .unwrap_or(u32::MAX)
+                    .max(pending.failed_checks + 1);
                 if let Some(stored_pending) = stored.pending.as_mut() {
                     stored_pending.failed_checks = failed;
                 }
@@ -65,13 +81,34 @@ impl Verifier<'_> {
                     tries_left => Err(VerifyError::WrongCode { tries_left }),
                 }
             }
-            CheckOutcome::Expired => Err(VerifyError::CodeExpired),
-            CheckOutcome::TooManyAttempts => Err(VerifyError::TooManyAttempts),
+            CheckOutcome::TooManyAttempts => self.lock_code(slot, &mut stored, max_attempts).await,
+            CheckOutcome::Expired => {
+                if let Some(stored_pending) = stored.pending.as_mut() {
+                    stored_pending.expires_at = stored_pending.expires_at.min(now);
+                }
+                slot.save(&stored).await?;
+                Err(VerifyError::CodeExpired)
+            }
             CheckOutcome::NotFound => {
                 stored.pending = None;
                 slot.save(&stored).await?;
                 Err(VerifyError::NoVerificationInProgress)
             }
         }
+    }
+
+    /// Records that the pending code has had all its tries: the provider and the
+    /// store already refuse it; the session then stops offering it.
+    async fn lock_code(
+        &self,
+        slot: &dyn SessionSlot,
+        stored: &mut VerifySession,
+        max_attempts: u32,
+    ) -> Result<Step, VerifyError> {
+        if let Some(pending) = stored.pending.as_mut() {
+            pending.failed_checks = max_attempts;
+        }
+        slot.save(stored).await?;
+        Err(VerifyError::TooManyAttempts)
     }
 }

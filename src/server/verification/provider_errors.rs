@@ -13,7 +13,10 @@ pub fn visitor_error(provider: &'static str, error: ProviderError) -> VerifyErro
         ProviderError::Misconfigured(_) => {
             tracing::error!(provider, %error, "provider refuses our account")
         }
-        ProviderError::NumberRejected(_) | ProviderError::ChannelUnavailable(_) => {
+        ProviderError::NumberRejected(_)
+        | ProviderError::ChannelUnavailable(_)
+        | ProviderError::NoTexts(_)
+        | ProviderError::Refused(_) => {
             tracing::info!(provider, %error, "provider refused the request")
         }
         // Already logged once by the guard when it started refusing.
@@ -33,8 +36,11 @@ pub fn visitor_error(provider: &'static str, error: ProviderError) -> VerifyErro
             retry_after: SEND_WINDOW_SECS,
         },
         ProviderError::Shed { retry_after } => VerifyError::ServiceBusy { retry_after },
-        ProviderError::NumberRejected(_) => VerifyError::NumberUnreachable,
+        ProviderError::NumberRejected(_) | ProviderError::Refused(_) => {
+            VerifyError::NumberUnreachable
+        }
         ProviderError::ChannelUnavailable(_) => VerifyError::ChannelUnavailable,
+        ProviderError::NoTexts(_) => VerifyError::LandlineNeedsCall,
     }
 }
 
@@ -88,6 +94,14 @@ mod tests {
             (
                 ProviderError::ChannelUnavailable("c".into()),
                 VerifyError::ChannelUnavailable,
+            ),
+            (
+                ProviderError::NoTexts("l".into()),
+                VerifyError::LandlineNeedsCall,
+            ),
+            (
+                ProviderError::Refused("r".into()),
+                VerifyError::NumberUnreachable,
             ),
         ];
         for (error, expected) in cases {

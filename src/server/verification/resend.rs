@@ -45,11 +45,15 @@ impl Verifier<'_> {
             return Err(VerifyError::NoVerificationInProgress);
         };
         pending.channel = channel;
+        // A provider that resends within the same verification (Twilio) keeps its
+        // count of tries, and so does the store's (`limits::admit_check`).
+        if pending.reference != started.reference {
+            pending.failed_checks = 0;
+        }
         pending.reference = started.reference;
         pending.expires_at = now + started.lifetime.as_secs();
         pending.resend_at = now + cooldown;
         pending.sends = sends;
-        pending.failed_checks = 0;
         slot.save(&stored).await?;
         Ok(self.step(&stored, caller, now))
     }
