@@ -63,7 +63,7 @@ impl ServerCall {
                     .chars()
                     .take(MAX_ACCEPT_LANGUAGE)
                     .collect(),
-                chosen_lang: query_lang(parts),
+                chosen_lang: query_lang(parts).or_else(|| cookie_lang(parts)),
                 site: None,
             },
             None => Caller {
@@ -71,6 +71,9 @@ impl ServerCall {
                 ..Caller::default()
             },
         };
+        if let (Slot::Cookie(_), Some(lang)) = (&session, parts.as_ref().and_then(query_lang)) {
+            remember_lang(lang, state.settings.served_over_https);
+        }
         if let Slot::Embed(slot) = &session {
             caller.site = state
                 .settings
@@ -206,13 +209,15 @@ impl ServerCall {
     }
 }
 
-/// The page's language before the session is read: the switch's `?lang=`, else the
-/// browser's; the widget itself also honours a choice remembered in the session.
+/// The page's language before the session is read: the switch's `?lang=` or its
+/// cookie, else the browser's; the widget itself also honours a choice remembered in
+/// an embedded widget's session.
 pub fn page_lang() -> Lang {
     let Some(parts) = use_context::<Parts>() else {
         return Lang::default();
     };
     query_lang(&parts)
+        .or_else(|| cookie_lang(&parts))
         .or_else(|| Lang::from_accept_language(accept_language(&parts)))
         .unwrap_or_default()
 }
@@ -223,6 +228,37 @@ fn accept_language(parts: &Parts) -> &str {
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
+}
+
+/// The cookie that keeps the switch's choice for the widget's own page, so that a
+/// visitor who only picked a language has no stored session.
+const LANG_COOKIE: &str = "pv_lang";
+
+fn cookie_lang(parts: &Parts) -> Option<Lang> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .find_map(|cookie| cookie.trim().strip_prefix(LANG_COOKIE)?.strip_prefix('='))
+        .and_then(Lang::parse)
+}
+
+/// Sets the language cookie on this response. It says nothing secret, but only the
+/// server reads it.
+fn remember_lang(lang: Lang, https: bool) {
+    let Some(response) = use_context::<ResponseOptions>() else {
+        return;
+    };
+    let secure = if https { "; Secure" } else { "" };
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
+        lang.code()
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response.append_header(header::SET_COOKIE, value);
+    }
 }
 
 fn query_lang(parts: &Parts) -> Option<Lang> {

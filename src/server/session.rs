@@ -99,6 +99,13 @@ impl SessionSlot for Session {
     }
 
     async fn save(&self, state: &VerifySession) -> Result<(), VerifyError> {
+        // A visitor without a stored session gets one only for something that must
+        // outlive the request: otherwise any page could fill the store with `<img>`
+        // tags pointing at ours. The language goes to a cookie of its own instead
+        // (`request::remember_lang`).
+        if self.id().is_none() && !state.needs_storing() {
+            return Ok(());
+        }
         self.insert(KEY, state).await.map_err(|error| {
             tracing::error!(%error, "cannot write the session");
             VerifyError::Internal
@@ -107,6 +114,18 @@ impl SessionSlot for Session {
 }
 
 impl VerifySession {
+    /// Whether this state means anything beyond one request: a code on its way, a
+    /// verified number, a number the host chose, a form error for the next page, or
+    /// a number typed and refused (kept, so that nothing is lost). A language alone
+    /// is not.
+    pub fn needs_storing(&self) -> bool {
+        self.pending.is_some()
+            || self.verified.is_some()
+            || self.locked.is_some()
+            || self.flash.is_some()
+            || !self.draft_phone.is_empty()
+    }
+
     pub fn set_draft(&mut self, phone: &str, country: &str, channel: Channel) {
         self.draft_phone = phone.chars().take(MAX_DRAFT_CHARS).collect();
         self.draft_country = country.chars().take(2).collect();

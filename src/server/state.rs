@@ -134,9 +134,11 @@ async fn open_store(settings: &Settings) -> Result<Arc<dyn StateStore>, StoreErr
         Some(url) => {
             Arc::new(RedisStore::connect(url.expose_secret(), &settings.redis_prefix).await?)
         }
-        None => Arc::new(SqliteStore::open(
-            &settings.data_dir.join("phone-verify.sqlite3"),
-        )?),
+        None => {
+            let store = SqliteStore::open(&settings.data_dir.join("phone-verify.sqlite3"))?;
+            store.sweep_every(crate::server::store::SQLITE_SWEEP_INTERVAL);
+            Arc::new(store)
+        }
     })
 }
 

@@ -2,7 +2,8 @@
 //! progress survives a restart on either backend, and two instances behind a load
 //! balancer share one Redis.
 
-use crate::support::{Backend, Upstream, fresh_data_dir, spawn_app, spawn_on};
+use crate::support::{Backend, RedisServer, Upstream, fresh_data_dir, spawn_app, spawn_on};
+use phone_verify::server::store::RedisStore;
 use serde_json::json;
 
 const NUMBER: &str = "+44 7400 123456";
@@ -79,4 +80,16 @@ async fn a_bad_redis_url_stops_start_up_with_a_clear_error() {
     })
     .unwrap_err();
     assert_eq!(error.variable, "REDIS_URL");
+}
+
+#[tokio::test]
+async fn a_redis_that_evicts_keys_is_refused_at_start_up() {
+    let evicting = RedisServer::start_with(&["--maxmemory-policy", "allkeys-lru"]).await;
+    let error = match RedisStore::connect(&evicting.url, "test:").await {
+        Ok(_) => panic!("an evicting Redis was accepted"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("noeviction"), "{error}");
+    let keeping = RedisServer::start().await;
+    assert!(RedisStore::connect(&keeping.url, "test:").await.is_ok());
 }

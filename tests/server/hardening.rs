@@ -172,3 +172,68 @@ async fn oversized_bodies_are_refused_unread() {
     assert_eq!(response.status(), 413);
     assert!(app.outbox().await.is_empty());
 }
+
+/// Sessions a cookieless request makes, the way a page of `<img>` tags pointing at
+/// the widget would: a language link, a restart, a state read.
+#[tokio::test]
+async fn requests_without_a_cookie_store_no_session() {
+    let app = crate::support::spawn_on(
+        crate::support::Upstream::Local,
+        crate::support::Backend::Redis,
+        &[],
+    )
+    .await;
+    let cookieless = reqwest::Client::new();
+    for _ in 0..20 {
+        let page = cookieless.get(app.url("/?lang=de")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        for call in ["restart", "state"] {
+            cookieless
+                .post(app.url(&format!("/api/verify/{call}?lang=ar")))
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(stored_sessions(&app).await, 0);
+    // The switch's choice is kept all the same, in a cookie of its own.
+    let browser = app.browser();
+    let page = browser
+        .client
+        .get(app.url("/?lang=de"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        page.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("pv_lang=de;"))
+    );
+    assert!(browser.page().await.contains("lang=\"de\""));
+    assert_eq!(stored_sessions(&app).await, 0);
+    // A code on its way is worth a session.
+    let sent = browser.call("start", &[("phone", "+44 7400 123456")]).await;
+    assert_eq!(sent.status, 200);
+    assert_eq!(stored_sessions(&app).await, 1);
+    assert!(
+        app.outbox().await[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Dein phone-verify-Code"),
+        "the SMS is in the chosen language"
+    );
+}
+
+async fn stored_sessions(app: &crate::support::TestApp) -> usize {
+    let redis = app.redis.as_ref().unwrap();
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*session:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    keys.len()
+}

@@ -48,6 +48,11 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub async fn start() -> Arc<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// As [`Self::start`], with more `redis-server` options.
+    pub async fn start_with(options: &[&str]) -> Arc<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -64,6 +69,7 @@ impl RedisServer {
                 "--appendonly",
                 "no",
             ])
+            .args(options)
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server is installed (scripts/setup.sh installs it)");

@@ -14,7 +14,7 @@ mod redis;
 mod sqlite;
 
 pub use self::redis::RedisStore;
-pub use self::sqlite::SqliteStore;
+pub use self::sqlite::{SWEEP_INTERVAL as SQLITE_SWEEP_INTERVAL, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 #[error("state store: {0}")]

@@ -30,7 +30,8 @@ impl RedisStore {
     /// When the URL is malformed or the server does not answer.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(failed)?;
-        let connection = ConnectionManager::new(client).await.map_err(failed)?;
+        let mut connection = ConnectionManager::new(client).await.map_err(failed)?;
+        keeps_every_key(&mut connection).await?;
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),
@@ -39,6 +40,31 @@ impl RedisStore {
 
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+}
+
+/// Refuses a Redis that evicts keys when its memory is full: the limits' counters
+/// would vanish first under a flood, and with them the limits. Where `CONFIG` is
+/// switched off (some managed services), the operator is warned instead.
+async fn keeps_every_key(connection: &mut ConnectionManager) -> Result<(), StoreError> {
+    let answer: Result<Vec<String>, _> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query_async(connection)
+        .await;
+    match answer.as_deref() {
+        Ok([_, policy]) if policy == "noeviction" => Ok(()),
+        Ok([_, policy]) => Err(StoreError(format!(
+            "Redis has maxmemory-policy {policy}: under memory pressure it would evict the \
+             limits' counters and sessions; set maxmemory-policy noeviction"
+        ))),
+        _ => {
+            tracing::warn!(
+                "cannot read Redis' maxmemory-policy; make sure it is noeviction, or the limits \
+                 can vanish under memory pressure"
+            );
+            Ok(())
+        }
     }
 }
 

@@ -23,8 +23,9 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS kv_expires_at ON kv (expires_at);
 ";
 
-/// Expired rows are swept every this many writes.
-const SWEEP_EVERY: u64 = 1_000;
+/// How often expired rows are deleted. Reads ignore them already; the sweep keeps
+/// the file from growing with sessions, codes and counters nobody reads again.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -84,6 +85,43 @@ impl SqliteStore {
             .map_err(|_| StoreError("connection lock poisoned".into()))?;
         job(&mut connection).map_err(failed)
     }
+
+    /// Deletes every expired row; returns how many there were.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub fn sweep_expired(&self) -> Result<usize, StoreError> {
+        let connection = self
+            .connection
+            .lock()
+            .map_err(|_| StoreError("connection lock poisoned".into()))?;
+        connection
+            .prepare_cached("DELETE FROM kv WHERE expires_at <= ?1")
+            .and_then(|mut statement| statement.execute(params![now_ms()]))
+            .map_err(failed)
+    }
+
+    /// Sweeps expired rows every `interval`, off the request threads, for as long as
+    /// the store is in use.
+    pub fn sweep_every(&self, interval: Duration) {
+        let connection = Arc::downgrade(&self.connection);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(connection) = connection.upgrade() else {
+                    return;
+                };
+                let store = SqliteStore { connection };
+                match tokio::task::spawn_blocking(move || store.sweep_expired()).await {
+                    Ok(Ok(swept)) => tracing::debug!(swept, "expired state swept"),
+                    Ok(Err(error)) => tracing::warn!(%error, "cannot sweep expired state"),
+                    Err(error) => tracing::warn!(%error, "the sweep stopped"),
+                }
+            }
+        });
+    }
 }
 
 fn read(c: &Connection, key: &str, now: i64) -> rusqlite::Result<Option<Vec<u8>>> {
@@ -115,14 +153,6 @@ fn bump(c: &Connection, key: &str, ttl: Duration, now: i64) -> rusqlite::Result<
             Ok(1)
         }
     }
-}
-
-fn sweep(c: &Connection, count: u64, now: i64) -> rusqlite::Result<()> {
-    if count.is_multiple_of(SWEEP_EVERY) {
-        c.prepare_cached("DELETE FROM kv WHERE expires_at <= ?1")?
-            .execute(params![now])?;
-    }
-    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -195,7 +225,6 @@ impl StateStore for SqliteStore {
             let now = now_ms();
             let tx = c.transaction()?;
             let count = bump(&tx, key, ttl, now)?;
-            sweep(&tx, count, now)?;
             tx.commit()?;
             Ok(count)
         })
@@ -213,8 +242,7 @@ impl StateStore for SqliteStore {
                 }
             }
             for counter in counters {
-                let count = bump(&tx, &counter.key, counter.ttl, now)?;
-                sweep(&tx, count, now)?;
+                bump(&tx, &counter.key, counter.ttl, now)?;
             }
             tx.commit()?;
             Ok(None)
@@ -260,6 +288,41 @@ mod tests {
         );
         store.delete("k").await.unwrap();
         assert_eq!(store.get("k").await.unwrap(), None);
+    }
+
+    /// Rows, expired ones included.
+    fn rows(store: &SqliteStore) -> i64 {
+        store
+            .connection
+            .lock()
+            .unwrap()
+            .query_row("SELECT count(*) FROM kv", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn expired_rows_are_swept_on_a_timer_however_few_the_writes() {
+        let store = SqliteStore::in_memory().unwrap();
+        for i in 0..50 {
+            let key = format!("session:{i}");
+            store
+                .set(&key, b"v", Duration::from_millis(1))
+                .await
+                .unwrap();
+        }
+        store
+            .set("live", b"v", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(rows(&store), 51);
+        store.sweep_every(Duration::from_millis(20));
+        let mut waited = 0;
+        while rows(&store) > 1 && waited < 500 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        assert_eq!(rows(&store), 1, "only the live row is left");
+        assert_eq!(store.get("live").await.unwrap().as_deref(), Some(&b"v"[..]));
     }
 
     #[tokio::test]
