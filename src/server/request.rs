@@ -235,14 +235,18 @@ fn accept_language(parts: &Parts) -> &str {
 const LANG_COOKIE: &str = "pv_lang";
 
 fn cookie_lang(parts: &Parts) -> Option<Lang> {
-    parts
-        .headers
+    cookie(&parts.headers, LANG_COOKIE).and_then(Lang::parse)
+}
+
+/// The value of the request's cookie `name`.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|cookies| cookies.split(';'))
-        .find_map(|cookie| cookie.trim().strip_prefix(LANG_COOKIE)?.strip_prefix('='))
-        .and_then(Lang::parse)
+        .filter_map(|cookie| cookie.trim().split_once('='))
+        .find_map(|(cookie, value)| (cookie == name).then_some(value))
 }
 
 /// Sets the language cookie on this response. It says nothing secret, but only the

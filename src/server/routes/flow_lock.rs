@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{Method, header};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::server::embed::SESSION_HEADER;
-use crate::server::hardening;
+use crate::server::{hardening, request};
 use crate::server::store::StateStore;
 use crate::verify::VerifyError;
 
@@ -106,14 +106,9 @@ fn lock_key(request: &Request) -> Option<String> {
         })
         .map(|id| format!("embed:{id}"))
         .or_else(|| {
-            headers
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|value| value.to_str().ok())
-                .flat_map(|cookies| cookies.split(';'))
-                .filter_map(|cookie| cookie.trim().split_once('='))
-                .find(|(name, _)| *name == SESSION_COOKIE || *name == SECURE_SESSION_COOKIE)
-                .map(|(_, id)| format!("cookie:{id}"))
+            let id = request::cookie(headers, SESSION_COOKIE)
+                .or_else(|| request::cookie(headers, SECURE_SESSION_COOKIE))?;
+            Some(format!("cookie:{id}"))
         })?;
     // Ids are short; a longer value is not one of ours and gets no key of its size.
     (session.len() <= 128).then(|| format!("flow-lock:{session}"))
