@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use axum::http::request::Parts;
 
+use super::proxies::TrustedProxies;
 use super::store::{Counter as StoreCounter, StateStore, StoreError};
 use crate::verify::{Channel, NumberKind, PhoneNumber, VerifyError};
 
@@ -48,7 +49,7 @@ pub struct LimitPolicy {
     /// Country calling codes no code is sent to (satellite networks, +979).
     pub refused_calling_codes: Vec<u16>,
     /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Lines that cost whoever sends to them, or pay whoever owns them, and that no one
@@ -83,7 +84,7 @@ impl Default for LimitPolicy {
             allowed_countries: Vec::new(),
             refused_kinds: DEFAULT_REFUSED_KINDS.to_vec(),
             refused_calling_codes: DEFAULT_REFUSED_CALLING_CODES.to_vec(),
-            trusted_proxies: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -97,6 +98,9 @@ impl LimitPolicy {
             .map_or(self.country_per_hour, |(_, limit)| *limit)
     }
 }
+
+/// The number's own daily ceiling is this many requesters' daily limits.
+const NUMBER_CEILING_REQUESTERS: u32 = 3;
 
 const HOUR: u64 = 3_600;
 const DAY: u64 = 86_400;
@@ -175,9 +179,22 @@ fn send_counters(
 ) -> Vec<Counter> {
     let e164 = to.e164();
     let prefix = &e164[..e164.len().saturating_sub(4)];
+    // A number's limits count per requester, so that a stranger who uses them up
+    // does not lock the number's owner out; the number's own ceiling, a few
+    // requesters' worth, still bounds what a crowd can send to it.
+    let requested = format!("{e164}|{client}");
     let mut counters = vec![
-        Counter::new("number-hour", e164, policy.number_per_hour, HOUR, now),
-        Counter::new("number-day", e164, policy.number_per_day, DAY, now),
+        Counter::new("number-hour", &requested, policy.number_per_hour, HOUR, now),
+        Counter::new("number-day", &requested, policy.number_per_day, DAY, now),
+        Counter::new(
+            "number-day-all",
+            e164,
+            policy
+                .number_per_day
+                .saturating_mul(NUMBER_CEILING_REQUESTERS),
+            DAY,
+            now,
+        ),
         Counter::new("ip-hour", client, policy.ip_per_hour, HOUR, now),
         Counter::new("prefix-hour", prefix, policy.prefix_per_hour, HOUR, now),
         Counter::new("global-hour", "all", policy.global_per_hour, HOUR, now),
@@ -337,7 +354,7 @@ pub async fn admit_check(
 ) -> Result<(), VerifyError> {
     let per_client = policy.ip_per_hour.saturating_mul(subject.max_attempts);
     let windowed = [
-        failed_checks_counter(policy, subject.e164, now),
+        failed_checks_counter(policy, subject.e164, subject.client, now),
         Counter::new("checks-ip-hour", subject.client, per_client, HOUR, now),
     ];
     let mut specs = vec![StoreCounter {
@@ -370,17 +387,19 @@ pub async fn admit_check(
 pub async fn right_code(
     store: &dyn StateStore,
     policy: &LimitPolicy,
-    e164: &str,
+    subject: &CheckSubject<'_>,
     now: u64,
 ) -> Result<(), VerifyError> {
-    let counter = failed_checks_counter(policy, e164, now);
+    let counter = failed_checks_counter(policy, subject.e164, subject.client, now);
     store.release(&counter.key).await.map_err(store_failed)
 }
 
-fn failed_checks_counter(policy: &LimitPolicy, e164: &str, now: u64) -> Counter {
+/// Wrong codes count per number and requester: the tries of each code are limited
+/// on their own (`code-tries`), so a stranger's wrong codes never lock the owner's.
+fn failed_checks_counter(policy: &LimitPolicy, e164: &str, client: &str, now: u64) -> Counter {
     Counter::new(
         "failed-hour",
-        e164,
+        &format!("{e164}|{client}"),
         policy.failed_checks_per_number_per_hour,
         HOUR,
         now,
@@ -401,7 +420,7 @@ pub fn cooldown(base: Duration, sends: u32) -> u64 {
 /// The client the limits count: the peer, or, behind a trusted proxy, the nearest
 /// address in `X-Forwarded-For` that is not one of our proxies. IPv6 clients are
 /// counted by their /64, which one subscriber usually holds whole.
-pub fn client_key(parts: &Parts, trusted_proxies: &[IpAddr]) -> String {
+pub fn client_key(parts: &Parts, trusted_proxies: &TrustedProxies) -> String {
     let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
@@ -456,35 +475,47 @@ mod tests {
     #[test]
     fn ipv6_clients_count_by_their_64() {
         assert_eq!(
-            client_key(&parts("[2001:db8:1:2:aaaa::1]:5000", None), &[]),
+            client_key(
+                &parts("[2001:db8:1:2:aaaa::1]:5000", None),
+                &TrustedProxies::default()
+            ),
             "2001:db8:1:2::/64"
         );
         assert_eq!(
-            client_key(&parts("[2001:db8:1:2:bbbb::9]:5000", None), &[]),
+            client_key(
+                &parts("[2001:db8:1:2:bbbb::9]:5000", None),
+                &TrustedProxies::default()
+            ),
             "2001:db8:1:2::/64"
         );
         assert_eq!(
-            client_key(&parts("[::ffff:192.0.2.7]:5000", None), &[]),
+            client_key(
+                &parts("[::ffff:192.0.2.7]:5000", None),
+                &TrustedProxies::default()
+            ),
             "192.0.2.7"
         );
-        assert_eq!(client_key(&parts("192.0.2.7:5000", None), &[]), "192.0.2.7");
+        assert_eq!(
+            client_key(&parts("192.0.2.7:5000", None), &TrustedProxies::default()),
+            "192.0.2.7"
+        );
     }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let proxy = TrustedProxies::parse("10.0.0.0/24").unwrap();
         let spoofed = parts("192.0.2.7:5000", Some("203.0.113.9"));
         assert_eq!(
-            client_key(&spoofed, &[proxy]),
+            client_key(&spoofed, &proxy),
             "192.0.2.7",
             "not from a proxy: ignored"
         );
         let proxied = parts(
             "10.0.0.1:5000",
-            Some("203.0.113.66, 198.51.100.5, 10.0.0.1"),
+            Some("203.0.113.66, 198.51.100.5, 10.0.0.7"),
         );
         assert_eq!(
-            client_key(&proxied, &[proxy]),
+            client_key(&proxied, &proxy),
             "198.51.100.5",
             "the nearest untrusted hop"
         );

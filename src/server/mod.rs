@@ -28,6 +28,7 @@ pub mod hardening;
 pub mod limits;
 pub mod outbox;
 pub mod provider;
+pub mod proxies;
 pub mod random;
 pub mod request;
 pub mod session;

@@ -12,7 +12,7 @@ use super::AppState;
 use super::embed::{EmbedContext, EmbedSlot};
 use super::error_response;
 use super::limits::{self, SiteBudget};
-use super::session::SessionSlot;
+use super::session::{CookieSession, SessionSlot};
 use super::tokens::Grant;
 use super::verification::{Caller, Verifier};
 use crate::i18n::Lang;
@@ -21,7 +21,7 @@ use crate::verify::{Step, VerifiedPhone, VerifyError};
 /// Where the caller's session is kept.
 enum Slot {
     /// The cookie of the widget's own page.
-    Cookie(Session),
+    Cookie(CookieSession),
     /// A widget framed by another site (see `server::embed`).
     Embed(Arc<EmbedSlot>),
 }
@@ -47,10 +47,17 @@ impl ServerCall {
             .or_else(|| parts.as_ref()?.extensions.get::<Arc<EmbedSlot>>().cloned());
         let session = match embedded {
             Some(slot) => Slot::Embed(slot),
-            None => Slot::Cookie(leptos_axum::extract::<Session>().await.map_err(|error| {
-                tracing::error!(%error, "no session layer in front of the server functions");
-                VerifyError::Internal
-            })?),
+            None => Slot::Cookie(CookieSession {
+                session: leptos_axum::extract::<Session>().await.map_err(|error| {
+                    tracing::error!(%error, "no session layer in front of the server functions");
+                    VerifyError::Internal
+                })?,
+                store: state.store.clone(),
+                call: parts
+                    .as_ref()
+                    .map(|parts| parts.uri.path().to_owned())
+                    .unwrap_or_default(),
+            }),
         };
         // A form post that wants a page back; the page's own render (a GET) is not one.
         let plain_form = parts.as_ref().is_some_and(|parts| {

@@ -2,10 +2,14 @@
 //! ([`SessionSlot`]). It lives on the server (the browser holds only an opaque
 //! HttpOnly cookie), so a code can only ever complete the verification of the
 //! session that asked for it.
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::provider::VerificationRef;
+use super::store::StateStore;
 use crate::i18n::Lang;
 use crate::verify::{Channel, CodeEntry, PhoneEntry, Step, VerifiedPhone, VerifyError};
 
@@ -83,9 +87,74 @@ pub trait SessionSlot: Send + Sync {
     /// The stored state, or a fresh one.
     async fn load(&self) -> Result<VerifySession, VerifyError>;
     async fn save(&self, state: &VerifySession) -> Result<(), VerifyError>;
+    /// Gives the session a new id, keeping its state, when its worth changes (a code
+    /// sent, a number verified): an id planted or seen before then is worth nothing
+    /// after. A slot whose id cannot change keeps it.
+    async fn renew_id(&self) -> Result<(), VerifyError> {
+        Ok(())
+    }
 }
 
-/// The cookie session of the widget's own page.
+/// The cookie session of the widget's own page, with the store where a renewed id
+/// leaves a forwarding note for the requests already waiting on it.
+pub struct CookieSession {
+    pub session: Session,
+    pub store: Arc<dyn StateStore>,
+    /// The request's path, noted with a renewed id: only the same call follows it.
+    pub call: String,
+}
+
+/// Where a renewed session id is noted: `renewed:<old id>` holds the new id and the
+/// call that changed it, so that a double submit of that call, sent
+/// with the old id just before or after, follows the session (`routes::flow_lock`).
+pub fn renewed_key(old_id: &str) -> String {
+    format!("renewed:{old_id}")
+}
+
+/// How long a double submit may follow a renewed id: a double click, or a form sent
+/// again while the first answer is on its way. Later, the old id is worth nothing.
+pub const RENEWED_NOTE_TTL: Duration = Duration::from_secs(10);
+
+#[async_trait::async_trait]
+impl SessionSlot for CookieSession {
+    async fn load(&self) -> Result<VerifySession, VerifyError> {
+        SessionSlot::load(&self.session).await
+    }
+
+    async fn save(&self, state: &VerifySession) -> Result<(), VerifyError> {
+        SessionSlot::save(&self.session, state).await
+    }
+
+    async fn renew_id(&self) -> Result<(), VerifyError> {
+        let old = self.session.id();
+        self.session.renew_id().await?;
+        let Some(old) = old else {
+            return Ok(());
+        };
+        // Stored now, so the new id exists before the note points at it.
+        self.session.save().await.map_err(|error| {
+            tracing::error!(%error, "cannot store the renewed session");
+            VerifyError::Internal
+        })?;
+        let Some(new) = self.session.id() else {
+            return Ok(());
+        };
+        let note = format!("{new}|{}", self.call);
+        self.store
+            .set(
+                &renewed_key(&old.to_string()),
+                note.as_bytes(),
+                RENEWED_NOTE_TTL,
+            )
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "cannot note the renewed session id");
+                VerifyError::Internal
+            })
+    }
+}
+
+/// The bare cookie session.
 #[async_trait::async_trait]
 impl SessionSlot for Session {
     async fn load(&self) -> Result<VerifySession, VerifyError> {
@@ -108,6 +177,13 @@ impl SessionSlot for Session {
         }
         self.insert(KEY, state).await.map_err(|error| {
             tracing::error!(%error, "cannot write the session");
+            VerifyError::Internal
+        })
+    }
+
+    async fn renew_id(&self) -> Result<(), VerifyError> {
+        self.cycle_id().await.map_err(|error| {
+            tracing::error!(%error, "cannot renew the session id");
             VerifyError::Internal
         })
     }
@@ -136,6 +212,19 @@ impl VerifySession {
     /// visitor has made none.
     pub fn step(&self, policy: StepPolicy, country: &str, now: u64) -> Step {
         if let Some(verified) = &self.verified {
+            if now >= verified.at + VERIFIED_MAX_AGE_SECS {
+                // Long ago: the number is offered for a new verification.
+                return Step::EnterPhone(PhoneEntry {
+                    locked: self.locked.as_ref().map(|l| l.masked.clone()),
+                    phone: if self.locked.is_some() {
+                        String::new()
+                    } else {
+                        verified.display.clone()
+                    },
+                    country: country.to_owned(),
+                    channel: self.channel,
+                });
+            }
             return Step::Verified(VerifiedPhone {
                 phone: verified.display.clone(),
                 e164: verified.e164.clone(),
@@ -173,6 +262,11 @@ pub struct StepPolicy {
     pub code_length: u8,
     pub max_attempts: u32,
 }
+
+/// How long a session shows its number as verified: half an hour, as long as an idle
+/// session lives. A session kept alive does not stay verified for ever; the result
+/// tokens have their own, shorter, per-site maximum age.
+pub const VERIFIED_MAX_AGE_SECS: u64 = 1_800;
 
 /// SMS that did not arrive twice is a sign that a call may work better; before that,
 /// a call instead is not offered, and not made (`verification::resend`).
@@ -264,6 +358,29 @@ mod tests {
             panic!()
         };
         assert_eq!((resend_in, expires_in), (0, 0));
+    }
+
+    #[test]
+    fn a_verification_is_shown_for_half_an_hour_then_offered_again() {
+        let session = VerifySession {
+            verified: Some(Verified {
+                e164: "+447911123456".into(),
+                display: "+44 7911 123456".into(),
+                at: 1_000,
+                channel: Channel::Sms,
+                id: "v".into(),
+            }),
+            ..Default::default()
+        };
+        assert!(matches!(
+            session.step(POLICY, "", 1_000 + VERIFIED_MAX_AGE_SECS - 1),
+            Step::Verified(_)
+        ));
+        let Step::EnterPhone(entry) = session.step(POLICY, "GB", 1_000 + VERIFIED_MAX_AGE_SECS)
+        else {
+            panic!("still verified")
+        };
+        assert_eq!(entry.phone, "+44 7911 123456");
     }
 
     #[test]

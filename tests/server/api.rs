@@ -1,7 +1,7 @@
 //! The server functions over real HTTP, on the built-in local provider.
 
 use crate::support::spawn_app;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const NUMBER: &str = "+44 7911 123456";
 
@@ -374,4 +374,105 @@ fn wrong(code: &str) -> String {
     code.chars()
         .map(|c| if c == '0' { '1' } else { '0' })
         .collect()
+}
+
+/// The session cookie a response sets, if any.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("pv_session="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+}
+
+async fn post_with_cookie(
+    app: &crate::support::TestApp,
+    call: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url(&format!("/api/verify/{call}")))
+        .header("accept", "application/json")
+        .header("cookie", format!("pv_session={cookie}"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_session_id_changes_when_a_code_is_sent_and_when_the_number_is_verified() {
+    let app = spawn_app(&[]).await;
+    // A session an attacker could have made and planted: a refused number keeps one.
+    let planted = reqwest::Client::new()
+        .post(app.url("/api/verify/start"))
+        .header("accept", "application/json")
+        .form(&[("phone", "12")])
+        .send()
+        .await
+        .unwrap();
+    let planted = session_cookie(&planted).expect("a session for the kept draft");
+    let sent = post_with_cookie(&app, "start", &planted, &[("phone", "+44 7400 123456")]).await;
+    assert_eq!(sent.status(), 200);
+    let pending = session_cookie(&sent).expect("a new id");
+    assert_ne!(pending, planted);
+    let old = post_with_cookie(&app, "state", &planted, &[]).await;
+    let old: Value = old.json().await.unwrap();
+    assert!(
+        old["step"].get("EnterCode").is_none(),
+        "the planted id sees nothing: {old}"
+    );
+
+    let code = app.latest_code().await;
+    let verified = post_with_cookie(&app, "check", &pending, &[("code", &code)]).await;
+    assert_eq!(verified.status(), 200);
+    let fresh = session_cookie(&verified).expect("a new id");
+    assert_ne!(fresh, pending);
+    let old: Value = post_with_cookie(&app, "state", &pending, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(old["step"].get("Verified").is_none(), "{old}");
+    let now: Value = post_with_cookie(&app, "state", &fresh, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(now["step"].get("Verified").is_some(), "{now}");
+}
+
+#[tokio::test]
+async fn a_double_submit_follows_the_renewed_session_and_sends_once() {
+    let app = spawn_app(&[]).await;
+    let draft = reqwest::Client::new()
+        .post(app.url("/api/verify/start"))
+        .header("accept", "application/json")
+        .form(&[("phone", "12")])
+        .send()
+        .await
+        .unwrap();
+    let first = session_cookie(&draft).unwrap();
+    let form = [("phone", "+44 7400 123456")];
+    let (a, b) = tokio::join!(
+        post_with_cookie(&app, "start", &first, &form),
+        post_with_cookie(&app, "start", &first, &form),
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    assert_eq!(app.outbox().await.len(), 1, "one code for a double submit");
+    let renewed = session_cookie(&a).or_else(|| session_cookie(&b)).unwrap();
+    let code = app.latest_code().await;
+    let form = [("code", code.as_str())];
+    let (a, b) = tokio::join!(
+        post_with_cookie(&app, "check", &renewed, &form),
+        post_with_cookie(&app, "check", &renewed, &form),
+    );
+    for answer in [a, b] {
+        assert_eq!(answer.status(), 200);
+        let body: Value = answer.json().await.unwrap();
+        assert!(body.get("Verified").is_some(), "{body}");
+    }
 }

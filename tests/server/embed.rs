@@ -967,3 +967,16 @@ async fn a_script_may_name_the_session_in_a_header() {
         .unwrap();
     assert_eq!(lost.status(), 410);
 }
+
+#[tokio::test]
+async fn half_an_hour_after_the_code_the_frame_offers_a_new_verification() {
+    let app = spawn_app(&[]).await;
+    let frame = Frame::open(&app, SIGNUP).await;
+    verify_in(&app, &frame, "sms").await;
+    app.advance(1_799);
+    let (_, state) = frame.call("state", &[]).await;
+    assert!(state["step"]["Verified"].is_object(), "{state}");
+    app.advance(1);
+    let (_, state) = frame.call("state", &[]).await;
+    assert!(state["step"]["EnterPhone"].is_object(), "{state}");
+}

@@ -108,7 +108,8 @@ async fn forwarded(app: &crate::support::TestApp, client: &str, n: u32) -> reqwe
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     let app = spawn_app(&[
         ("VERIFY_LIMIT_IP_PER_HOUR", "1"),
-        ("TRUSTED_PROXIES", "127.0.0.1"),
+        // A range, as a load balancer's pool is.
+        ("TRUSTED_PROXIES", "127.0.0.0/8"),
     ])
     .await;
     assert_eq!(forwarded(&app, "198.51.100.1", 1).await.status(), 200);
@@ -385,4 +386,28 @@ async fn a_switched_off_channel_sends_nothing() {
         .call("start", &[("phone", &number(1)), ("channel", "sms")])
         .await;
     assert_eq!(text.status, 200, "{}", text.body);
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_a_numbers_owner_out() {
+    let app = spawn_app(&[
+        ("VERIFY_LIMIT_NUMBER_PER_HOUR", "2"),
+        ("VERIFY_LIMIT_NUMBER_PER_DAY", "2"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let stranger = "198.51.100.66";
+    for _ in 0..2 {
+        assert_eq!(forwarded(&app, stranger, 7).await.status(), 200);
+    }
+    assert_eq!(forwarded(&app, stranger, 7).await.status(), 429);
+    // The owner, elsewhere, still gets a code.
+    assert_eq!(forwarded(&app, "203.0.113.5", 7).await.status(), 200);
+    // A crowd is bounded by the number's own ceiling: three requesters' worth a day.
+    assert_eq!(forwarded(&app, "203.0.113.5", 7).await.status(), 200);
+    for _ in 0..2 {
+        assert_eq!(forwarded(&app, "203.0.113.6", 7).await.status(), 200);
+    }
+    assert_eq!(forwarded(&app, "203.0.113.7", 7).await.status(), 429);
+    assert_eq!(app.outbox().await.len(), 6);
 }

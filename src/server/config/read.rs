@@ -9,6 +9,7 @@ use super::provider::{ProviderSettings, provider_settings};
 use super::{ConfigError, ConnectionPolicy, Settings};
 use crate::server::limits::LimitPolicy;
 use crate::server::provider::{CodePolicy, GuardPolicy, MessageTemplates};
+use crate::server::proxies::TrustedProxies;
 use crate::server::sites::Sites;
 use crate::verify::{Channel, CountryCode, NumberKind};
 
@@ -91,10 +92,13 @@ impl Settings {
                     })?,
             ),
         };
-        let served_over_https = env.parse_bool("SESSION_COOKIE_SECURE", false)?;
         let frame_ancestors = env.source_list("FRAME_ANCESTORS")?;
         let allowed_origins = env.origins("ALLOWED_ORIGINS")?;
         let public_url = public_url(&env, &leptos)?;
+        // An https public address means browsers reach us over HTTPS (through a
+        // proxy that terminates it): the secure cookie and HSTS follow by themselves.
+        let served_over_https =
+            env.parse_bool("SESSION_COOKIE_SECURE", false)? || public_url.starts_with("https://");
         let sites = sites(&env, &leptos)?;
         let page_sitekey = page_sitekey(&env, &sites, &public_url)?;
         let data_dir = env
@@ -299,19 +303,11 @@ fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
-    let trusted_proxies = env
-        .get("TRUSTED_PROXIES")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            p.parse().map_err(|_| ConfigError {
-                variable: "TRUSTED_PROXIES",
-                problem: format!("{p:?} is not an IP address"),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let trusted_proxies = TrustedProxies::parse(&env.get("TRUSTED_PROXIES").unwrap_or_default())
+        .map_err(|problem| ConfigError {
+            variable: "TRUSTED_PROXIES",
+            problem,
+        })?;
     let max = 1_000_000;
     let (country_per_hour, country_exceptions) = country_budgets(env, d.country_per_hour, max)?;
     let policy = LimitPolicy {

@@ -306,3 +306,27 @@ fn send_budgets_and_channels_are_read_with_their_exceptions() {
         );
     }
 }
+
+#[test]
+fn an_https_public_url_makes_cookies_secure_without_a_switch() {
+    let s = settings(&[("VERIFY_PUBLIC_URL", "https://verify.example")]).unwrap();
+    assert!(
+        s.served_over_https,
+        "the __Host- cookie, Secure and HSTS follow"
+    );
+    let s = settings(&[("VERIFY_PUBLIC_URL", "http://127.0.0.1:3000")]).unwrap();
+    assert!(!s.served_over_https);
+}
+
+#[test]
+fn trusted_proxies_may_be_ranges() {
+    let s = settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32, 192.0.2.7")]).unwrap();
+    for proxy in ["10.20.30.40", "2001:db8::9", "192.0.2.7"] {
+        assert!(
+            s.limits.trusted_proxies.contains(&proxy.parse().unwrap()),
+            "{proxy}"
+        );
+    }
+    let error = settings(&[("TRUSTED_PROXIES", "10.0.0.0/40")]).unwrap_err();
+    assert_eq!(error.variable, "TRUSTED_PROXIES");
+}

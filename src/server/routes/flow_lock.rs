@@ -5,18 +5,22 @@
 //! session, from before the session is read until after it is saved; others of that
 //! session wait for it (a double click is served in turn), and give up with a 503
 //! after a while. Held in the store, it holds across instances.
+//!
+//! When a request renews its session's id (a code sent, a number verified), a
+//! double submit of the same call with the old id, for a few seconds, follows the
+//! session to its new id (the note `session::renewed_key`); nothing else does.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::server::embed::SESSION_HEADER;
-use crate::server::{hardening, request};
 use crate::server::store::StateStore;
+use crate::server::{hardening, request, session};
 use crate::verify::VerifyError;
 
 /// The use cases that write the session; the number check and the state read do not
@@ -37,29 +41,89 @@ const HELD_AT_MOST: Duration = Duration::from_secs(35);
 
 pub async fn one_at_a_time(
     State(store): State<Arc<dyn StateStore>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(key) = lock_key(&request) else {
+    let Some(mut session) = session_of(&request) else {
         return next.run(request).await;
     };
+    let call = request.uri().path().to_owned();
+    // A session renewed by the same call a moment ago is followed, once or twice.
+    for _ in 0..3 {
+        let held = match take_turn(&store, &session).await {
+            Ok(held) => held,
+            Err(refusal) => return refusal,
+        };
+        let Some(renewed) = renewed_by(&store, &session, &call).await else {
+            return next.run(request).await;
+        };
+        drop(held);
+        let Session::Cookie { name, .. } = session else {
+            return next.run(request).await;
+        };
+        set_cookie(&mut request, name, &renewed);
+        session = Session::Cookie { name, id: renewed };
+    }
+    hardening::refuse(VerifyError::ServiceBusy { retry_after: 1 })
+}
+
+/// Waits for the session's lock, up to [`WAIT`].
+async fn take_turn(store: &Arc<dyn StateStore>, session: &Session) -> Result<Held, Response> {
+    let key = session.lock_key();
     let deadline = Instant::now() + WAIT;
     loop {
         match store.set_if_absent(&key, b"1", HELD_AT_MOST).await {
-            Ok(true) => break,
+            Ok(true) => {
+                return Ok(Held {
+                    store: store.clone(),
+                    key,
+                });
+            }
             Ok(false) if Instant::now() < deadline => tokio::time::sleep(POLL).await,
             Ok(false) => {
                 tracing::info!("a session's flow request waited too long for its turn");
-                return hardening::refuse(VerifyError::ServiceBusy { retry_after: 1 });
+                return Err(hardening::refuse(VerifyError::ServiceBusy {
+                    retry_after: 1,
+                }));
             }
             Err(error) => {
                 tracing::error!(%error, "cannot take a session's flow lock");
-                return hardening::refuse(VerifyError::ServiceUnavailable);
+                return Err(hardening::refuse(VerifyError::ServiceUnavailable));
             }
         }
     }
-    let _held = Held { store, key };
-    next.run(request).await
+}
+
+/// The new id of a cookie session that `call` renewed within the note's lifetime: a
+/// double submit follows the session; another call with the old id does not.
+async fn renewed_by(store: &Arc<dyn StateStore>, session: &Session, call: &str) -> Option<String> {
+    let Session::Cookie { id, .. } = session else {
+        return None;
+    };
+    let note = store.get(&session::renewed_key(id)).await.ok()??;
+    let note = String::from_utf8(note).ok()?;
+    let (renewed, by) = note.split_once('|')?;
+    (by == call).then(|| renewed.to_owned())
+}
+
+/// Points the request's session cookie `name` at `id`.
+fn set_cookie(request: &mut Request, name: &str, id: &str) {
+    let cookies: Vec<String> = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .map(str::trim)
+        .filter(|cookie| !cookie.is_empty())
+        .map(|cookie| match cookie.split_once('=') {
+            Some((cookie_name, _)) if cookie_name == name => format!("{name}={id}"),
+            _ => cookie.to_owned(),
+        })
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&cookies.join("; ")) {
+        request.headers_mut().insert(header::COOKIE, value);
+    }
 }
 
 /// Frees the lock however the request ends, a timeout or a closed connection
@@ -80,9 +144,27 @@ impl Drop for Held {
     }
 }
 
-/// The lock of the session a flow request belongs to; none for other requests, and
-/// for a visitor without a session yet (whose requests cannot share one).
-fn lock_key(request: &Request) -> Option<String> {
+/// The session a flow request belongs to.
+#[derive(Debug, PartialEq, Eq)]
+enum Session {
+    /// The cookie `name` (plain or `__Host-`) of the widget's own page.
+    Cookie { name: &'static str, id: String },
+    /// An embedded widget's session, named in its address or a header.
+    Embed(String),
+}
+
+impl Session {
+    fn lock_key(&self) -> String {
+        match self {
+            Session::Cookie { id, .. } => format!("flow-lock:cookie:{id}"),
+            Session::Embed(id) => format!("flow-lock:embed:{id}"),
+        }
+    }
+}
+
+/// The session of a flow request; none for other requests, and for a visitor
+/// without a session yet (whose requests cannot share one).
+fn session_of(request: &Request) -> Option<Session> {
     if request.method() != Method::POST {
         return None;
     }
@@ -98,20 +180,24 @@ fn lock_key(request: &Request) -> Option<String> {
         return None;
     }
     let headers = request.headers();
-    let session = embed_id
-        .map(str::to_owned)
-        .or_else(|| {
-            let named = headers.get(SESSION_HEADER)?.to_str().ok()?;
-            Some(named.to_owned())
-        })
-        .map(|id| format!("embed:{id}"))
-        .or_else(|| {
-            let id = request::cookie(headers, SESSION_COOKIE)
-                .or_else(|| request::cookie(headers, SECURE_SESSION_COOKIE))?;
-            Some(format!("cookie:{id}"))
-        })?;
+    let named = || headers.get(SESSION_HEADER)?.to_str().ok();
+    let session = match embed_id.or_else(named) {
+        Some(id) => Session::Embed(id.to_owned()),
+        None => [SESSION_COOKIE, SECURE_SESSION_COOKIE]
+            .into_iter()
+            .find_map(|name| {
+                let id = request::cookie(headers, name)?;
+                Some(Session::Cookie {
+                    name,
+                    id: id.to_owned(),
+                })
+            })?,
+    };
     // Ids are short; a longer value is not one of ours and gets no key of its size.
-    (session.len() <= 128).then(|| format!("flow-lock:{session}"))
+    let id = match &session {
+        Session::Cookie { id, .. } | Session::Embed(id) => id,
+    };
+    (id.len() <= 128).then_some(session)
 }
 
 #[cfg(test)]
@@ -130,16 +216,17 @@ mod tests {
     #[test]
     fn flow_calls_are_locked_by_their_session() {
         let cookie = [("cookie", "theme=dark; pv_session=abc")];
+        let key = |request: Request| session_of(&request).map(|s| s.lock_key());
         assert_eq!(
-            lock_key(&post("/api/verify/check", &cookie)).as_deref(),
+            key(post("/api/verify/check", &cookie)).as_deref(),
             Some("flow-lock:cookie:abc")
         );
         assert_eq!(
-            lock_key(&post("/embed/s/xyz/api/verify/start", &[])).as_deref(),
+            key(post("/embed/s/xyz/api/verify/start", &[])).as_deref(),
             Some("flow-lock:embed:xyz")
         );
         assert_eq!(
-            lock_key(&post("/api/verify/resend", &[("x-pv-session", "xyz")])).as_deref(),
+            key(post("/api/verify/resend", &[("x-pv-session", "xyz")])).as_deref(),
             Some("flow-lock:embed:xyz")
         );
     }
@@ -147,9 +234,9 @@ mod tests {
     #[test]
     fn other_requests_do_not_wait() {
         let cookie = [("cookie", "pv_session=abc")];
-        assert_eq!(lock_key(&post("/api/verify/format", &cookie)), None);
+        assert_eq!(session_of(&post("/api/verify/format", &cookie)), None);
         assert_eq!(
-            lock_key(&post("/api/verify/check", &[])),
+            session_of(&post("/api/verify/check", &[])),
             None,
             "no session yet"
         );
@@ -158,6 +245,16 @@ mod tests {
             .header("cookie", "pv_session=abc")
             .body(Body::empty())
             .unwrap();
-        assert_eq!(lock_key(&get), None);
+        assert_eq!(session_of(&get), None);
+    }
+
+    #[test]
+    fn a_renewed_cookie_replaces_the_old_one_only() {
+        let mut request = post(
+            "/api/verify/check",
+            &[("cookie", "a=1; pv_session=old; b=2")],
+        );
+        set_cookie(&mut request, SESSION_COOKIE, "new");
+        assert_eq!(request.headers()["cookie"], "a=1; pv_session=new; b=2");
     }
 }

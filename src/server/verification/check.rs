@@ -53,7 +53,7 @@ impl Verifier<'_> {
         match outcome {
             CheckOutcome::Approved => {
                 tracing::info!(to = %mask_e164(&pending.e164), "number verified");
-                limits::right_code(self.store, &self.settings.limits, &pending.e164, now).await?;
+                limits::right_code(self.store, &self.settings.limits, &subject, now).await?;
                 stored.pending = None;
                 stored.verified = Some(Verified {
                     e164: pending.e164,
@@ -62,6 +62,7 @@ impl Verifier<'_> {
                     channel: pending.channel,
                     id: crate::server::random::id::<16>(),
                 });
+                slot.renew_id().await?;
                 slot.save(&stored).await?;
                 Ok(self.step(&stored, caller, now))
             }

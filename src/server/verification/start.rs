@@ -73,6 +73,7 @@ impl Verifier<'_> {
             sends: 1,
             failed_checks: 0,
         });
+        slot.renew_id().await?;
         slot.save(&stored).await?;
         Ok(self.step(&stored, caller, now))
     }
