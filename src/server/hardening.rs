@@ -122,20 +122,23 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
     headers.insert(name, HeaderValue::from_static(value));
 }
 
-/// Refuses API calls made by another site's page (CSRF). Browsers say where a request
-/// comes from in `Sec-Fetch-Site`; older ones only in `Origin`, checked against this
-/// host and the configured allow-list. A request with neither is not from a browser,
-/// so it cannot carry a victim's cookie.
+/// Refuses API calls that another site's page could have made (CSRF), before they
+/// reach a session: only the body types the API reads (a form, JSON) are accepted,
+/// since a `text/plain` or multipart form can be posted across sites without asking;
+/// browsers say where a request comes from in `Sec-Fetch-Site`, older ones in
+/// `Origin`, which must then be this very origin, scheme included; a request with
+/// neither is refused too. Servers talk to `/api/v1/…` (a site's secret), never here.
 pub async fn reject_cross_site(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     if request.method() == Method::POST
-        && is_cross_site(request.headers(), &state.settings.allowed_origins)
+        && let Some(why) = cross_site(request.headers(), state.settings.served_over_https)
     {
         tracing::info!(
             path = request.uri().path(),
+            why,
             "cross-site API request refused"
         );
         return refuse(VerifyError::CrossSiteRequest);
@@ -143,23 +146,34 @@ pub async fn reject_cross_site(
     next.run(request).await
 }
 
-fn is_cross_site(headers: &HeaderMap, allowed_origins: &[String]) -> bool {
+/// Why a request may come from another site's page, if it may.
+fn cross_site(headers: &HeaderMap, https: bool) -> Option<&'static str> {
     let text = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let origin = text(&header::ORIGIN);
-    let allowed = origin.is_some_and(|o| allowed_origins.iter().any(|a| a == o));
+    let media_type = text(&header::CONTENT_TYPE)
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase());
+    if !matches!(
+        media_type.as_deref(),
+        Some("application/x-www-form-urlencoded" | "application/json")
+    ) {
+        return Some("content type");
+    }
     match text(&HeaderName::from_static("sec-fetch-site")) {
-        Some("same-origin" | "none") => false,
-        Some(_) => !allowed,
-        None => match origin {
-            None => false,
-            Some(origin) => !allowed && !same_host(origin, text(&header::HOST)),
+        Some("same-origin") => None,
+        Some(_) => Some("sec-fetch-site"),
+        None => match text(&header::ORIGIN) {
+            None => Some("neither sec-fetch-site nor origin"),
+            Some(origin) if same_origin(origin, text(&header::HOST), https) => None,
+            Some(_) => Some("origin"),
         },
     }
 }
 
-/// Whether `origin` (`scheme://host[:port]`) names the host the request was sent to.
-fn same_host(origin: &str, host: Option<&str>) -> bool {
-    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+/// Whether `origin` (`scheme://host[:port]`) is this server as the request reached
+/// it: the `Host` it was sent to, over the scheme it is served with.
+fn same_origin(origin: &str, host: Option<&str>, https: bool) -> bool {
+    let scheme = if https { "https://" } else { "http://" };
+    let origin_host = origin.strip_prefix(scheme).unwrap_or_default();
     host.is_some_and(|host| !origin_host.is_empty() && origin_host.eq_ignore_ascii_case(host))
 }
 
@@ -221,60 +235,57 @@ mod tests {
             .collect()
     }
 
+    const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
     #[test]
     fn fetch_metadata_decides_first() {
-        let allowed = vec!["https://partner.example".to_owned()];
-        assert!(!is_cross_site(
-            &headers(&[("sec-fetch-site", "same-origin")]),
-            &allowed
-        ));
-        assert!(is_cross_site(
-            &headers(&[
-                ("sec-fetch-site", "cross-site"),
-                ("origin", "https://evil.example")
-            ]),
-            &allowed
-        ));
-        assert!(is_cross_site(
-            &headers(&[
-                ("sec-fetch-site", "same-site"),
-                ("origin", "https://sub.example")
-            ]),
-            &allowed
-        ));
-        assert!(!is_cross_site(
-            &headers(&[
-                ("sec-fetch-site", "cross-site"),
-                ("origin", "https://partner.example")
-            ]),
-            &allowed
-        ));
+        assert_eq!(
+            cross_site(&headers(&[FORM, ("sec-fetch-site", "same-origin")]), false),
+            None
+        );
+        for site in ["cross-site", "same-site", "none"] {
+            assert!(
+                cross_site(&headers(&[FORM, ("sec-fetch-site", site)]), false).is_some(),
+                "{site}"
+            );
+        }
     }
 
     #[test]
-    fn origin_is_the_fallback() {
-        let none: Vec<String> = vec![];
-        assert!(!is_cross_site(
-            &headers(&[
-                ("origin", "http://127.0.0.1:3000"),
-                ("host", "127.0.0.1:3000")
-            ]),
-            &none
-        ));
-        assert!(is_cross_site(
-            &headers(&[
-                ("origin", "http://evil.example"),
-                ("host", "127.0.0.1:3000")
-            ]),
-            &none
-        ));
-        assert!(is_cross_site(
-            &headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]),
-            &none
-        ));
+    fn origin_is_the_fallback_and_its_scheme_counts() {
+        let host = ("host", "verify.example");
+        let from = |origin: &'static str, https: bool| {
+            cross_site(&headers(&[FORM, host, ("origin", origin)]), https)
+        };
+        assert_eq!(from("http://verify.example", false), None);
+        assert_eq!(from("https://verify.example", true), None);
         assert!(
-            !is_cross_site(&headers(&[]), &none),
-            "no browser, no ambient cookie to abuse"
+            from("http://verify.example", true).is_some(),
+            "plain http page"
         );
+        assert!(from("https://evil.example", true).is_some());
+        assert!(from("null", false).is_some());
+        assert!(
+            cross_site(&headers(&[FORM, host]), false).is_some(),
+            "neither header: refused"
+        );
+    }
+
+    #[test]
+    fn only_the_body_types_the_api_reads_are_accepted() {
+        let same = ("sec-fetch-site", "same-origin");
+        for accepted in [
+            "application/x-www-form-urlencoded",
+            "application/json",
+            "Application/JSON; charset=utf-8",
+        ] {
+            let headers = headers(&[("content-type", accepted), same]);
+            assert_eq!(cross_site(&headers, false), None, "{accepted}");
+        }
+        for refused in ["text/plain", "multipart/form-data; boundary=x", ""] {
+            let headers = headers(&[("content-type", refused), same]);
+            assert!(cross_site(&headers, false).is_some(), "{refused:?}");
+        }
+        assert!(cross_site(&headers(&[same]), false).is_some(), "no type");
     }
 }

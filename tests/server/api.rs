@@ -333,6 +333,7 @@ async fn the_session_cookie_is_http_only_and_same_site() {
     let app = spawn_app(&[]).await;
     let response = reqwest::Client::new()
         .post(app.url("/api/verify/start"))
+        .header("sec-fetch-site", "same-origin")
         .header("accept", "application/json")
         .form(&[("phone", NUMBER)])
         .send()
@@ -395,6 +396,7 @@ async fn post_with_cookie(
 ) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url(&format!("/api/verify/{call}")))
+        .header("sec-fetch-site", "same-origin")
         .header("accept", "application/json")
         .header("cookie", format!("pv_session={cookie}"))
         .form(form)
@@ -409,6 +411,7 @@ async fn the_session_id_changes_when_a_code_is_sent_and_when_the_number_is_verif
     // A session an attacker could have made and planted: a refused number keeps one.
     let planted = reqwest::Client::new()
         .post(app.url("/api/verify/start"))
+        .header("sec-fetch-site", "same-origin")
         .header("accept", "application/json")
         .form(&[("phone", "12")])
         .send()
@@ -450,6 +453,7 @@ async fn a_double_submit_follows_the_renewed_session_and_sends_once() {
     let app = spawn_app(&[]).await;
     let draft = reqwest::Client::new()
         .post(app.url("/api/verify/start"))
+        .header("sec-fetch-site", "same-origin")
         .header("accept", "application/json")
         .form(&[("phone", "12")])
         .send()

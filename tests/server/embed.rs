@@ -78,6 +78,7 @@ impl Frame {
         let response = self
             .client
             .post(format!("{}{}/api/verify/{endpoint}", self.app, self.path))
+            .header("sec-fetch-site", "same-origin")
             .header(ACCEPT, "application/json")
             .form(form)
             .send()
@@ -97,6 +98,7 @@ impl Frame {
     async fn post_form(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.client
             .post(format!("{}{}/api/verify/{endpoint}", self.app, self.path))
+            .header("sec-fetch-site", "same-origin")
             .header(ACCEPT, "text/html,application/xhtml+xml")
             .form(form)
             .send()
@@ -362,6 +364,7 @@ async fn frames_that_may_not_run_say_why_and_start_nothing() {
     assert_eq!(gone.status(), 410);
     let call = client
         .post(app.url("/embed/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/api/verify/start"))
+        .header("sec-fetch-site", "same-origin")
         .header(ACCEPT, "application/json")
         .form(&[("phone", NUMBER), ("channel", "sms")])
         .send()
@@ -953,6 +956,8 @@ async fn a_script_may_name_the_session_in_a_header() {
     let state = |session: &str| {
         reqwest::Client::new()
             .post(app.url("/api/verify/state"))
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json")
             .header("x-pv-session", session.to_owned())
             .send()

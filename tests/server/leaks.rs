@@ -51,6 +51,7 @@ impl Transcript {
         let response = browser
             .client
             .post(format!("{}/api/verify/{endpoint}", browser.app))
+            .header("sec-fetch-site", "same-origin")
             .header("accept", "application/json")
             .form(form)
             .send()

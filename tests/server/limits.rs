@@ -81,6 +81,7 @@ async fn one_ip_is_limited_and_spoofed_forwarded_for_does_not_help() {
         .browser()
         .client
         .post(app.url("/api/verify/start"))
+        .header("sec-fetch-site", "same-origin")
         .header("accept", "application/json")
         .header("x-forwarded-for", "203.0.113.77")
         .form(&[("phone", number(9).as_str())])
@@ -96,6 +97,7 @@ async fn forwarded(app: &crate::support::TestApp, client: &str, n: u32) -> reqwe
     app.browser()
         .client
         .post(app.url("/api/verify/start"))
+        .header("sec-fetch-site", "same-origin")
         .header("accept", "application/json")
         .header("x-forwarded-for", client)
         .form(&[("phone", number(n))])

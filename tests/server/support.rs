@@ -400,6 +400,7 @@ impl Browser {
         let response = self
             .client
             .post(format!("{}/api/verify/{endpoint}", self.app))
+            .header("sec-fetch-site", "same-origin")
             .header(ACCEPT, "application/json")
             .form(form)
             .send()
@@ -420,6 +421,7 @@ impl Browser {
         let response = self
             .client
             .post(format!("{}/api/verify/{endpoint}", self.app))
+            .header("sec-fetch-site", "same-origin")
             .header(ACCEPT, "text/html,application/xhtml+xml")
             .header(REFERER, format!("{}/", self.app))
             .form(form)

@@ -175,23 +175,6 @@ impl Env<'_> {
         }
     }
 
-    pub(super) fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
-        let raw = self.get(name).unwrap_or_default();
-        let origins: Vec<String> = raw
-            .split(',')
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .map(str::to_owned)
-            .collect();
-        match origins.iter().find(|o| !is_origin(o)) {
-            None => Ok(origins),
-            Some(bad) => Err(ConfigError {
-                variable: name,
-                problem: format!("{bad:?} is not an origin like https://shop.example"),
-            }),
-        }
-    }
-
     pub(super) fn template(
         &self,
         name: &'static str,

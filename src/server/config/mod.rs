@@ -51,9 +51,6 @@ pub struct Settings {
     /// `FRAME_ANCESTORS`, default `'self'`: who may show the widget in a frame, as a
     /// CSP source list, e.g. `'self' https://shop.example`.
     pub frame_ancestors: String,
-    /// `ALLOWED_ORIGINS`, comma-separated, default none: other origins whose pages may
-    /// call the API (everything else cross-site is refused as CSRF).
-    pub allowed_origins: Vec<String>,
     /// `VERIFY_PUBLIC_URL`, default `http://` + the listening address: this server as
     /// browsers and host backends reach it, without a trailing slash.
     pub public_url: String,

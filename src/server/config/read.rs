@@ -93,7 +93,6 @@ impl Settings {
             ),
         };
         let frame_ancestors = env.source_list("FRAME_ANCESTORS")?;
-        let allowed_origins = env.origins("ALLOWED_ORIGINS")?;
         let public_url = public_url(&env, &leptos)?;
         // An https public address means browsers reach us over HTTPS (through a
         // proxy that terminates it): the secure cookie and HSTS follow by themselves.
@@ -159,7 +158,6 @@ impl Settings {
             default_country,
             served_over_https,
             frame_ancestors,
-            allowed_origins,
             public_url,
             sites,
             page_sitekey,

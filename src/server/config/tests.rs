@@ -29,32 +29,18 @@ fn defaults_need_no_variables() {
     assert!(!s.served_over_https);
     assert_eq!(s.frame_ancestors, "'self'");
     assert_eq!(s.limits, LimitPolicy::default());
-    assert!(s.allowed_origins.is_empty());
     assert_eq!(s.connections, ConnectionPolicy::default());
     assert_eq!(s.upstream_guard, GuardPolicy::default());
 }
 
 #[test]
 fn embedding_settings_are_origins() {
-    let s = settings(&[
-        ("FRAME_ANCESTORS", "'self'  https://shop.example"),
-        (
-            "ALLOWED_ORIGINS",
-            "https://shop.example, http://localhost:8080",
-        ),
-    ])
-    .unwrap();
+    let s = settings(&[("FRAME_ANCESTORS", "'self'  https://shop.example")]).unwrap();
     assert_eq!(s.frame_ancestors, "'self' https://shop.example");
-    assert_eq!(
-        s.allowed_origins,
-        ["https://shop.example", "http://localhost:8080"]
-    );
     for (name, value) in [
         ("FRAME_ANCESTORS", "*"),
         ("FRAME_ANCESTORS", "https://shop.example/path"),
         ("FRAME_ANCESTORS", "'none' 'self'"),
-        ("ALLOWED_ORIGINS", "shop.example"),
-        ("ALLOWED_ORIGINS", "https://shop.example/; script-src *"),
     ] {
         assert_eq!(
             settings(&[(name, value)]).unwrap_err().variable,

@@ -14,7 +14,6 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("VERIFY_DEFAULT_COUNTRY", ""),
     ("SESSION_COOKIE_SECURE", "false"),
     ("FRAME_ANCESTORS", "'self'"),
-    ("ALLOWED_ORIGINS", ""),
     ("VERIFY_PUBLIC_URL", ""),
     ("VERIFY_SITES_FILE", ""),
     ("VERIFY_PAGE_SITEKEY", ""),

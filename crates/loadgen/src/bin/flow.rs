@@ -80,6 +80,8 @@ async fn post(
 ) -> Value {
     client
         .post(format!("{base}/api/verify/{endpoint}"))
+        // As the widget's own page: the API refuses requests that do not say so.
+        .header("sec-fetch-site", "same-origin")
         .header("accept", "application/json")
         .form(form)
         .send()
