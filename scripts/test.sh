@@ -12,7 +12,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "server: unit and integration tests"
-cargo test --locked --features ssr
+# The random-input run (tests/server/random_inputs.rs) gets 30 s here, 5 s by default.
+RANDOM_INPUT_SECS="${RANDOM_INPUT_SECS:-30}" cargo test --locked --features ssr
 cargo test --locked -p fake-verify -p loadgen -p phone-verify-token
 
 step "browser: components in headless Chromium"

@@ -18,5 +18,7 @@ mod leptos_toml;
 mod limits;
 #[cfg(unix)]
 mod processes;
+mod properties;
+mod random_inputs;
 mod resilience;
 mod upstream;
