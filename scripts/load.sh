@@ -53,7 +53,8 @@ start_app() {
 # The mixed load comes from one IP and never repeats a number: lift the per-IP and
 # per-prefix limits for it (the refusal run keeps the defaults).
 LIFTED=(VERIFY_LIMIT_IP_PER_HOUR=1000000 VERIFY_LIMIT_PREFIX_PER_HOUR=1000000
-  VERIFY_LIMIT_GLOBAL_PER_HOUR=1000000 VERIFY_LIMIT_COUNTRY_PER_HOUR=1000000)
+  VERIFY_LIMIT_GLOBAL_PER_HOUR=1000000 VERIFY_LIMIT_COUNTRY_PER_HOUR=1000000
+  VERIFY_LIMIT_SESSIONS_PER_HOUR=1000000)
 for backend in sqlite redis; do
   extra=()
   [ "$backend" = redis ] && extra=(REDIS_URL="redis://127.0.0.1:$redis_port" REDIS_PREFIX="load-$RANDOM:")

@@ -42,6 +42,9 @@ pub struct LimitPolicy {
     pub country_exceptions: Vec<(String, u32)>,
     /// The channels codes may go by (`VERIFY_CHANNELS`): the kill switch for one.
     pub channels: Vec<Channel>,
+    /// Sessions one client IP may have stored per hour (100): cookie sessions with
+    /// something worth keeping, and embedded widgets' sessions.
+    pub sessions_per_hour: u32,
     /// ISO country codes numbers may belong to; empty allows all.
     pub allowed_countries: Vec<String>,
     /// Kinds of line no code is sent to (premium rate and the like).
@@ -81,6 +84,7 @@ impl Default for LimitPolicy {
             country_per_hour: 200,
             country_exceptions: Vec::new(),
             channels: vec![Channel::Sms, Channel::Voice],
+            sessions_per_hour: 100,
             allowed_countries: Vec::new(),
             refused_kinds: DEFAULT_REFUSED_KINDS.to_vec(),
             refused_calling_codes: DEFAULT_REFUSED_CALLING_CODES.to_vec(),
@@ -409,6 +413,34 @@ fn failed_checks_counter(policy: &LimitPolicy, e164: &str, client: &str, now: u6
 /// The tries `reference`'s code has had.
 pub async fn code_tries(store: &dyn StateStore, reference: &str) -> Result<u64, VerifyError> {
     count(store, &format!("limit:code-tries:{reference}")).await
+}
+
+/// Counts a new stored session for `client`, or refuses it: a script that makes
+/// sessions in a loop fills the store no faster than this.
+///
+/// # Errors
+/// [`VerifyError::RateLimited`] with the wait, once the client's hour is full.
+pub async fn admit_new_session(
+    store: &dyn StateStore,
+    policy: &LimitPolicy,
+    client: &str,
+    now: u64,
+) -> Result<(), VerifyError> {
+    let counter = Counter::new("sessions-hour", client, policy.sessions_per_hour, HOUR, now);
+    let spec = StoreCounter {
+        key: counter.key.clone(),
+        limit: u64::from(counter.limit),
+        ttl: Duration::from_secs(counter.window),
+    };
+    match store.admit(&[spec]).await.map_err(store_failed)? {
+        None => Ok(()),
+        Some(_) => {
+            tracing::info!(limit = "sessions-hour", "new session refused by a limit");
+            Err(VerifyError::RateLimited {
+                retry_after: counter.retry_after(now),
+            })
+        }
+    }
 }
 
 /// The resend wait after `sends` codes: the base, doubling with each send, up to 16×.

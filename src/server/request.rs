@@ -43,6 +43,10 @@ impl ServerCall {
         let parts = use_context::<Parts>();
         // The embed page's render provides its session; the API layer attaches the
         // one a call names (`attach_session`, in the embed routes).
+        let client = parts.as_ref().map_or_else(
+            || "unknown".to_owned(),
+            |parts| limits::client_key(parts, &state.settings.limits.trusted_proxies),
+        );
         let embedded = use_context::<Arc<EmbedSlot>>()
             .or_else(|| parts.as_ref()?.extensions.get::<Arc<EmbedSlot>>().cloned());
         let session = match embedded {
@@ -57,6 +61,10 @@ impl ServerCall {
                     .as_ref()
                     .map(|parts| parts.uri.path().to_owned())
                     .unwrap_or_default(),
+                client: client.clone(),
+                settings: state.settings.clone(),
+                now: state.clock.unix_secs(),
+                counted: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         // A form post that wants a page back; the page's own render (a GET) is not one.
@@ -65,7 +73,7 @@ impl ServerCall {
         });
         let mut caller = match &parts {
             Some(parts) => Caller {
-                client: limits::client_key(parts, &state.settings.limits.trusted_proxies),
+                client,
                 accept_language: accept_language(parts)
                     .chars()
                     .take(MAX_ACCEPT_LANGUAGE)
@@ -74,7 +82,7 @@ impl ServerCall {
                 site: None,
             },
             None => Caller {
-                client: "unknown".to_owned(),
+                client,
                 ..Caller::default()
             },
         };

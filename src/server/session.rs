@@ -3,11 +3,14 @@
 //! HttpOnly cookie), so a code can only ever complete the verification of the
 //! session that asked for it.
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use super::Settings;
+use super::limits;
 use super::provider::VerificationRef;
 use super::store::StateStore;
 use crate::i18n::Lang;
@@ -102,6 +105,13 @@ pub struct CookieSession {
     pub store: Arc<dyn StateStore>,
     /// The request's path, noted with a renewed id: only the same call follows it.
     pub call: String,
+    /// Who asks, for the limit on new sessions per client.
+    pub client: String,
+    pub settings: Arc<Settings>,
+    /// Unix seconds, by the app's clock.
+    pub now: u64,
+    /// Whether this request's new session was counted already.
+    pub counted: AtomicBool,
 }
 
 /// Where a renewed session id is noted: `renewed:<old id>` holds the new id and the
@@ -122,15 +132,28 @@ impl SessionSlot for CookieSession {
     }
 
     async fn save(&self, state: &VerifySession) -> Result<(), VerifyError> {
+        if self.session.id().is_none()
+            && state.needs_storing()
+            && !self.counted.swap(true, Ordering::SeqCst)
+        {
+            let limits = &self.settings.limits;
+            let admitted =
+                limits::admit_new_session(self.store.as_ref(), limits, &self.client, self.now)
+                    .await;
+            if admitted.is_err() {
+                self.counted.store(false, Ordering::SeqCst);
+            }
+            admitted?;
+        }
         SessionSlot::save(&self.session, state).await
     }
 
     async fn renew_id(&self) -> Result<(), VerifyError> {
-        let old = self.session.id();
-        self.session.renew_id().await?;
-        let Some(old) = old else {
+        // A session stored by no earlier request has no id anyone could know.
+        let Some(old) = self.session.id() else {
             return Ok(());
         };
+        self.session.renew_id().await?;
         // Stored now, so the new id exists before the note points at it.
         self.session.save().await.map_err(|error| {
             tracing::error!(%error, "cannot store the renewed session");

@@ -413,3 +413,31 @@ async fn a_stranger_cannot_lock_a_numbers_owner_out() {
     assert_eq!(forwarded(&app, "203.0.113.7", 7).await.status(), 429);
     assert_eq!(app.outbox().await.len(), 6);
 }
+
+#[tokio::test]
+async fn one_client_stores_a_bounded_number_of_sessions() {
+    let app = spawn_app(&[("VERIFY_LIMIT_SESSIONS_PER_HOUR", "3")]).await;
+    let first = app.browser();
+    // A refused number is kept for the visitor, so each makes a stored session.
+    assert_eq!(first.call("start", &[("phone", "12")]).await.status, 422);
+    for _ in 0..2 {
+        let answer = app.browser().call("start", &[("phone", "12")]).await;
+        assert_eq!(answer.status, 422);
+    }
+    let fourth = app.browser().call("start", &[("phone", "12")]).await;
+    assert_eq!(fourth.status, 429, "{}", fourth.body);
+    assert!((1..=3600).contains(&retry_after(&fourth.body)));
+    // Sessions that exist go on as before.
+    let again = first.call("start", &[("phone", &number(1))]).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    // An embedded widget's session counts too.
+    let frame = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/embed?sitekey=pk_test_local&origin=http://localhost:3100"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(frame.status(), 429);
+}

@@ -339,6 +339,11 @@ fn limit_policy(env: &Env<'_>) -> Result<LimitPolicy, ConfigError> {
         country_per_hour,
         country_exceptions,
         channels: channels(env)?,
+        sessions_per_hour: env.parse_in(
+            "VERIFY_LIMIT_SESSIONS_PER_HOUR",
+            d.sessions_per_hour,
+            1..=max,
+        )?,
         failed_checks_per_number_per_hour: env.parse_safe(
             "VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR",
             d.failed_checks_per_number_per_hour,

@@ -48,6 +48,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("VERIFY_LIMIT_GLOBAL_PER_HOUR", "1000"),
     ("VERIFY_LIMIT_COUNTRY_PER_HOUR", "200"),
     ("VERIFY_CHANNELS", "sms,voice"),
+    ("VERIFY_LIMIT_SESSIONS_PER_HOUR", "100"),
     ("VERIFY_ALLOWED_COUNTRIES", ""),
     (
         "VERIFY_REFUSED_NUMBER_TYPES",

@@ -1,6 +1,7 @@
 //! Checking what a host page asks for, and starting the embed session.
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::error_page::frame_error;
@@ -14,10 +15,10 @@ use crate::verify::{VerifyError, mask_e164};
 /// session, and sends the frame to its address.
 pub(super) async fn frame(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: Parts,
     Query(query): Query<EmbedQuery>,
 ) -> Response {
-    start(&state, &headers, query, Mode::Frame).await
+    start(&state, &parts, query, Mode::Frame).await
 }
 
 /// `GET /hosted?sitekey=…&return_url=…&state=…`: the same widget as a page of its
@@ -25,10 +26,10 @@ pub(super) async fn frame(
 /// `return_url` with the token.
 pub(super) async fn hosted(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: Parts,
     Query(query): Query<EmbedQuery>,
 ) -> Response {
-    start(&state, &headers, query, Mode::Hosted).await
+    start(&state, &parts, query, Mode::Hosted).await
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,7 +38,8 @@ enum Mode {
     Hosted,
 }
 
-async fn start(state: &AppState, headers: &HeaderMap, query: EmbedQuery, mode: Mode) -> Response {
+async fn start(state: &AppState, parts: &Parts, query: EmbedQuery, mode: Mode) -> Response {
+    let headers = &parts.headers;
     let lang = query
         .lang
         .as_deref()
@@ -97,6 +99,16 @@ async fn start(state: &AppState, headers: &HeaderMap, query: EmbedQuery, mode: M
             }
         },
     };
+    // Every frame is a stored session: a page that frames the widget in a loop gets
+    // no more of them per hour than the limit.
+    let limits = &state.settings.limits;
+    let client = crate::server::limits::client_key(parts, &limits.trusted_proxies);
+    let now = state.clock.unix_secs();
+    if let Err(refused) =
+        crate::server::limits::admit_new_session(state.store.as_ref(), limits, &client, now).await
+    {
+        return frame_error(StatusCode::TOO_MANY_REQUESTS, &refused, lang);
+    }
     let hosted = mode == Mode::Hosted;
     // A session the host's backend made for a number it knows: used up here.
     let mut initial = VerifySession::default();
