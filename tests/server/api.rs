@@ -388,36 +388,36 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
+/// Calls `call` with the session cookie `cookie` (none if empty), as a browser
+/// without a cookie jar of its own.
 async fn post_with_cookie(
     app: &crate::support::TestApp,
     call: &str,
     cookie: &str,
     form: &[(&str, &str)],
 ) -> reqwest::Response {
-    reqwest::Client::new()
+    let mut request = reqwest::Client::new()
         .post(app.url(&format!("/api/verify/{call}")))
         .header("sec-fetch-site", "same-origin")
         .header("accept", "application/json")
-        .header("cookie", format!("pv_session={cookie}"))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
+        .form(form);
+    if !cookie.is_empty() {
+        request = request.header("cookie", format!("pv_session={cookie}"));
+    }
+    request.send().await.unwrap()
+}
+
+/// A stored session with no cookie jar: a refused number is kept, so it makes one.
+async fn draft_session(app: &crate::support::TestApp) -> String {
+    let refused = post_with_cookie(app, "start", "", &[("phone", "12")]).await;
+    session_cookie(&refused).expect("a session for the kept draft")
 }
 
 #[tokio::test]
 async fn the_session_id_changes_when_a_code_is_sent_and_when_the_number_is_verified() {
     let app = spawn_app(&[]).await;
-    // A session an attacker could have made and planted: a refused number keeps one.
-    let planted = reqwest::Client::new()
-        .post(app.url("/api/verify/start"))
-        .header("sec-fetch-site", "same-origin")
-        .header("accept", "application/json")
-        .form(&[("phone", "12")])
-        .send()
-        .await
-        .unwrap();
-    let planted = session_cookie(&planted).expect("a session for the kept draft");
+    // A session an attacker could have made and planted.
+    let planted = draft_session(&app).await;
     let sent = post_with_cookie(&app, "start", &planted, &[("phone", "+44 7400 123456")]).await;
     assert_eq!(sent.status(), 200);
     let pending = session_cookie(&sent).expect("a new id");
@@ -451,15 +451,7 @@ async fn the_session_id_changes_when_a_code_is_sent_and_when_the_number_is_verif
 #[tokio::test]
 async fn a_double_submit_follows_the_renewed_session_and_sends_once() {
     let app = spawn_app(&[]).await;
-    let draft = reqwest::Client::new()
-        .post(app.url("/api/verify/start"))
-        .header("sec-fetch-site", "same-origin")
-        .header("accept", "application/json")
-        .form(&[("phone", "12")])
-        .send()
-        .await
-        .unwrap();
-    let first = session_cookie(&draft).unwrap();
+    let first = draft_session(&app).await;
     let form = [("phone", "+44 7400 123456")];
     let (a, b) = tokio::join!(
         post_with_cookie(&app, "start", &first, &form),

@@ -78,7 +78,7 @@ async fn random_requests_get_answers_never_failures() {
         };
         assert!(status < 500, "{endpoint} with {input} answered {status}");
         sent += 1;
-        if sent % 50 == 0 {
+        if sent.is_multiple_of(50) {
             browser = app.browser();
         }
     }

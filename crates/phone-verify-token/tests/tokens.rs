@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use phone_verify_token::{Claims, Expected, JwkSet, RemoteJwks, SigningKey, TokenError, verify};
+use proptest::prelude::*;
 
 const ISSUER: &str = "https://verify.example";
 const SITE: &str = "pk_test_shop";
@@ -288,4 +289,32 @@ async fn unreachable_keys_are_an_error_not_a_pass() {
         jwks.verify(&token, &expected()).await,
         Err(TokenError::Keys(_))
     ));
+}
+
+// Whatever a host backend is handed as a token, the check answers with claims or an
+// error, never a panic; and a signed token changed in any one character is refused.
+proptest! {
+    #[test]
+    fn any_text_is_refused_without_a_panic(
+        text in prop_oneof![
+            any::<String>(),
+            "[A-Za-z0-9_\\-]{0,40}\\.[A-Za-z0-9_\\-]{0,40}\\.[A-Za-z0-9_\\-]{0,90}",
+        ],
+    ) {
+        let key = SigningKey::generate();
+        let keys = keys(&[&key]);
+        prop_assert!(verify(&text, &keys, &expected(), NOW).is_err());
+    }
+
+    #[test]
+    fn a_token_changed_anywhere_is_refused(at in any::<prop::sample::Index>(), to in "[A-Za-z0-9_\\-.]") {
+        let key = SigningKey::generate();
+        let keys = keys(&[&key]);
+        let token = key.sign(&claims());
+        let position = at.index(token.len());
+        let original = &token[position..=position];
+        prop_assume!(original != to);
+        let changed = format!("{}{}{}", &token[..position], to, &token[position + 1..]);
+        prop_assert!(verify(&changed, &keys, &expected(), NOW).is_err(), "{}", changed);
+    }
 }
