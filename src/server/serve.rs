@@ -10,6 +10,7 @@
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -34,6 +35,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let policy = state.settings.connections;
+    let draining = state.draining.clone();
     let router = build_router(state);
     let mut builder = http1::Builder::new();
     builder
@@ -42,7 +44,11 @@ pub async fn serve(
     let open = Arc::new(Semaphore::new(policy.max_open));
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
+    // Until shutdown begins: never. Then the end of the grace time in which the app
+    // still serves but is no longer ready.
+    let mut stop_accepting = pin!(tokio::time::sleep(Duration::MAX));
     loop {
+        let shutting_down = draining.load(Ordering::Relaxed);
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(connection) => connection,
@@ -54,7 +60,18 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut shutdown, if !shutting_down => {
+                draining.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    grace_secs = policy.ready_grace.as_secs(),
+                    "shutdown begins: /readyz answers 503, still serving"
+                );
+                stop_accepting
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + policy.ready_grace);
+                continue;
+            }
+            () = &mut stop_accepting, if shutting_down => break,
         };
         // Over the cap, the newest connection is closed at once: the ones already
         // open keep their descriptors, and the client learns now, not after a hang.

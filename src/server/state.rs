@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use leptos::config::LeptosOptions;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub store: Arc<dyn StateStore>,
     /// Signs the result tokens of embedded widgets.
     pub issuer: Arc<Issuer>,
+    /// Set when shutdown begins: `/readyz` answers 503 from then on.
+    pub draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             outbox,
             store,
             issuer,
+            draining: Arc::new(AtomicBool::new(false)),
         })
     }
 }

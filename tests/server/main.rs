@@ -13,6 +13,7 @@ mod durable;
 mod embed;
 mod experience;
 mod hardening;
+mod health;
 mod leaks;
 mod leptos_toml;
 mod limits;

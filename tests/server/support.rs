@@ -253,11 +253,16 @@ impl TestApp {
         self.redis
     }
 
-    /// Asks the app to shut down as SIGTERM does, and waits until it has.
-    pub async fn shut_down(mut self) -> std::io::Result<()> {
+    /// Asks the app to shut down as SIGTERM does, without waiting.
+    pub fn begin_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Asks the app to shut down as SIGTERM does, and waits until it has.
+    pub async fn shut_down(mut self) -> std::io::Result<()> {
+        self.begin_shutdown();
         (&mut self.server)
             .await
             .expect("the server task does not panic")

@@ -87,6 +87,10 @@ pub struct ConnectionPolicy {
     /// `SHUTDOWN_DRAIN_SECS`, default 10: on SIGTERM the app stops accepting and waits
     /// this long for requests in flight before it exits.
     pub drain: Duration,
+    /// `SHUTDOWN_DELAY_SECS`, default 0: on SIGTERM the app first answers `/readyz`
+    /// with 503 for this long while it still serves, so a load balancer stops sending
+    /// it visitors, and only then stops accepting.
+    pub ready_grace: Duration,
     /// `MAX_CONNECTIONS`, default 4096: connections open at once; more are closed
     /// as they arrive. Keep it under the process' file descriptor limit.
     pub max_open: usize,
@@ -98,6 +102,7 @@ impl Default for ConnectionPolicy {
             header_read: Duration::from_secs(10),
             body_read: Duration::from_secs(10),
             drain: Duration::from_secs(10),
+            ready_grace: Duration::ZERO,
             max_open: 4_096,
         }
     }

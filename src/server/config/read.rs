@@ -129,6 +129,7 @@ impl Settings {
             header_read: env.secs("HEADER_READ_TIMEOUT_SECS", 10, 1..=300)?,
             body_read: env.secs("BODY_READ_TIMEOUT_SECS", 10, 1..=300)?,
             drain: env.secs("SHUTDOWN_DRAIN_SECS", 10, 0..=300)?,
+            ready_grace: env.secs("SHUTDOWN_DELAY_SECS", 0, 0..=300)?,
             max_open: env.parse_in("MAX_CONNECTIONS", 4_096, 16..=1_000_000)?,
         };
         let guard = GuardPolicy::default();

@@ -59,6 +59,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("HEADER_READ_TIMEOUT_SECS", "10"),
     ("BODY_READ_TIMEOUT_SECS", "10"),
     ("SHUTDOWN_DRAIN_SECS", "10"),
+    ("SHUTDOWN_DELAY_SECS", "0"),
     ("MAX_CONNECTIONS", "4096"),
     ("UPSTREAM_MAX_IN_FLIGHT", "64"),
     ("UPSTREAM_BREAKER_FAILURES", "5"),

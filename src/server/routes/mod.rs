@@ -1,5 +1,5 @@
 //! The axum application: one router per area (the page, the API, the embed
-//! surface, what host backends call, the dev outbox)
+//! surface, what host backends call, health, the dev outbox)
 //! and the static files, merged under the layers every response passes: sessions,
 //! security headers, the request timeout and the trace.
 use std::sync::Arc;
@@ -19,6 +19,7 @@ mod api;
 mod dev_outbox;
 mod embed;
 mod flow_lock;
+mod health;
 mod host_api;
 mod pages;
 
@@ -57,6 +58,7 @@ pub fn build_router(state: AppState) -> Router {
 
     let mut router = Router::new()
         .merge(pages::routes(&state))
+        .merge(health::routes(&state))
         .merge(api::routes(&state))
         .merge(embed::routes(&state))
         .merge(host_api::routes(&state))
