@@ -1,24 +1,70 @@
 //! The phone-verify server: reads its settings from the environment, then serves the
-//! app until SIGINT or SIGTERM.
+//! app until SIGINT or SIGTERM. `--check-config` reads them and stops; `--version`
+//! says which build this is.
+use std::process::ExitCode;
+
 use phone_verify::server::{self, Settings, telemetry};
 
+const USAGE: &str = "usage: phone-verify [--check-config | --version | --help]
+  (no argument)    serve, configured by the environment (see .env.example)
+  --check-config   read the environment and the sites file, print the settings it
+                   would run with (secrets masked), exit 2 on any problem
+  --version        print the version";
+
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
+    let argument = std::env::args().nth(1);
+    match argument.as_deref() {
+        None => serve().await,
+        Some("--check-config") => check_config(),
+        Some("--version" | "-V") => {
+            println!("phone-verify {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some("--help" | "-h") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("phone-verify: unknown argument {other:?}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The settings from the environment, a `.env` file filling in what it lacks.
+fn settings() -> Result<Settings, ExitCode> {
     // A .env file is for local development; the real environment wins over it.
     let _ = dotenvy::dotenv();
     telemetry::init();
-    let settings = match Settings::from_env() {
+    Settings::from_env().map_err(|error| {
+        eprintln!("phone-verify: configuration error: {error}");
+        ExitCode::from(2)
+    })
+}
+
+async fn serve() -> ExitCode {
+    let settings = match settings() {
         Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("phone-verify: configuration error: {error}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match server::run(settings).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "server stopped");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
+    }
+}
+
+/// Secrets are `SecretString`s, whose debug form is `[REDACTED]`.
+fn check_config() -> ExitCode {
+    match settings() {
+        Ok(settings) => {
+            println!("{settings:#?}");
+            println!("phone-verify: configuration OK");
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
     }
 }

@@ -213,3 +213,46 @@ fn the_binary_warns_loudly_while_the_dev_outbox_is_served_and_refuses_it_on_a_pu
         "{message}"
     );
 }
+
+#[test]
+fn the_binary_checks_its_configuration_and_says_its_version() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_phone-verify"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .env("DATA_DIR", crate::support::fresh_data_dir())
+            .envs(env.iter().copied())
+            .output()
+            .expect("the phone-verify binary runs")
+    };
+    let version = run(&["--version"], &[]);
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("phone-verify {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let secrets = [
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_AUTH_TOKEN", "tok-never-printed-7f3a"),
+        (
+            "TWILIO_VERIFY_SERVICE_SID",
+            "VA0123456789abcdef0123456789abcdef",
+        ),
+        ("REDIS_URL", "redis://:pw-never-printed-91c2@127.0.0.1:1"),
+    ];
+    let checked = run(&["--check-config"], &secrets);
+    let printed = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{printed}");
+    assert!(
+        printed.contains("configuration OK") && printed.contains("Twilio"),
+        "{printed}"
+    );
+    for secret in ["tok-never-printed-7f3a", "pw-never-printed-91c2"] {
+        assert!(!printed.contains(secret), "{secret} printed");
+    }
+    let refused = run(&["--check-config"], &[("VERIFY_CODE_LENGTH", "4")]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("VERIFY_CODE_LENGTH"));
+    assert_eq!(run(&["--frobnicate"], &[]).status.code(), Some(2));
+}
