@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Measures and prints: the release bundle's sizes (wasm, JS, CSS; raw, gzip, brotli),
+# the latency of the first requests after start,
 # the time from navigation to an interactive widget in headless Chromium,
 # start+check round trips per second on the local provider (closed loop), and
 # open-loop start+check through MessageBird and Twilio against the fake upstream at
@@ -38,6 +39,21 @@ for file in target/site/pkg/phone-verify.wasm target/site/pkg/phone-verify.js ta
   printf '%-22s %10d %10d %10d\n' "$(basename "$file")" "$raw" "$gz" "$br"
 done
 printf '%-22s %10d %10d %10d   (target: brotli <= 204800)\n' total "$total_raw" "$total_gz" "$total_br"
+
+echo
+echo "== the first requests after start (the number metadata loads at start-up)"
+first_port=$((PORT + 30))
+DATA_DIR="$DATA_ROOT/first" LEPTOS_SITE_ADDR="127.0.0.1:$first_port" RUST_LOG=warn ./target/release/phone-verify &
+first=$!
+# Wait for the port only, so that no request comes before the measured ones.
+for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$first_port") 2>/dev/null && break; sleep 0.05; done
+for n in 1 2 3; do
+  curl -s -o /dev/null -w "format request $n: %{time_total} s\n" -H 'Sec-Fetch-Site: same-origin' \
+    -H 'Accept: application/json' --data 'phone=%2B447400123456&country=' \
+    "http://127.0.0.1:$first_port/api/verify/format"
+done
+curl -s -o /dev/null -w "first page: %{time_total} s\n" "http://127.0.0.1:$first_port/"
+kill "$first"; wait "$first" 2>/dev/null || true
 
 echo
 echo "== start+check round trips, local provider, $WORKERS sessions, ${SECONDS_PER_RUN}s"
