@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures and prints: the release bundle's sizes (wasm, JS, CSS; raw, gzip, brotli),
-# the latency of the first requests after start,
+# the bytes Chromium transfers for a first and a repeat visit (precompressed, hashed,
+# cached bundle), the latency of the first requests after start,
 # the time from navigation to an interactive widget in headless Chromium,
 # start+check round trips per second on the local provider (closed loop), and
 # open-loop start+check through MessageBird and Twilio against the fake upstream at
@@ -24,14 +25,14 @@ export VERIFY_LIMIT_SESSION_SENDS=1000000 VERIFY_LIMIT_NUMBER_PER_HOUR=1000000 V
 DATA_ROOT="target/bench-data/$(date +%s)"
 FAKE=http://127.0.0.1:4210
 
-cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
+cargo leptos build --release --precompress >/dev/null 2>&1 || cargo leptos build --release --precompress
 cargo build --locked --release -p fake-verify 2>/dev/null
 cargo build --locked --release -p loadgen 2>/dev/null
 
 echo "== bundle sizes (target/site/pkg, bytes)"
 printf '%-22s %10s %10s %10s\n' file raw gzip brotli
 total_raw=0; total_gz=0; total_br=0
-for file in target/site/pkg/phone-verify.wasm target/site/pkg/phone-verify.js target/site/pkg/phone-verify.css; do
+for file in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
   raw=$(stat -c %s "$file")
   gz=$(gzip -9 -c "$file" | wc -c)
   br=$(brotli -q 11 -c "$file" | wc -c)
@@ -67,6 +68,8 @@ rss() { echo "$(($(awk '/VmRSS/ { print $2 }' "/proc/$1/status") / 1024)) MiB"; 
 wait_for "http://127.0.0.1:$PORT/"
 echo "(time to interactive first, on the idle server: headless Chromium, 20 cold loads)"
 (cd end2end && node tti.mjs "http://127.0.0.1:$PORT" 20)
+echo "(bytes on the wire, first and repeat visit; target: bundle <= 210000 first, 0 on repeat)"
+(cd end2end && node transfer.mjs "http://127.0.0.1:$PORT" 3)
 ./target/release/flow "http://127.0.0.1:$PORT" "$WORKERS" "$SECONDS_PER_RUN" 2>/dev/null
 echo "server RSS after the run: $(rss "$server")"
 

@@ -17,7 +17,7 @@ PORT=3300
 FAKE=http://127.0.0.1:$((PORT + 10))
 DATA_ROOT="target/bench-data/load-$(date +%s)"
 
-cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
+cargo leptos build --release --precompress >/dev/null 2>&1 || cargo leptos build --release --precompress
 cargo build --locked --release -p fake-verify 2>/dev/null
 cargo build --locked --release -p loadgen 2>/dev/null
 load() { ./target/release/load "$@" 2>/dev/null; }

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh
-exec cargo leptos serve --release
+exec cargo leptos serve --release --precompress

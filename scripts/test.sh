@@ -23,7 +23,7 @@ WASM_BINDGEN_TEST_TIMEOUT=60 \
   cargo test --locked --target wasm32-unknown-unknown --no-default-features --features hydrate --test browser
 
 step "release build (app and fake upstream)"
-cargo leptos build --release
+cargo leptos build --release --precompress
 cargo build --locked --release -p fake-verify
 
 step "end-to-end: Playwright in Debian's Chromium"

@@ -9,9 +9,9 @@ use crate::components::VerifyWidget;
 use crate::i18n::Lang;
 use crate::verify::VerifiedPhone;
 
-/// The document around the app, rendered on the server only, in `lang`.
-pub fn shell(options: LeptosOptions, lang: Lang) -> impl IntoView {
-    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+/// The document around the app, rendered on the server only, in `lang`, linking
+/// the `stylesheet` of this build.
+pub fn shell(options: LeptosOptions, lang: Lang, stylesheet: String) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang=lang.code() dir=lang.dir()>
@@ -81,8 +81,12 @@ pub struct FramePage {
 
 /// The document of the frame another site embeds: the widget alone, with the bridge
 /// script that talks to the host page (`embed/frame.js`).
-pub fn embed_shell(options: LeptosOptions, lang: Lang, frame: FramePage) -> impl IntoView {
-    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+pub fn embed_shell(
+    options: LeptosOptions,
+    lang: Lang,
+    stylesheet: String,
+    frame: FramePage,
+) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang=lang.code() dir=lang.dir() class=frame.theme_class>

@@ -19,6 +19,7 @@
 //! - [`telemetry`] sets up logging.
 //! - `routes` puts the page, the API and the dev outbox together; `serve` runs them over HTTP.
 
+pub mod assets;
 pub mod clock;
 pub mod config;
 pub mod countries;

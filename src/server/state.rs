@@ -3,6 +3,7 @@ use std::sync::atomic::AtomicBool;
 
 use leptos::config::LeptosOptions;
 
+use super::assets::Assets;
 use super::clock::Clock;
 use super::config::{ProviderSettings, Settings};
 use super::countries;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub issuer: Arc<Issuer>,
     /// Set when shutdown begins: `/readyz` answers 503 from then on.
     pub draining: Arc<AtomicBool>,
+    /// The built front end's names, as the shell links them.
+    pub assets: Arc<Assets>,
 }
 
 impl AppState {
@@ -38,7 +41,11 @@ impl AppState {
     ///
     /// # Errors
     /// When the state store cannot be opened.
-    pub async fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+    pub async fn new(mut settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let assets = Arc::new(Assets::load(&settings.leptos));
+        // Without the build's hash file (a test binary, a development build), the
+        // plain names are served; Leptos would otherwise look for the file and fail.
+        settings.leptos.hash_files = assets.hashed;
         // Everything lazy on the hot path is loaded here, before the first visitor.
         let warming = tokio::task::spawn_blocking(|| {
             PhoneNumber::warm_up();
@@ -85,6 +92,7 @@ impl AppState {
             store,
             issuer,
             draining: Arc::new(AtomicBool::new(false)),
+            assets,
         })
     }
 }

@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
-use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -24,7 +23,7 @@ mod host_api;
 mod pages;
 
 use super::store::Sessions;
-use super::{AppState, hardening};
+use super::{AppState, assets, hardening};
 use crate::verify::VerifyError;
 
 /// The session cookie's name. HttpOnly: scripts on the page cannot read it.
@@ -62,7 +61,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(api::routes(&state))
         .merge(embed::routes(&state))
         .merge(host_api::routes(&state))
-        .fallback_service(ServeDir::new(&*state.leptos_options.site_root));
+        .fallback_service(static_files(&state));
     if let Some(outbox) = state.outbox.clone() {
         router = router.merge(dev_outbox::routes(outbox));
     }
@@ -86,6 +85,16 @@ pub fn build_router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The built front end, precompressed, and cached for as long as its names allow.
+fn static_files(state: &AppState) -> Router {
+    let hashed = state.assets.hashed;
+    Router::new()
+        .fallback_service(assets::files(&state.leptos_options.site_root))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            assets::cache_policy(hashed, request, next)
+        }))
 }
 
 /// No request may hold a connection longer; above the upstream timeout so that one

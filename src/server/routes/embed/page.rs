@@ -59,9 +59,15 @@ pub(super) async fn frame_page(
         }
     };
     let options = state.leptos_options.clone();
+    let stylesheet = state.assets.stylesheet.clone();
     let render = render_app_async_with_context(provide, move || {
         hardening::set_page_csp(Some(&ancestors), return_to.as_deref());
-        embed_shell(options.clone(), page_lang(), frame.clone())
+        embed_shell(
+            options.clone(),
+            page_lang(),
+            stylesheet.clone(),
+            frame.clone(),
+        )
     });
     let page = render(request).await.into_response();
     point_forms_at(page, &session_path).await
