@@ -138,7 +138,10 @@ mod tests {
         let response = get(true, "/pkg/app.h4sh.wasm", "gzip, deflate, br").await;
         let headers = response.headers().clone();
         assert_eq!(headers[header::CONTENT_ENCODING], "br");
-        assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
         assert_eq!(headers[header::VARY], "accept-encoding");
         assert_eq!(body(response).await, b"br");
         let plain = get(true, "/pkg/app.h4sh.wasm", "identity").await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tower_sessions::Session;
 
 use super::{KEY, SessionSlot, VerifySession};
-use crate::server::Settings;
+use crate::server::config::Settings;
 use crate::server::limits;
 use crate::server::store::StateStore;
 use crate::verify::VerifyError;
