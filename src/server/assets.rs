@@ -5,8 +5,9 @@
 //! --precompress`): a browser gets the smallest copy it accepts, and keeps a hashed
 //! file for a year, since a new build has new names.
 use std::path::Path;
+use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -20,6 +21,8 @@ pub struct Assets {
     pub stylesheet: String,
     /// Whether the bundle's names carry their content hash.
     pub hashed: bool,
+    /// Where the bundle is served from, `/pkg/`.
+    bundle_dir: String,
 }
 
 impl Assets {
@@ -51,7 +54,14 @@ impl Assets {
         Self {
             stylesheet,
             hashed: css_hash.is_some(),
+            bundle_dir: format!("/{}/", options.site_pkg_dir),
         }
+    }
+
+    /// Whether browsers may keep the file at `path` for good: a bundle file whose
+    /// name carries its content hash.
+    fn immutable(&self, path: &str) -> bool {
+        self.hashed && path.starts_with(&self.bundle_dir)
     }
 }
 
@@ -75,14 +85,18 @@ pub fn files(site_root: &str) -> ServeDir {
 /// How long browsers keep the site's files: a year for a hashed bundle file, else
 /// until they ask again (`no-cache` revalidates with `Last-Modified`); and which
 /// encoding they got depends on what they accept.
-pub async fn cache_policy(hashed: bool, request: Request, next: Next) -> Response {
-    let bundle = request.uri().path().starts_with("/pkg/");
+pub async fn cache_policy(
+    State(assets): State<Arc<Assets>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let immutable = assets.immutable(request.uri().path());
     let mut response = next.run(request).await;
     if !response.status().is_success() {
         return response;
     }
     let headers = response.headers_mut();
-    let policy = if bundle && hashed {
+    let policy = if immutable {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
@@ -113,11 +127,11 @@ mod tests {
 
     async fn get(hashed: bool, path: &str, accept: &str) -> axum::response::Response {
         let root = site();
+        let hashes = hashed.then_some("css: h4sh");
+        let assets = Arc::new(Assets::named(&options(), hashes));
         let app = Router::new()
             .fallback_service(files(root.to_str().unwrap()))
-            .layer(axum::middleware::from_fn(move |request, next| {
-                cache_policy(hashed, request, next)
-            }));
+            .layer(axum::middleware::from_fn_with_state(assets, cache_policy));
         let request = Request::builder()
             .uri(path)
             .header(header::ACCEPT_ENCODING, accept)

@@ -150,20 +150,21 @@ impl Counter {
     fn retry_after(&self, now: u64) -> u32 {
         u32::try_from(self.window - now % self.window).unwrap_or(u32::MAX)
     }
+
+    /// The counter as the store admits it.
+    fn spec(&self) -> StoreCounter {
+        StoreCounter {
+            key: self.key.clone(),
+            limit: u64::from(self.limit),
+            ttl: Duration::from_secs(self.window),
+        }
+    }
 }
 
 fn store_failed(error: StoreError) -> VerifyError {
     tracing::error!(%error, "limits unavailable");
     // Fail closed: without counters nothing may be sent.
     VerifyError::ServiceUnavailable
-}
-
-async fn count(store: &dyn StateStore, key: &str) -> Result<u64, VerifyError> {
-    let value = store.get(key).await.map_err(store_failed)?;
-    Ok(value
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
 }
 
 /// An embedding site's own daily budget of sends (`sends_per_day` in the sites file).
@@ -284,14 +285,7 @@ pub async fn admit_send(
         return Err(VerifyError::CountryNotAllowed);
     }
     let counters = send_counters(policy, to, client, site, now);
-    let specs: Vec<StoreCounter> = counters
-        .iter()
-        .map(|c| StoreCounter {
-            key: c.key.clone(),
-            limit: u64::from(c.limit),
-            ttl: Duration::from_secs(c.window),
-        })
-        .collect();
+    let specs: Vec<StoreCounter> = counters.iter().map(Counter::spec).collect();
     match store.admit(&specs).await.map_err(store_failed)? {
         None => Ok(()),
         Some(full) => {
@@ -366,11 +360,7 @@ pub async fn admit_check(
         limit: u64::from(subject.max_attempts),
         ttl: subject.lifetime,
     }];
-    specs.extend(windowed.iter().map(|c| StoreCounter {
-        key: c.key.clone(),
-        limit: u64::from(c.limit),
-        ttl: Duration::from_secs(c.window),
-    }));
+    specs.extend(windowed.iter().map(Counter::spec));
     match store.admit(&specs).await.map_err(store_failed)? {
         None => Ok(()),
         Some(0) => Err(VerifyError::TooManyAttempts),
@@ -410,11 +400,6 @@ fn failed_checks_counter(policy: &LimitPolicy, e164: &str, client: &str, now: u6
     )
 }
 
-/// The tries `reference`'s code has had.
-pub async fn code_tries(store: &dyn StateStore, reference: &str) -> Result<u64, VerifyError> {
-    count(store, &format!("limit:code-tries:{reference}")).await
-}
-
 /// Counts a new stored session for `client`, or refuses it: a script that makes
 /// sessions in a loop fills the store no faster than this.
 ///
@@ -427,12 +412,7 @@ pub async fn admit_new_session(
     now: u64,
 ) -> Result<(), VerifyError> {
     let counter = Counter::new("sessions-hour", client, policy.sessions_per_hour, HOUR, now);
-    let spec = StoreCounter {
-        key: counter.key.clone(),
-        limit: u64::from(counter.limit),
-        ttl: Duration::from_secs(counter.window),
-    };
-    match store.admit(&[spec]).await.map_err(store_failed)? {
+    match store.admit(&[counter.spec()]).await.map_err(store_failed)? {
         None => Ok(()),
         Some(_) => {
             tracing::info!(limit = "sessions-hour", "new session refused by a limit");

@@ -407,6 +407,12 @@ async fn post_with_cookie(
     request.send().await.unwrap()
 }
 
+/// What the session behind `cookie` shows.
+async fn state_with_cookie(app: &crate::support::TestApp, cookie: &str) -> Value {
+    let answer = post_with_cookie(app, "state", cookie, &[]).await;
+    answer.json().await.unwrap()
+}
+
 /// A stored session with no cookie jar: a refused number is kept, so it makes one.
 async fn draft_session(app: &crate::support::TestApp) -> String {
     let refused = post_with_cookie(app, "start", "", &[("phone", "12")]).await;
@@ -422,8 +428,7 @@ async fn the_session_id_changes_when_a_code_is_sent_and_when_the_number_is_verif
     assert_eq!(sent.status(), 200);
     let pending = session_cookie(&sent).expect("a new id");
     assert_ne!(pending, planted);
-    let old = post_with_cookie(&app, "state", &planted, &[]).await;
-    let old: Value = old.json().await.unwrap();
+    let old = state_with_cookie(&app, &planted).await;
     assert!(
         old["step"].get("EnterCode").is_none(),
         "the planted id sees nothing: {old}"
@@ -434,17 +439,9 @@ async fn the_session_id_changes_when_a_code_is_sent_and_when_the_number_is_verif
     assert_eq!(verified.status(), 200);
     let fresh = session_cookie(&verified).expect("a new id");
     assert_ne!(fresh, pending);
-    let old: Value = post_with_cookie(&app, "state", &pending, &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let old = state_with_cookie(&app, &pending).await;
     assert!(old["step"].get("Verified").is_none(), "{old}");
-    let now: Value = post_with_cookie(&app, "state", &fresh, &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let now = state_with_cookie(&app, &fresh).await;
     assert!(now["step"].get("Verified").is_some(), "{now}");
 }
 

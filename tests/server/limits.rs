@@ -441,3 +441,68 @@ async fn one_client_stores_a_bounded_number_of_sessions() {
         .unwrap();
     assert_eq!(frame.status(), 429);
 }
+
+/// A code with every digit changed.
+fn wrong_code(code: &str) -> String {
+    code.chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect()
+}
+
+#[tokio::test]
+async fn one_client_gets_the_tries_of_the_codes_it_may_ask_for_and_no_more() {
+    // One code an hour per client, five tries each: a client gets five tries an hour,
+    // even at codes that other clients asked for.
+    let app = spawn_app(&[
+        ("VERIFY_LIMIT_IP_PER_HOUR", "1"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let call =
+        |browser: &crate::support::Browser, client: &str, call: &str, form: &[(&str, &str)]| {
+            browser
+                .client
+                .post(app.url(&format!("/api/verify/{call}")))
+                .header("sec-fetch-site", "same-origin")
+                .header("accept", "application/json")
+                .header("x-forwarded-for", client.to_owned())
+                .form(form)
+                .send()
+        };
+    let (first, second) = (app.browser(), app.browser());
+    let one = number(1);
+    let sent = call(&first, "198.51.100.1", "start", &[("phone", &one)])
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let first_guess = wrong_code(&app.latest_code().await);
+    let two = number(2);
+    let sent = call(&second, "198.51.100.2", "start", &[("phone", &two)])
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let second_guess = wrong_code(&app.latest_code().await);
+
+    let guesser = "203.0.113.9";
+    for _ in 0..4 {
+        let answer = call(&first, guesser, "check", &[("code", &first_guess)])
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 422);
+    }
+    let fifth = call(&second, guesser, "check", &[("code", &second_guess)])
+        .await
+        .unwrap();
+    assert_eq!(fifth.status(), 422, "the second code's first try");
+    let sixth = call(&second, guesser, "check", &[("code", &second_guess)])
+        .await
+        .unwrap();
+    assert_eq!(sixth.status(), 429);
+    let body: Value = sixth.json().await.unwrap();
+    assert!((1..=3600).contains(&retry_after(&body)), "{body}");
+    // The code itself still has tries: from its own client, it is checked.
+    let own = call(&second, "198.51.100.2", "check", &[("code", &second_guess)])
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 422);
+}

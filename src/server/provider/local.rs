@@ -309,25 +309,17 @@ mod tests {
     #[tokio::test]
     async fn delivers_a_six_digit_code_that_works_once() {
         let h = harness().await;
-        let started = h
-            .provider
-            .start(StartRequest {
-                to: &phone(),
-                channel: Channel::Sms,
-                lang: Lang::En,
-            })
-            .await
-            .unwrap();
+        let reference = sms(&h).await;
         let message = &h.outbox.messages()[0];
         assert_eq!(message.to, "+447911123456");
         assert!(message.text.starts_with("Your phone-verify code is "));
         let code = delivered_code(&h.outbox);
         assert_eq!(
-            h.provider.check(&started.reference, &code).await.unwrap(),
+            h.provider.check(&reference, &code).await.unwrap(),
             CheckOutcome::Approved
         );
         assert_eq!(
-            h.provider.check(&started.reference, &code).await.unwrap(),
+            h.provider.check(&reference, &code).await.unwrap(),
             CheckOutcome::NotFound
         );
     }
@@ -355,19 +347,11 @@ mod tests {
     #[tokio::test]
     async fn codes_expire_after_their_lifetime() {
         let h = harness().await;
-        let started = h
-            .provider
-            .start(StartRequest {
-                to: &phone(),
-                channel: Channel::Sms,
-                lang: Lang::En,
-            })
-            .await
-            .unwrap();
+        let reference = sms(&h).await;
         let code = delivered_code(&h.outbox);
         h.clock.advance(Duration::from_secs(600));
         assert_eq!(
-            h.provider.check(&started.reference, &code).await.unwrap(),
+            h.provider.check(&reference, &code).await.unwrap(),
             CheckOutcome::Expired
         );
     }
@@ -375,19 +359,11 @@ mod tests {
     #[tokio::test]
     async fn codes_still_work_just_before_expiry() {
         let h = harness().await;
-        let started = h
-            .provider
-            .start(StartRequest {
-                to: &phone(),
-                channel: Channel::Sms,
-                lang: Lang::En,
-            })
-            .await
-            .unwrap();
+        let reference = sms(&h).await;
         let code = delivered_code(&h.outbox);
         h.clock.advance(Duration::from_secs(599));
         assert_eq!(
-            h.provider.check(&started.reference, &code).await.unwrap(),
+            h.provider.check(&reference, &code).await.unwrap(),
             CheckOutcome::Approved
         );
     }
@@ -395,33 +371,17 @@ mod tests {
     #[tokio::test]
     async fn five_wrong_codes_kill_the_code() {
         let h = harness().await;
-        let started = h
-            .provider
-            .start(StartRequest {
-                to: &phone(),
-                channel: Channel::Sms,
-                lang: Lang::En,
-            })
-            .await
-            .unwrap();
+        let reference = sms(&h).await;
         let code = delivered_code(&h.outbox);
         for _ in 1..=4 {
-            let outcome = h
-                .provider
-                .check(&started.reference, &wrong(&code))
-                .await
-                .unwrap();
+            let outcome = h.provider.check(&reference, &wrong(&code)).await.unwrap();
             assert_eq!(outcome, CheckOutcome::Wrong);
         }
-        let fifth = h
-            .provider
-            .check(&started.reference, &wrong(&code))
-            .await
-            .unwrap();
+        let fifth = h.provider.check(&reference, &wrong(&code)).await.unwrap();
         assert_eq!(fifth, CheckOutcome::TooManyAttempts);
         // Even the right code is refused now.
         assert_eq!(
-            h.provider.check(&started.reference, &code).await.unwrap(),
+            h.provider.check(&reference, &code).await.unwrap(),
             CheckOutcome::TooManyAttempts
         );
     }

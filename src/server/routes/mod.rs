@@ -89,12 +89,12 @@ pub fn build_router(state: AppState) -> Router {
 
 /// The built front end, precompressed, and cached for as long as its names allow.
 fn static_files(state: &AppState) -> Router {
-    let hashed = state.assets.hashed;
     Router::new()
         .fallback_service(assets::files(&state.leptos_options.site_root))
-        .layer(axum::middleware::from_fn(move |request, next| {
-            assets::cache_policy(hashed, request, next)
-        }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.assets.clone(),
+            assets::cache_policy,
+        ))
 }
 
 /// No request may hold a connection longer; above the upstream timeout so that one

@@ -43,24 +43,40 @@ pub const RENEWED_NOTE_TTL: Duration = Duration::from_secs(10);
 #[async_trait::async_trait]
 impl SessionSlot for CookieSession {
     async fn load(&self) -> Result<VerifySession, VerifyError> {
-        SessionSlot::load(&self.session).await
+        self.session
+            .get::<VerifySession>(KEY)
+            .await
+            .map(Option::unwrap_or_default)
+            .map_err(|error| {
+                tracing::error!(%error, "cannot read the session");
+                VerifyError::Internal
+            })
     }
 
     async fn save(&self, state: &VerifySession) -> Result<(), VerifyError> {
-        if self.session.id().is_none()
-            && state.needs_storing()
-            && !self.counted.swap(true, Ordering::SeqCst)
-        {
-            let limits = &self.settings.limits;
-            let admitted =
-                limits::admit_new_session(self.store.as_ref(), limits, &self.client, self.now)
-                    .await;
-            if admitted.is_err() {
-                self.counted.store(false, Ordering::SeqCst);
+        if self.session.id().is_none() {
+            // A visitor without a stored session gets one only for something that
+            // must outlive the request: otherwise any page could fill the store with
+            // `<img>` tags pointing at ours. The language goes to a cookie of its own
+            // instead (`request::remember_lang`).
+            if !state.needs_storing() {
+                return Ok(());
             }
-            admitted?;
+            if !self.counted.swap(true, Ordering::SeqCst) {
+                let limits = &self.settings.limits;
+                let admitted =
+                    limits::admit_new_session(self.store.as_ref(), limits, &self.client, self.now)
+                        .await;
+                if admitted.is_err() {
+                    self.counted.store(false, Ordering::SeqCst);
+                }
+                admitted?;
+            }
         }
-        SessionSlot::save(&self.session, state).await
+        self.session.insert(KEY, state).await.map_err(|error| {
+            tracing::error!(%error, "cannot write the session");
+            VerifyError::Internal
+        })
     }
 
     async fn renew_id(&self) -> Result<(), VerifyError> {
@@ -68,12 +84,21 @@ impl SessionSlot for CookieSession {
         let Some(old) = self.session.id() else {
             return Ok(());
         };
-        self.session.renew_id().await?;
+        let failed = |what: &'static str| {
+            move |error: tower_sessions::session::Error| {
+                tracing::error!(%error, "cannot {what}");
+                VerifyError::Internal
+            }
+        };
+        self.session
+            .cycle_id()
+            .await
+            .map_err(failed("renew the session id"))?;
         // Stored now, so the new id exists before the note points at it.
-        self.session.save().await.map_err(|error| {
-            tracing::error!(%error, "cannot store the renewed session");
-            VerifyError::Internal
-        })?;
+        self.session
+            .save()
+            .await
+            .map_err(failed("store the renewed session"))?;
         let Some(new) = self.session.id() else {
             return Ok(());
         };
@@ -89,40 +114,5 @@ impl SessionSlot for CookieSession {
                 tracing::error!(%error, "cannot note the renewed session id");
                 VerifyError::Internal
             })
-    }
-}
-
-/// The bare cookie session.
-#[async_trait::async_trait]
-impl SessionSlot for Session {
-    async fn load(&self) -> Result<VerifySession, VerifyError> {
-        self.get::<VerifySession>(KEY)
-            .await
-            .map(Option::unwrap_or_default)
-            .map_err(|error| {
-                tracing::error!(%error, "cannot read the session");
-                VerifyError::Internal
-            })
-    }
-
-    async fn save(&self, state: &VerifySession) -> Result<(), VerifyError> {
-        // A visitor without a stored session gets one only for something that must
-        // outlive the request: otherwise any page could fill the store with `<img>`
-        // tags pointing at ours. The language goes to a cookie of its own instead
-        // (`request::remember_lang`).
-        if self.id().is_none() && !state.needs_storing() {
-            return Ok(());
-        }
-        self.insert(KEY, state).await.map_err(|error| {
-            tracing::error!(%error, "cannot write the session");
-            VerifyError::Internal
-        })
-    }
-
-    async fn renew_id(&self) -> Result<(), VerifyError> {
-        self.cycle_id().await.map_err(|error| {
-            tracing::error!(%error, "cannot renew the session id");
-            VerifyError::Internal
-        })
     }
 }

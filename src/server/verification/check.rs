@@ -67,12 +67,9 @@ impl Verifier<'_> {
                 Ok(self.step(&stored, caller, now))
             }
             CheckOutcome::Wrong => {
-                // The store's count, not this request's snapshot of the session:
-                // other tries may have been counted since it was read.
-                let tries = limits::code_tries(self.store, pending.reference.as_str()).await?;
-                let failed = u32::try_from(tries)
-                    .unwrap_or(u32::MAX)
-                    .max(pending.failed_checks + 1);
+                // The session's snapshot is current: its flow requests run one at a
+                // time (`routes::flow_lock`), and the store counted this try already.
+                let failed = pending.failed_checks + 1;
                 if let Some(stored_pending) = stored.pending.as_mut() {
                     stored_pending.failed_checks = failed;
                 }
