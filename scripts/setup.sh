@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, skipping what is already there:
-# the wasm32 target, cargo-leptos, the wasm-bindgen CLI that matches Cargo.lock,
+# the wasm32 target, cargo-leptos, cargo-deb, the wasm-bindgen CLI that matches Cargo.lock,
 # wasm-opt and Playwright (npm, in end2end/), Chromium and ChromeDriver (Debian).
 # Works offline apart from crates.io, npm and Debian's archive. See
 # docs/toolchain.md for why each step looks the way it does.
@@ -10,6 +10,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CARGO_LEPTOS_VERSION=0.3.11
+CARGO_DENY_VERSION=0.20.2
+CARGO_DEB_VERSION=3.8.0
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$ROOT/Cargo.lock")"
 DEBIAN_RUST=(rustc-web cargo-web rust-web-src rust-web-llvm)
 
@@ -101,6 +103,40 @@ ensure_npm_tools() {
   touch "$stamp"
 }
 
+# 6. promtool, to check and unit-test the alert rules in ops/. Taken out of Debian's
+#    prometheus package rather than installed: installing would start a Prometheus.
+ensure_promtool() {
+  local tool="$ROOT/target/tools/promtool"
+  if [ -x "$tool" ]; then return; fi
+  say "extracting promtool from Debian's prometheus package"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  local scratch
+  scratch="$(mktemp -d)"
+  (cd "$scratch" && apt-get download prometheus >/dev/null 2>&1 &&
+    dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool)
+  mkdir -p "$(dirname "$tool")"
+  mv "$scratch/usr/bin/promtool" "$tool"
+  rm -rf "$scratch"
+}
+
+# 7. cargo-deb, which packages the release build as a .deb (scripts/package.sh).
+#    A few minutes on 2 cores, once.
+ensure_cargo_deb() {
+  if cargo deb --version 2>/dev/null | grep -q " $CARGO_DEB_VERSION\$"; then return; fi
+  say "installing cargo-deb $CARGO_DEB_VERSION"
+  cargo install --locked cargo-deb --version "$CARGO_DEB_VERSION"
+}
+
+# 8. cargo-deny, for the supply-chain checks (scripts/supply-chain.sh, deny.toml).
+#    About 6 minutes on 2 cores, once. supply-chain.sh names the directory this
+#    version reads an advisory database from: change the two together.
+ensure_cargo_deny() {
+  if cargo deny --version 2>/dev/null | grep -q " $CARGO_DENY_VERSION\$"; then return; fi
+  say "installing cargo-deny $CARGO_DENY_VERSION"
+  local args=(install --locked cargo-deny --version "$CARGO_DENY_VERSION")
+  if [ "$(rustc_minor)" -ge 88 ]; then cargo "${args[@]}"; else debian_cargo "${args[@]}"; fi
+}
+
 mkdir -p "$ROOT/target"
 export PATH="$ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 ensure_debian_tools
@@ -108,6 +144,9 @@ ensure_wasm_target
 ensure_cargo_leptos
 ensure_wasm_bindgen
 ensure_npm_tools
+ensure_promtool
+ensure_cargo_deb
+ensure_cargo_deny
 
 if [ -f "$ROOT/target/.rust-toolchain" ]; then
   export RUSTUP_TOOLCHAIN="$(cat "$ROOT/target/.rust-toolchain")"

@@ -2,7 +2,8 @@
 # Sets up what is missing, then runs every test:
 #   1. unit and integration tests of the server (HTTP on 127.0.0.1:0)
 #   2. component tests in headless Chromium (wasm-bindgen-test)
-#   3. the release build, and Playwright end-to-end tests in Debian's Chromium,
+#   3. the release build, its .deb installed, started and purged
+#      (scripts/test-package.sh), and Playwright end-to-end tests in Debian's Chromium,
 #      with JavaScript and without, on the local provider and on MessageBird and
 #      Twilio against the fake upstream, plus every fault knob
 set -euo pipefail
@@ -10,6 +11,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/setup.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "supply chain: licences, duplicates, sources and advisories (cargo-deny, deny.toml)"
+scripts/supply-chain.sh
 
 step "server: unit and integration tests"
 # The random-input run (tests/server/random_inputs.rs) gets 30 s here, 5 s by default.
@@ -25,6 +29,10 @@ WASM_BINDGEN_TEST_TIMEOUT=60 \
 step "release build (app and fake upstream)"
 cargo leptos build --release --precompress
 cargo build --locked --release -p fake-verify
+
+step "package: the .deb of that build, installed, started, stopped and purged"
+scripts/package.sh >/dev/null
+scripts/test-package.sh
 
 step "end-to-end: Playwright in Debian's Chromium"
 (cd end2end && npx playwright test)

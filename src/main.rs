@@ -36,7 +36,10 @@ async fn main() -> ExitCode {
 fn settings() -> Result<Settings, ExitCode> {
     // A .env file is for local development; the real environment wins over it.
     let _ = dotenvy::dotenv();
-    telemetry::init();
+    if let Err(problem) = telemetry::init() {
+        eprintln!("phone-verify: configuration error: {problem}");
+        return Err(ExitCode::from(2));
+    }
     Settings::from_env().map_err(|error| {
         eprintln!("phone-verify: configuration error: {error}");
         ExitCode::from(2)

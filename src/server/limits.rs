@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use axum::http::request::Parts;
 
+use super::metrics::Metrics;
 use super::proxies::TrustedProxies;
 use super::store::{Counter as StoreCounter, StateStore, StoreError};
 use crate::verify::{Channel, NumberKind, PhoneNumber, VerifyError};
@@ -111,6 +112,31 @@ const DAY: u64 = 86_400;
 /// The per-session limit counts sends over this many seconds.
 const SESSION_WINDOW: u64 = 600;
 
+/// A request the limits turned down: what the visitor is told, and which limit it
+/// was (none when the counters could not be read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub limit: Option<&'static str>,
+    pub error: VerifyError,
+}
+
+impl Refusal {
+    fn by(limit: &'static str, error: VerifyError) -> Self {
+        Self {
+            limit: Some(limit),
+            error,
+        }
+    }
+
+    /// Counts the refusal in the metrics, and gives the visitor's error.
+    pub fn counted(self, metrics: &Metrics) -> VerifyError {
+        if let Some(limit) = self.limit {
+            metrics.refused(limit);
+        }
+        self.error
+    }
+}
+
 /// The per-session limit, on the session's own record of its recent sends (Unix
 /// seconds): forgets sends older than the window and refuses one more when the
 /// window is full. The caller records an admitted send once every other limit agrees.
@@ -121,30 +147,44 @@ pub fn admit_session_send(
     sends_at: &mut Vec<u64>,
     policy: &LimitPolicy,
     now: u64,
-) -> Result<(), VerifyError> {
+) -> Result<(), Refusal> {
     sends_at.retain(|at| now < at + SESSION_WINDOW);
     if sends_at.len() < policy.session_sends_per_10_min as usize {
         return Ok(());
     }
     let oldest = sends_at.iter().min().copied().unwrap_or(now);
     let retry_after = u32::try_from(oldest + SESSION_WINDOW - now).unwrap_or(u32::MAX);
-    Err(VerifyError::RateLimited { retry_after })
+    Err(Refusal::by(
+        "session-10min",
+        VerifyError::RateLimited { retry_after },
+    ))
 }
 
 /// One fixed-window counter: its store key and its limit.
 struct Counter {
+    name: &'static str,
     key: String,
     limit: u32,
     window: u64,
 }
 
 impl Counter {
-    fn new(name: &str, subject: &str, limit: u32, window: u64, now: u64) -> Self {
+    fn new(name: &'static str, subject: &str, limit: u32, window: u64, now: u64) -> Self {
         Self {
+            name,
             key: format!("limit:{name}:{subject}:{}", now / window),
             limit,
             window,
         }
+    }
+
+    fn refusal(&self, now: u64) -> Refusal {
+        Refusal::by(
+            self.name,
+            VerifyError::RateLimited {
+                retry_after: self.retry_after(now),
+            },
+        )
     }
 
     fn retry_after(&self, now: u64) -> u32 {
@@ -161,10 +201,13 @@ impl Counter {
     }
 }
 
-fn store_failed(error: StoreError) -> VerifyError {
+fn store_failed(error: StoreError) -> Refusal {
     tracing::error!(%error, "limits unavailable");
     // Fail closed: without counters nothing may be sent.
-    VerifyError::ServiceUnavailable
+    Refusal {
+        limit: None,
+        error: VerifyError::ServiceUnavailable,
+    }
 }
 
 /// An embedding site's own daily budget of sends (`sends_per_day` in the sites file).
@@ -240,19 +283,19 @@ pub fn admit_number(
     policy: &LimitPolicy,
     to: &PhoneNumber,
     channel: Channel,
-) -> Result<(), VerifyError> {
+) -> Result<(), Refusal> {
     if !policy.channels.contains(&channel) {
-        return Err(VerifyError::ChannelUnavailable);
+        return Err(Refusal::by("channel", VerifyError::ChannelUnavailable));
     }
     let kind = to.kind();
     if policy.refused_kinds.contains(&kind)
         || policy.refused_calling_codes.contains(&to.calling_code())
     {
         tracing::warn!(alert = "toll_fraud", kind = kind.name(), to = %to.masked(), "number refused");
-        return Err(VerifyError::NumberUnreachable);
+        return Err(Refusal::by("number-kind", VerifyError::NumberUnreachable));
     }
     if kind == NumberKind::FixedLine && channel == Channel::Sms {
-        return Err(VerifyError::LandlineNeedsCall);
+        return Err(Refusal::by("landline-sms", VerifyError::LandlineNeedsCall));
     }
     Ok(())
 }
@@ -276,13 +319,16 @@ pub async fn admit_send(
     client: &str,
     site: Option<&SiteBudget>,
     now: u64,
-) -> Result<(), VerifyError> {
+) -> Result<(), Refusal> {
     if !policy.allowed_countries.is_empty()
         && !to
             .country()
             .is_some_and(|c| policy.allowed_countries.iter().any(|a| a == c))
     {
-        return Err(VerifyError::CountryNotAllowed);
+        return Err(Refusal::by(
+            "country-allowed",
+            VerifyError::CountryNotAllowed,
+        ));
     }
     let counters = send_counters(policy, to, client, site, now);
     let specs: Vec<StoreCounter> = counters.iter().map(Counter::spec).collect();
@@ -290,7 +336,7 @@ pub async fn admit_send(
         None => Ok(()),
         Some(full) => {
             let counter = &counters[full];
-            let limit = counter.key.split(':').nth(1).unwrap_or_default();
+            let limit = counter.name;
             if limit.starts_with("global") || limit.starts_with("country") {
                 // Every visitor (of one country) is refused now: somebody must look.
                 tracing::warn!(
@@ -315,9 +361,7 @@ pub async fn admit_send(
             } else {
                 tracing::info!(limit, "send refused by a limit");
             }
-            Err(VerifyError::RateLimited {
-                retry_after: counter.retry_after(now),
-            })
+            Err(counter.refusal(now))
         }
     }
 }
@@ -349,7 +393,7 @@ pub async fn admit_check(
     policy: &LimitPolicy,
     subject: &CheckSubject<'_>,
     now: u64,
-) -> Result<(), VerifyError> {
+) -> Result<(), Refusal> {
     let per_client = policy.ip_per_hour.saturating_mul(subject.max_attempts);
     let windowed = [
         failed_checks_counter(policy, subject.e164, subject.client, now),
@@ -363,16 +407,11 @@ pub async fn admit_check(
     specs.extend(windowed.iter().map(Counter::spec));
     match store.admit(&specs).await.map_err(store_failed)? {
         None => Ok(()),
-        Some(0) => Err(VerifyError::TooManyAttempts),
+        Some(0) => Err(Refusal::by("code-tries", VerifyError::TooManyAttempts)),
         Some(full) => {
             let counter = &windowed[full - 1];
-            tracing::info!(
-                limit = counter.key.split(':').nth(1),
-                "check refused by a limit"
-            );
-            Err(VerifyError::RateLimited {
-                retry_after: counter.retry_after(now),
-            })
+            tracing::info!(limit = counter.name, "check refused by a limit");
+            Err(counter.refusal(now))
         }
     }
 }
@@ -385,7 +424,10 @@ pub async fn right_code(
     now: u64,
 ) -> Result<(), VerifyError> {
     let counter = failed_checks_counter(policy, subject.e164, subject.client, now);
-    store.release(&counter.key).await.map_err(store_failed)
+    store
+        .release(&counter.key)
+        .await
+        .map_err(|error| store_failed(error).error)
 }
 
 /// Wrong codes count per number and requester: the tries of each code are limited
@@ -410,15 +452,13 @@ pub async fn admit_new_session(
     policy: &LimitPolicy,
     client: &str,
     now: u64,
-) -> Result<(), VerifyError> {
+) -> Result<(), Refusal> {
     let counter = Counter::new("sessions-hour", client, policy.sessions_per_hour, HOUR, now);
     match store.admit(&[counter.spec()]).await.map_err(store_failed)? {
         None => Ok(()),
         Some(_) => {
-            tracing::info!(limit = "sessions-hour", "new session refused by a limit");
-            Err(VerifyError::RateLimited {
-                retry_after: counter.retry_after(now),
-            })
+            tracing::info!(limit = counter.name, "new session refused by a limit");
+            Err(counter.refusal(now))
         }
     }
 }
@@ -538,7 +578,7 @@ mod tests {
         let policy = LimitPolicy::default();
         let mut sends_at = vec![1_000, 1_100, 1_200];
         assert_eq!(
-            admit_session_send(&mut sends_at, &policy, 1_300),
+            admit_session_send(&mut sends_at, &policy, 1_300).map_err(|refusal| refusal.error),
             Err(VerifyError::RateLimited { retry_after: 300 }),
             "the wait ends when the oldest send leaves the window"
         );
@@ -563,6 +603,7 @@ mod tests {
         let policy = LimitPolicy::default();
         let check = |number: &str, channel| {
             admit_number(&policy, &PhoneNumber::parse(number, None).unwrap(), channel)
+                .map_err(|refusal| refusal.error)
         };
         for number in [
             "+44 909 879 0000", // premium rate

@@ -7,6 +7,7 @@
 //!   result into a response ([`error_response`] gives an error its status).
 //! - [`hardening`]: security headers, CSP, CSRF checks.
 //! - [`limits`]: abuse limits on sends and wrong codes.
+//! - [`metrics`]: counters and timings for Prometheus, one registry per app.
 //! - [`session`]: what a browser session remembers between requests.
 //! - [`sites`]: the sites that may embed the widget, their keys and origins.
 //! - [`embed`]: the sessions of widgets framed by those sites, without cookies.
@@ -17,7 +18,8 @@
 //! - [`outbox`]: where the local provider "delivers" messages during development.
 //! - [`clock`]: wall-clock time, replaceable in tests; [`random`]: unguessable ids.
 //! - [`telemetry`] sets up logging.
-//! - `routes` puts the page, the API and the dev outbox together; `serve` runs them over HTTP.
+//! - `routes` puts the page, the API and the dev outbox together; `serve` runs them
+//!   over HTTP, and the metrics on their own listener.
 
 pub mod assets;
 pub mod clock;
@@ -27,6 +29,7 @@ pub mod embed;
 pub mod error_response;
 pub mod hardening;
 pub mod limits;
+pub mod metrics;
 pub mod outbox;
 pub mod provider;
 pub mod proxies;
@@ -45,6 +48,6 @@ mod serve;
 mod state;
 
 pub use config::Settings;
-pub use routes::build_router;
-pub use serve::{run, serve, shutdown_signal};
+pub use routes::{build_router, metrics_routes};
+pub use serve::{run, serve, serve_metrics, shutdown_signal};
 pub use state::AppState;

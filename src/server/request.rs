@@ -63,6 +63,7 @@ impl ServerCall {
                     .unwrap_or_default(),
                 client: client.clone(),
                 settings: state.settings.clone(),
+                metrics: state.metrics.clone(),
                 now: state.clock.unix_secs(),
                 counted: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -79,6 +80,7 @@ impl ServerCall {
                     .take(MAX_ACCEPT_LANGUAGE)
                     .collect(),
                 chosen_lang: query_lang(parts).or_else(|| cookie_lang(parts)),
+                sitekey: None,
                 site: None,
             },
             None => Caller {
@@ -90,6 +92,7 @@ impl ServerCall {
             remember_lang(lang, state.settings.served_over_https);
         }
         if let Slot::Embed(slot) = &session {
+            caller.sitekey = Some(slot.context().sitekey.clone());
             caller.site = state
                 .settings
                 .sites
@@ -172,6 +175,7 @@ impl ServerCall {
             nonce: host(|c| &c.nonce),
             reference: host(|c| &c.reference),
         };
+        self.state.metrics.token_issued(sitekey);
         Some(self.state.issuer.mint(&grant, now))
     }
 

@@ -25,7 +25,8 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use super::clock::SystemClock;
-use super::{AppState, Settings, build_router};
+use super::metrics::Metrics;
+use super::{AppState, Settings, build_router, metrics_routes};
 
 /// Serves the app on `listener` until `shutdown` completes, then lets requests in
 /// flight finish for up to the drain time.
@@ -124,6 +125,11 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     let state = AppState::new(settings, Arc::new(SystemClock))
         .await
         .map_err(|error| std::io::Error::other(error.to_string()))?;
+    if let Some(metrics_addr) = state.settings.metrics_addr {
+        let listener = TcpListener::bind(metrics_addr).await?;
+        tracing::info!("metrics at http://{}/metrics", listener.local_addr()?);
+        tokio::spawn(serve_metrics(listener, state.metrics.clone()));
+    }
     let listener = TcpListener::bind(addr).await?;
     tracing::info!(
         provider = state.provider.name(),
@@ -140,6 +146,14 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         );
     }
     serve(listener, state, shutdown_signal()).await
+}
+
+/// Serves `GET /metrics` on `listener` for as long as the process lives: scrapes
+/// during shutdown still see the last requests.
+pub async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
+    if let Err(error) = axum::serve(listener, metrics_routes(metrics)).await {
+        tracing::error!(%error, "the metrics listener stopped");
+    }
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM (what container runtimes and systemd send).

@@ -7,9 +7,10 @@ use super::assets::Assets;
 use super::clock::Clock;
 use super::config::{ProviderSettings, Settings};
 use super::countries;
+use super::metrics::Metrics;
 use super::outbox::Outbox;
-use super::provider::{Guarded, LocalProvider, MessageBird, Twilio, VerifyProvider};
-use super::store::{RedisStore, SqliteStore, StateStore, StoreError};
+use super::provider::{Guarded, LocalProvider, MessageBird, Metered, Twilio, VerifyProvider};
+use super::store::{Measured, RedisStore, SqliteStore, StateStore, StoreError};
 use super::tokens::Issuer;
 use super::verification::Verifier;
 use crate::i18n::Lang;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub draining: Arc<AtomicBool>,
     /// The built front end's names, as the shell links them.
     pub assets: Arc<Assets>,
+    /// This app's metrics (its own registry: tests run many apps in one process).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -53,31 +56,36 @@ impl AppState {
                 countries::options(lang);
             }
         });
-        let store = open_store(&settings).await?;
+        let metrics = Arc::new(Metrics::new());
+        let store: Arc<dyn StateStore> =
+            Arc::new(Measured::new(open_store(&settings).await?, metrics.clone()));
         let mut outbox = None;
         let provider: Arc<dyn VerifyProvider> = match &settings.provider {
             ProviderSettings::Local => {
                 let dev_outbox = Arc::new(Outbox::new(OUTBOX_CAPACITY));
                 outbox = Some(dev_outbox.clone());
-                Arc::new(
-                    LocalProvider::open(
-                        settings.code,
-                        settings.templates.clone(),
-                        clock.clone(),
-                        dev_outbox,
-                        store.clone(),
-                    )
-                    .await?,
+                let local = LocalProvider::open(
+                    settings.code,
+                    settings.templates.clone(),
+                    clock.clone(),
+                    dev_outbox,
+                    store.clone(),
                 )
+                .await?;
+                Arc::new(Metered::new(Arc::new(local), metrics.clone()))
             }
             ProviderSettings::MessageBird(config) => guarded(
                 Arc::new(MessageBird::new(config.clone())),
                 &settings,
                 &clock,
+                &metrics,
             ),
-            ProviderSettings::Twilio(config) => {
-                guarded(Arc::new(Twilio::new(config.clone())), &settings, &clock)
-            }
+            ProviderSettings::Twilio(config) => guarded(
+                Arc::new(Twilio::new(config.clone())),
+                &settings,
+                &clock,
+                &metrics,
+            ),
         };
         let issuer =
             Arc::new(Issuer::open(&settings.public_url, store.clone(), clock.unix_secs()).await?);
@@ -93,6 +101,7 @@ impl AppState {
             issuer,
             draining: Arc::new(AtomicBool::new(false)),
             assets,
+            metrics,
         })
     }
 }
@@ -104,6 +113,7 @@ impl AppState {
             settings: &self.settings,
             provider: self.provider.as_ref(),
             store: self.store.as_ref(),
+            metrics: &self.metrics,
         }
     }
 }
@@ -126,17 +136,20 @@ fn rotate_hourly(issuer: &Arc<Issuer>, clock: Arc<dyn Clock>) {
     });
 }
 
-/// Remote providers can be slow or down; the local one cannot.
+/// Remote providers can be slow or down; the local one cannot. The guard sits
+/// outside the metering, so that `upstream_seconds` counts only calls that went out.
 fn guarded(
     provider: Arc<dyn VerifyProvider>,
     settings: &Settings,
     clock: &Arc<dyn Clock>,
+    metrics: &Arc<Metrics>,
 ) -> Arc<dyn VerifyProvider> {
-    Arc::new(Guarded::new(
-        provider,
-        settings.upstream_guard,
-        clock.clone(),
-    ))
+    let name = provider.name();
+    let metered = Arc::new(Metered::new(provider, metrics.clone()));
+    Arc::new(
+        Guarded::new(metered, settings.upstream_guard, clock.clone())
+            .showing_state_on(metrics.breaker(name)),
+    )
 }
 
 /// Redis when `REDIS_URL` is set, else the SQLite file under `DATA_DIR`.

@@ -14,9 +14,10 @@ mod embed;
 mod experience;
 mod hardening;
 mod health;
-mod leaks;
 mod leptos_toml;
 mod limits;
+mod observability;
+mod openapi;
 #[cfg(unix)]
 mod processes;
 mod properties;

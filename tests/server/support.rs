@@ -8,7 +8,7 @@ use std::time::Duration;
 use fake_verify as fake;
 use leptos::config::get_configuration;
 use phone_verify::server::clock::ManualClock;
-use phone_verify::server::{AppState, Settings, serve};
+use phone_verify::server::{AppState, Settings, serve, serve_metrics};
 use reqwest::header::{ACCEPT, REFERER};
 use serde_json::Value;
 
@@ -23,6 +23,8 @@ macro_rules! both {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The app's metrics listener (`METRICS_ADDR` in production).
+    pub metrics: SocketAddr,
     pub clock: Arc<ManualClock>,
     /// The fake upstream's base URL, when the app talks to one.
     pub fake: Option<String>,
@@ -206,7 +208,7 @@ pub fn fresh_data_dir() -> std::path::PathBuf {
 pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     // Server logs only when asked for: TEST_LOG=1 cargo test …
     if std::env::var_os("TEST_LOG").is_some() {
-        phone_verify::server::telemetry::init();
+        let _ = phone_verify::server::telemetry::init();
     }
     let leptos = get_configuration(Some("Cargo.toml"))
         .expect("Cargo.toml has Leptos settings")
@@ -229,6 +231,9 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let state = AppState::new(settings, clock.clone())
         .await
         .expect("the state store opens");
+    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = metrics_listener.local_addr().unwrap();
+    tokio::spawn(serve_metrics(metrics_listener, state.metrics.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel();
@@ -237,6 +242,7 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     }));
     TestApp {
         addr,
+        metrics,
         clock,
         redis: None,
         server,
@@ -295,6 +301,22 @@ impl TestApp {
 
     pub fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));
+    }
+
+    /// A Prometheus scrape of the app, read with a Prometheus text parser.
+    pub async fn scrape(&self) -> Scrape {
+        let response = reqwest::get(format!("http://{}/metrics", self.metrics))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
+        let text = response.text().await.unwrap();
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .expect("the scrape parses");
+        Scrape { text, scrape }
     }
 
     pub async fn outbox(&self) -> Vec<Value> {
@@ -393,6 +415,40 @@ impl TestApp {
 }
 
 /// What a server function answered.
+/// One scrape: the text as served, and as a Prometheus parser reads it.
+pub struct Scrape {
+    pub text: String,
+    pub scrape: prometheus_parse::Scrape,
+}
+
+impl Scrape {
+    /// The sample `name` whose labels include `labels` (0 when there is none: a
+    /// counter nothing has touched yet); a histogram's `_count` is its count.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let matching: Vec<f64> = self
+            .scrape
+            .samples
+            .iter()
+            .filter(|sample| sample.metric == name)
+            .filter(|sample| labels.iter().all(|(k, v)| sample.labels.get(k) == Some(*v)))
+            .map(|sample| match &sample.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => *v,
+                prometheus_parse::Value::Histogram(_) | prometheus_parse::Value::Summary(_) => {
+                    panic!("{name} is a histogram: ask for its _count")
+                }
+            })
+            .collect();
+        assert!(
+            matching.len() <= 1,
+            "{name} {labels:?} matches {} samples",
+            matching.len()
+        );
+        matching.first().copied().unwrap_or(0.0)
+    }
+}
+
 pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,

@@ -73,6 +73,9 @@ pub struct Settings {
     pub connections: ConnectionPolicy,
     /// `UPSTREAM_MAX_IN_FLIGHT`, `UPSTREAM_BREAKER_*`: how much load the provider gets.
     pub upstream_guard: GuardPolicy,
+    /// `METRICS_ADDR`, unset by default: where Prometheus scrapes `/metrics`, on a
+    /// listener of its own so that it is never public with the app.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// How long a client may take, and how long shutdown waits for requests in flight.

@@ -150,6 +150,13 @@ impl Settings {
                 1..=3_600,
             )?,
         };
+        let metrics_addr = match env.get("METRICS_ADDR").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(addr) => Some(addr.trim().parse().map_err(|_| ConfigError {
+                variable: "METRICS_ADDR",
+                problem: format!("{addr:?} is not an address and port, like 127.0.0.1:9100"),
+            })?),
+        };
         Ok(Self {
             leptos,
             provider,
@@ -168,6 +175,7 @@ impl Settings {
             limits,
             connections,
             upstream_guard,
+            metrics_addr,
         })
     }
 }

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Semaphore;
 
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
@@ -54,6 +55,8 @@ pub struct Guarded {
     slots: Arc<Semaphore>,
     breaker: Mutex<Breaker>,
     clock: Arc<dyn Clock>,
+    /// The breaker's state as the metrics show it (0 closed, 1 probing, 2 open).
+    shown: Gauge,
 }
 
 impl Guarded {
@@ -64,7 +67,24 @@ impl Guarded {
             policy,
             breaker: Mutex::new(Breaker::Closed { failures: 0 }),
             clock,
+            shown: Gauge::default(),
         }
+    }
+
+    /// Shows the breaker's state on `gauge` from now on.
+    pub fn showing_state_on(mut self, gauge: Gauge) -> Self {
+        gauge.set(0);
+        self.shown = gauge;
+        self
+    }
+
+    fn set(&self, breaker: &mut Breaker, state: Breaker) {
+        *breaker = state;
+        self.shown.set(match state {
+            Breaker::Closed { .. } => 0,
+            Breaker::Probing => 1,
+            Breaker::Open { .. } => 2,
+        });
     }
 
     /// Runs `call` if the breaker and the cap allow it, and learns from its result.
@@ -93,7 +113,7 @@ impl Guarded {
                     let retry_after = u32::try_from(until - now).unwrap_or(u32::MAX);
                     return Err(ProviderError::Shed { retry_after });
                 }
-                *breaker = Breaker::Probing;
+                self.set(&mut breaker, Breaker::Probing);
                 true
             }
             Breaker::Probing => {
@@ -118,7 +138,7 @@ impl Guarded {
 
     fn open(&self, breaker: &mut Breaker) {
         let until = self.clock.unix_secs() + self.policy.breaker_cooldown.as_secs();
-        *breaker = Breaker::Open { until };
+        self.set(breaker, Breaker::Open { until });
         tracing::warn!(
             provider = self.inner.name(),
             cooldown_secs = self.policy.breaker_cooldown.as_secs(),
@@ -153,14 +173,18 @@ impl Ticket<'_> {
                 if self.probe {
                     tracing::info!(provider = self.guard.inner.name(), "provider is back");
                 }
-                *breaker = Breaker::Closed { failures: 0 };
+                self.guard
+                    .set(&mut breaker, Breaker::Closed { failures: 0 });
             }
             (Breaker::Closed { failures }, true)
                 if failures + 1 < self.guard.policy.breaker_failures =>
             {
-                *breaker = Breaker::Closed {
-                    failures: failures + 1,
-                };
+                self.guard.set(
+                    &mut breaker,
+                    Breaker::Closed {
+                        failures: failures + 1,
+                    },
+                );
             }
             // The limit reached, or the probe failed: open (again). A call that was
             // already out when the breaker opened leaves it open.
@@ -175,7 +199,8 @@ impl Ticket<'_> {
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         if self.probe && !self.settled {
-            *self.guard.lock() = Breaker::Open { until: 0 };
+            self.guard
+                .set(&mut self.guard.lock(), Breaker::Open { until: 0 });
         }
     }
 }

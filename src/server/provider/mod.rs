@@ -18,6 +18,7 @@ mod http;
 mod local;
 mod messagebird;
 mod messages;
+mod metered;
 mod twilio;
 
 pub use guard::{GuardPolicy, Guarded};
@@ -25,6 +26,7 @@ pub use http::UpstreamTimeouts;
 pub use local::LocalProvider;
 pub use messagebird::{MessageBird, MessageBirdConfig, Voice};
 pub use messages::{CodePolicy, MessageTemplates};
+pub use metered::Metered;
 pub use twilio::{Twilio, TwilioConfig};
 
 /// The provider's handle on one verification (a MessageBird id, a Twilio `VE…` SID,
@@ -118,6 +120,25 @@ pub enum ProviderError {
     /// [`Guarded`]). Try again after `retry_after` seconds.
     #[error("provider not called, retry after {retry_after} s")]
     Shed { retry_after: u32 },
+}
+
+impl ProviderError {
+    /// The variant's name, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "timeout",
+            Self::Unreachable(_) => "unreachable",
+            Self::BadGateway(_) => "bad_gateway",
+            Self::Misconfigured(_) => "misconfigured",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::NumberRejected(_) => "number_rejected",
+            Self::ChannelUnavailable(_) => "channel_unavailable",
+            Self::NoTexts(_) => "no_texts",
+            Self::Refused(_) => "refused",
+            Self::TooManySends => "too_many_sends",
+            Self::Shed { .. } => "shed",
+        }
+    }
 }
 
 #[async_trait::async_trait]

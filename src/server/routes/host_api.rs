@@ -101,6 +101,11 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         Err(BodyProblem::Unsupported) => return BodyProblem::Unsupported.response(),
         Err(BodyProblem::Unreadable) => crate::server::siteverify::bad_request(),
     };
+    state.metrics.siteverify(match result.error_codes.first() {
+        None if result.success => "success",
+        None => "failure",
+        Some(code) => code,
+    });
     ([(header::CACHE_CONTROL, "no-store")], Json(result)).into_response()
 }
 
@@ -157,10 +162,13 @@ async fn create_session(
         action: request.action,
     };
     match tickets::issue(&state.store, &ticket).await {
-        Ok(id) => answer(
-            StatusCode::CREATED,
-            json!({"success": true, "session": id, "expires_at": state.clock.unix_secs() + TICKET_TTL.as_secs()}),
-        ),
+        Ok(id) => {
+            state.metrics.session_created("host");
+            answer(
+                StatusCode::CREATED,
+                json!({"success": true, "session": id, "expires_at": state.clock.unix_secs() + TICKET_TTL.as_secs()}),
+            )
+        }
         Err(error) => {
             tracing::error!(%error, "cannot store a host session");
             refused(StatusCode::INTERNAL_SERVER_ERROR, "internal-error")

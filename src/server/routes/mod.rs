@@ -1,7 +1,7 @@
 //! The axum application: one router per area (the page, the API, the embed
 //! surface, what host backends call, health, the dev outbox)
 //! and the static files, merged under the layers every response passes: sessions,
-//! security headers, the request timeout and the trace.
+//! security headers, the request timeout, and the access log with its request id.
 use std::sync::Arc;
 
 use axum::Router;
@@ -10,17 +10,21 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+mod access;
 mod api;
 mod dev_outbox;
 mod embed;
 mod flow_lock;
 mod health;
 mod host_api;
+mod openapi;
 mod pages;
+mod scrape;
+
+pub use scrape::routes as metrics_routes;
 
 use super::store::Sessions;
 use super::{AppState, assets, hardening};
@@ -61,11 +65,13 @@ pub fn build_router(state: AppState) -> Router {
         .merge(api::routes(&state))
         .merge(embed::routes(&state))
         .merge(host_api::routes(&state))
+        .merge(openapi::routes())
         .fallback_service(static_files(&state));
     if let Some(outbox) = state.outbox.clone() {
         router = router.merge(dev_outbox::routes(outbox));
     }
     router
+        .route_layer(axum::middleware::from_fn(access::note_route))
         .layer(sessions)
         // Outside the sessions: a session is read after the lock is taken, and saved
         // before it is freed.
@@ -84,7 +90,10 @@ pub fn build_router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            access::log,
+        ))
 }
 
 /// The built front end, precompressed, and cached for as long as its names allow.

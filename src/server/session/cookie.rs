@@ -10,6 +10,7 @@ use tower_sessions::Session;
 use super::{KEY, SessionSlot, VerifySession};
 use crate::server::config::Settings;
 use crate::server::limits;
+use crate::server::metrics::Metrics;
 use crate::server::store::StateStore;
 use crate::verify::VerifyError;
 
@@ -23,6 +24,8 @@ pub struct CookieSession {
     /// Who asks, for the limit on new sessions per client.
     pub client: String,
     pub settings: Arc<Settings>,
+    /// Where a newly stored session is counted.
+    pub metrics: Arc<Metrics>,
     /// Unix seconds, by the app's clock.
     pub now: u64,
     /// Whether this request's new session was counted already.
@@ -66,11 +69,13 @@ impl SessionSlot for CookieSession {
                 let limits = &self.settings.limits;
                 let admitted =
                     limits::admit_new_session(self.store.as_ref(), limits, &self.client, self.now)
-                        .await;
+                        .await
+                        .map_err(|refusal| refusal.counted(&self.metrics));
                 if admitted.is_err() {
                     self.counted.store(false, Ordering::SeqCst);
                 }
                 admitted?;
+                self.metrics.session_created("cookie");
             }
         }
         self.session.insert(KEY, state).await.map_err(|error| {

@@ -10,9 +10,11 @@ use std::time::Duration;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+mod measured;
 mod redis;
 mod sqlite;
 
+pub use self::measured::Measured;
 pub use self::redis::RedisStore;
 pub use self::sqlite::{SWEEP_INTERVAL as SQLITE_SWEEP_INTERVAL, SqliteStore};
 

@@ -12,6 +12,8 @@ pub struct Caller {
     pub accept_language: String,
     /// A language chosen with the switch (`?lang=` on the page's address).
     pub chosen_lang: Option<Lang>,
+    /// The embedding site's key, for a widget framed by a site (logs and spans).
+    pub sitekey: Option<String>,
     /// The embedding site's budget, for a widget framed by a site that has one.
     pub site: Option<SiteBudget>,
 }
@@ -23,5 +25,9 @@ impl Caller {
             .or(stored.lang)
             .or_else(|| Lang::from_accept_language(&self.accept_language))
             .unwrap_or_default()
+    }
+
+    pub fn site_key(&self) -> Option<&str> {
+        self.sitekey.as_deref()
     }
 }

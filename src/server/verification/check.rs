@@ -2,12 +2,17 @@
 use super::{Caller, Verifier};
 use crate::server::limits;
 use crate::server::provider::CheckOutcome;
-use crate::server::session::{SessionSlot, Verified, VerifySession};
-use crate::verify::{OtpCode, Step, VerifyError, mask_e164};
+use crate::server::session::{Pending, SessionSlot, Verified, VerifySession};
+use crate::verify::{OtpCode, PhoneNumber, Step, VerifyError, mask_e164};
 
 impl Verifier<'_> {
     /// Checks `code` against this session's pending verification. A code that is
     /// malformed, late or one try too many never reaches the provider.
+    #[tracing::instrument(
+        name = "verification",
+        skip_all,
+        fields(step = "check", provider = self.provider.name(), site = caller.site_key())
+    )]
     pub async fn check(
         &self,
         slot: &dyn SessionSlot,
@@ -23,6 +28,23 @@ impl Verifier<'_> {
                 None => Err(VerifyError::NoVerificationInProgress),
             };
         };
+        let result = self
+            .check_pending(slot, caller, now, code, &mut stored, pending)
+            .await;
+        self.metrics
+            .check(self.provider.name(), result.as_ref().map(|_| ()));
+        result
+    }
+
+    async fn check_pending(
+        &self,
+        slot: &dyn SessionSlot,
+        caller: &Caller,
+        now: u64,
+        code: &str,
+        stored: &mut VerifySession,
+        pending: Pending,
+    ) -> Result<Step, VerifyError> {
         let code =
             OtpCode::parse(code, self.settings.code.length).map_err(VerifyError::InvalidCode)?;
         if now >= pending.expires_at {
@@ -39,10 +61,12 @@ impl Verifier<'_> {
             max_attempts,
             lifetime: self.settings.code.lifetime,
         };
-        let admitted = limits::admit_check(self.store, &self.settings.limits, &subject, now).await;
+        let admitted = limits::admit_check(self.store, &self.settings.limits, &subject, now)
+            .await
+            .map_err(|refusal| refusal.counted(self.metrics));
         if admitted == Err(VerifyError::TooManyAttempts) {
             // Kept in the session, so the step shows no tries left from now on.
-            return self.lock_code(slot, &mut stored, max_attempts).await;
+            return self.lock_code(slot, stored, max_attempts).await;
         }
         admitted?;
         let outcome = self
@@ -53,6 +77,9 @@ impl Verifier<'_> {
         match outcome {
             CheckOutcome::Approved => {
                 tracing::info!(to = %mask_e164(&pending.e164), "number verified");
+                let country = PhoneNumber::parse(&pending.e164, None)
+                    .ok()
+                    .and_then(|number| number.country().map(str::to_owned));
                 limits::right_code(self.store, &self.settings.limits, &subject, now).await?;
                 stored.pending = None;
                 stored.verified = Some(Verified {
@@ -63,8 +90,9 @@ impl Verifier<'_> {
                     id: crate::server::random::id::<16>(),
                 });
                 slot.renew_id().await?;
-                slot.save(&stored).await?;
-                Ok(self.step(&stored, caller, now))
+                slot.save(stored).await?;
+                self.metrics.verified(pending.channel, country.as_deref());
+                Ok(self.step(stored, caller, now))
             }
             CheckOutcome::Wrong => {
                 // The session's snapshot is current: its flow requests run one at a
@@ -73,23 +101,23 @@ impl Verifier<'_> {
                 if let Some(stored_pending) = stored.pending.as_mut() {
                     stored_pending.failed_checks = failed;
                 }
-                slot.save(&stored).await?;
+                slot.save(stored).await?;
                 match max_attempts.saturating_sub(failed) {
                     0 => Err(VerifyError::TooManyAttempts),
                     tries_left => Err(VerifyError::WrongCode { tries_left }),
                 }
             }
-            CheckOutcome::TooManyAttempts => self.lock_code(slot, &mut stored, max_attempts).await,
+            CheckOutcome::TooManyAttempts => self.lock_code(slot, stored, max_attempts).await,
             CheckOutcome::Expired => {
                 if let Some(stored_pending) = stored.pending.as_mut() {
                     stored_pending.expires_at = stored_pending.expires_at.min(now);
                 }
-                slot.save(&stored).await?;
+                slot.save(stored).await?;
                 Err(VerifyError::CodeExpired)
             }
             CheckOutcome::NotFound => {
                 stored.pending = None;
-                slot.save(&stored).await?;
+                slot.save(stored).await?;
                 Err(VerifyError::NoVerificationInProgress)
             }
         }

@@ -27,6 +27,7 @@ pub use start::StartInput;
 use super::config::Settings;
 use super::countries;
 use super::limits;
+use super::metrics::Metrics;
 use super::provider::{ProviderError, StartRequest, Started, VerifyProvider};
 use super::session::{SessionSlot, StepPolicy, VerifySession};
 use super::store::StateStore;
@@ -39,6 +40,7 @@ pub struct Verifier<'a> {
     pub provider: &'a dyn VerifyProvider,
     /// The limits' counters.
     pub store: &'a dyn StateStore,
+    pub metrics: &'a Metrics,
 }
 
 impl Verifier<'_> {
@@ -67,7 +69,8 @@ impl Verifier<'_> {
         now: u64,
     ) -> Result<(), VerifyError> {
         let policy = &self.settings.limits;
-        limits::admit_session_send(&mut stored.sends_at, policy, now)?;
+        limits::admit_session_send(&mut stored.sends_at, policy, now)
+            .map_err(|refusal| refusal.counted(self.metrics))?;
         limits::admit_send(
             self.store,
             policy,
@@ -76,7 +79,8 @@ impl Verifier<'_> {
             caller.site.as_ref(),
             now,
         )
-        .await?;
+        .await
+        .map_err(|refusal| refusal.counted(self.metrics))?;
         stored.sends_at.push(now);
         Ok(())
     }
@@ -96,18 +100,28 @@ impl Verifier<'_> {
         // A number no verification needs is refused before anything is counted.
         let admitted = match limits::admit_number(&self.settings.limits, number, channel) {
             Ok(()) => self.admit_send(stored, caller, number, now).await,
-            Err(refused) => Err(refused),
+            Err(refusal) => Err(refusal.counted(self.metrics)),
         };
-        slot.save(stored).await?;
-        admitted?;
-        self.provider
-            .start(StartRequest {
-                to: number,
-                channel,
-                lang: caller.lang(stored),
-            })
-            .await
-            .map_err(|error| self.provider_failed(error))
+        let saved = slot.save(stored).await;
+        let result = match (admitted, saved) {
+            (_, Err(failed)) | (Err(failed), Ok(())) => Err(failed),
+            (Ok(()), Ok(())) => self
+                .provider
+                .start(StartRequest {
+                    to: number,
+                    channel,
+                    lang: caller.lang(stored),
+                })
+                .await
+                .map_err(|error| self.provider_failed(error)),
+        };
+        self.metrics.send(
+            self.provider.name(),
+            channel,
+            number.country(),
+            result.as_ref().map(|_| ()),
+        );
+        result
     }
 
     fn provider_failed(&self, error: ProviderError) -> VerifyError {

@@ -6,6 +6,11 @@ use crate::verify::{Channel, PhoneNumber, Step, VerifyError};
 impl Verifier<'_> {
     /// Sends a new code once the cooldown is over; by `channel` if given ("call me
     /// instead"), else as before. Each send doubles the next wait.
+    #[tracing::instrument(
+        name = "verification",
+        skip_all,
+        fields(step = "resend", provider = self.provider.name(), site = caller.site_key())
+    )]
     pub async fn resend(
         &self,
         slot: &dyn SessionSlot,

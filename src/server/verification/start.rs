@@ -16,6 +16,11 @@ pub struct StartInput<'a> {
 impl Verifier<'_> {
     /// Sends a first code, after checking the number and every limit. The number as
     /// typed is kept for the phone step whatever happens, so nothing is lost.
+    #[tracing::instrument(
+        name = "verification",
+        skip_all,
+        fields(step = "start", provider = self.provider.name(), site = caller.site_key())
+    )]
     pub async fn start(
         &self,
         slot: &dyn SessionSlot,

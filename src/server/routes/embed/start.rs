@@ -104,9 +104,10 @@ async fn start(state: &AppState, parts: &Parts, query: EmbedQuery, mode: Mode) -
     let limits = &state.settings.limits;
     let client = crate::server::limits::client_key(parts, &limits.trusted_proxies);
     let now = state.clock.unix_secs();
-    if let Err(refused) =
+    if let Err(refusal) =
         crate::server::limits::admit_new_session(state.store.as_ref(), limits, &client, now).await
     {
+        let refused = refusal.counted(&state.metrics);
         return frame_error(StatusCode::TOO_MANY_REQUESTS, &refused, lang);
     }
     let hosted = mode == Mode::Hosted;
@@ -155,6 +156,9 @@ async fn start(state: &AppState, parts: &Parts, query: EmbedQuery, mode: Mode) -
         Ok(slot) => slot,
         Err(error) => return frame_error(StatusCode::INTERNAL_SERVER_ERROR, &error, lang),
     };
+    state
+        .metrics
+        .session_created(if hosted { "hosted" } else { "embed" });
     let mut location = slot.page_path();
     if let Some(lang) = params.lang {
         location.push_str("?lang=");

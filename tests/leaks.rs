@@ -1,32 +1,76 @@
 //! Row 38 of the matrix in docs/security.md: after a full run through each provider,
-//! every response and every log line is searched for the API credentials, the codes,
-//! the verification ids and the provider's address. None may appear.
-//! (The browser bundle is searched by the Playwright suite, which has it built.)
+//! every response, every log line (as text and as `LOG_FORMAT=json` prints it) and
+//! every metric label is searched for the API credentials, the codes, the
+//! verification ids, the provider's address and the visitors' numbers. None may
+//! appear. (The browser bundle is searched by the Playwright suite, which has it built.)
+//!
+//! A test binary of its own: the capture is per thread, and tracing decides once per
+//! call site whether anyone listens. Among the other server tests, whose apps reach
+//! the same call sites from other threads at the same moment, the first lines of
+//! this test's requests were sometimes never delivered. Here nothing else runs, and
+//! the two runs take turns.
+#![cfg(feature = "ssr")]
+
+#[macro_use]
+#[allow(dead_code)]
+#[path = "server/support.rs"]
+mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use crate::support::{Browser, TestApp, Upstream, spawn_with};
 use fake_verify as fake;
-use phone_verify::server::telemetry::DEFAULT_FILTER;
+use phone_verify::server::telemetry::{self, DEFAULT_FILTER, LogFormat};
 use serde_json::{Value, json};
+use tracing_subscriber::prelude::*;
 
-/// Captures everything logged on this thread, as the production format prints it
-/// (without times, whose microseconds could look like a code). A `#[tokio::test]`
-/// runs the app it starts on its own thread, so only this test's app is captured,
-/// while the other tests of the binary run beside it.
-fn capture_log() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
-            "{DEFAULT_FILTER},phone_verify=debug,tower_http=debug"
+/// Everything logged on this thread, as text and as `LOG_FORMAT=json` prints it.
+struct Captured {
+    text: Arc<Mutex<Vec<u8>>>,
+    json: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+/// Captures the log in both formats, at debug (the text without times, whose
+/// microseconds could look like a code; the JSON lines lose theirs when read). A
+/// `#[tokio::test]` runs the app it starts on its own thread, so only this test's
+/// app is captured, while the other tests of the binary run beside it.
+fn capture_log() -> Captured {
+    let (text, json) = (Arc::default(), Arc::default());
+    let (text_sink, json_sink): (Arc<Mutex<Vec<u8>>>, Arc<Mutex<Vec<u8>>>) =
+        (Arc::clone(&text), Arc::clone(&json));
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::EnvFilter::new(format!(
+            "{DEFAULT_FILTER},phone_verify=debug"
         )))
-        .without_time()
-        .with_ansi(false)
-        .with_writer(move || Sink(sink.clone()))
-        .finish();
-    (log, tracing::subscriber::set_default(subscriber))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .without_time()
+                .with_ansi(false)
+                .with_writer(move || Sink(text_sink.clone())),
+        )
+        .with(telemetry::layer(LogFormat::Json, move || {
+            Sink(json_sink.clone())
+        }));
+    Captured {
+        text,
+        json,
+        _guard: tracing::subscriber::set_default(subscriber),
+    }
+}
+
+/// The JSON log's lines, each an object, without their timestamps.
+fn json_lines(captured: &Captured) -> Vec<Value> {
+    String::from_utf8_lossy(&captured.json.lock().unwrap())
+        .lines()
+        .map(|line| {
+            let mut object: Value = serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}"));
+            object.as_object_mut().unwrap().remove("timestamp");
+            object
+        })
+        .collect()
 }
 
 struct Sink(Arc<Mutex<Vec<u8>>>);
@@ -42,9 +86,9 @@ impl Write for Sink {
     }
 }
 
-/// Every response the browsers got, head and body, one after another.
+/// Every response the browsers got, head and body, one after another; and how many.
 #[derive(Default)]
-struct Transcript(String);
+struct Transcript(String, usize);
 
 impl Transcript {
     async fn call(&mut self, browser: &Browser, endpoint: &str, form: &[(&str, &str)]) -> u16 {
@@ -73,6 +117,7 @@ impl Transcript {
     async fn record(&mut self, response: reqwest::Response) -> u16 {
         let status = response.status().as_u16();
         self.0.push_str(&format!("{status}\n"));
+        self.1 += 1;
         for (name, value) in response.headers() {
             self.0.push_str(&format!(
                 "{name}: {}\n",
@@ -212,34 +257,114 @@ fn find(text: &str, secret: &str) -> Option<String> {
     })
 }
 
-async fn nothing_secret_in_responses_or_logs(upstream: Upstream) {
-    let (log, _capturing) = capture_log();
+/// One run at a time (see the top of the file).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn nothing_secret_in_responses_logs_or_metrics(upstream: Upstream) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let captured = capture_log();
     let app = spawn_with(upstream, &[("UPSTREAM_TIMEOUT_MS", "300")]).await;
     let mut transcript = Transcript::default();
     full_run(&app, &mut transcript).await;
     let secrets = secrets(&app).await;
-    let logged = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+    let logged = String::from_utf8_lossy(&captured.text.lock().unwrap()).into_owned();
     assert!(
         logged.contains("code sent"),
         "the log was captured:\n{logged}"
     );
+    let json_lines = json_lines(&captured);
+    let json_log: String = json_lines.iter().map(|line| format!("{line}\n")).collect();
+    assert_every_request_has_one_access_line(&json_lines, transcript.1);
+    let scrape = app.scrape().await;
+    // The metrics' labels: their sums of timings are numbers that may hold any digits.
+    let labels: String = scrape
+        .scrape
+        .samples
+        .iter()
+        .map(|sample| format!("{} {:?}\n", sample.metric, sample.labels))
+        .collect();
+    assert!(labels.contains("phone_verify_sends_total"), "{labels}");
+    let places = [
+        ("a response", &transcript.0),
+        ("the log", &logged),
+        ("the JSON log", &json_log),
+        ("the metrics", &labels),
+    ];
     for secret in &secrets {
-        if let Some(context) = find(&transcript.0, secret) {
-            panic!("{secret:?} in a response: …{context}…");
-        }
-        if let Some(context) = find(&logged, secret) {
-            panic!("{secret:?} in the log: …{context}…");
+        for (place, text) in places {
+            if let Some(context) = find(text, secret) {
+                panic!("{secret:?} in {place}: …{context}…");
+            }
         }
     }
     for word in ["panicked", "RUST_BACKTRACE", "reqwest::", "for url"] {
-        assert!(find(&transcript.0, word).is_none(), "{word} in a response");
-        if let Some(context) = find(&logged, word) {
-            panic!("{word:?} in the log: …{context}…");
+        for (place, text) in places {
+            if let Some(context) = find(text, word) {
+                panic!("{word:?} in {place}: …{context}…");
+            }
+        }
+    }
+    // The visitors' numbers, in full: the page shows them back, the logs never.
+    let numbers = [
+        "+447400111111",
+        "447400111111",
+        "7400 111111",
+        "+447400222222",
+        "+447400333",
+    ];
+    for number in numbers {
+        for (place, text) in &places[1..] {
+            if let Some(context) = find(text, number) {
+                panic!("{number:?} in {place}: …{context}…");
+            }
         }
     }
 }
 
-both!(nothing_secret_in_responses_or_logs);
+/// One `phone_verify::access` line per request, at info, with its id, method, route,
+/// status and duration; every other line of that request carries the same id in its
+/// span.
+fn assert_every_request_has_one_access_line(lines: &[Value], requests: usize) {
+    let access: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["target"] == "phone_verify::access")
+        .collect();
+    let seen: Vec<String> = access
+        .iter()
+        .map(|line| format!("{} {} {}", line["method"], line["route"], line["status"]))
+        .collect();
+    assert_eq!(
+        access.len(),
+        requests,
+        "one access line per request: {seen:#?}"
+    );
+    let mut ids = std::collections::HashSet::new();
+    for line in &access {
+        assert_eq!(line["level"], "INFO");
+        for field in ["method", "route"] {
+            assert!(line[field].is_string(), "{field} in {line}");
+        }
+        assert!(
+            line["status"].is_u64() && line["duration_ms"].is_f64(),
+            "{line}"
+        );
+        let id = line["request_id"].as_str().expect("a request id");
+        assert!(ids.insert(id.to_owned()), "{id} is used twice");
+        assert_eq!(line["span"]["request_id"], id, "{line}");
+    }
+    let sent = lines
+        .iter()
+        .find(|line| line["message"] == "code sent")
+        .expect("a code was sent");
+    let id = sent["spans"][0]["request_id"]
+        .as_str()
+        .expect("in a request");
+    assert!(ids.contains(id), "the send's request has its access line");
+    assert_eq!(sent["span"]["name"], "verification");
+    assert_eq!(sent["span"]["step"], "start");
+}
+
+both!(nothing_secret_in_responses_logs_or_metrics);
 
 #[test]
 fn a_code_counts_only_as_a_whole_number() {
