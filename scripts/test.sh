@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test:
+#   0. the supply chain (cargo-deny) and the alert rules (promtool)
 #   1. unit and integration tests of the server (HTTP on 127.0.0.1:0)
 #   2. component tests in headless Chromium (wasm-bindgen-test)
 #   3. the release build, its .deb installed, started and purged
@@ -14,6 +15,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "supply chain: licences, duplicates, sources and advisories (cargo-deny, deny.toml)"
 scripts/supply-chain.sh
+
+step "operations: the alert rules checked and unit-tested (promtool)"
+(cd ops && ../target/tools/promtool check rules alerts.yml && ../target/tools/promtool test rules alerts.test.yml)
 
 step "server: unit and integration tests"
 # The random-input run (tests/server/random_inputs.rs) gets 30 s here, 5 s by default.

@@ -51,12 +51,15 @@ async fn serve() -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    match server::run(settings).await {
+    let result = server::run(settings).await;
+    if let Err(error) = &result {
+        tracing::error!(%error, "server stopped");
+    }
+    // Off the async runtime: the exporter's last batch blocks until it is sent.
+    let _ = tokio::task::spawn_blocking(telemetry::flush).await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "server stopped");
-            ExitCode::FAILURE
-        }
+        Err(_) => ExitCode::FAILURE,
     }
 }
 

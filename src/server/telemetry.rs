@@ -2,6 +2,17 @@
 //! elsewhere), as text for people or, with `LOG_FORMAT=json`, one JSON object per
 //! line for a log pipeline. Each line of a request carries its span, and with it the
 //! request id (`routes::access`); use cases and provider calls add spans of their own.
+//!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the spans also go to an OpenTelemetry
+//! collector over OTLP/HTTP (protobuf), in batches from a thread of their own; unset,
+//! nothing is exported.
+use std::sync::OnceLock;
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
@@ -48,14 +59,56 @@ where
 /// Installs the global subscriber; later calls (tests start many apps) are ignored.
 ///
 /// # Errors
-/// An unknown `LOG_FORMAT`.
+/// An unknown `LOG_FORMAT`, or an OTLP exporter that cannot be built.
 pub fn init() -> Result<(), String> {
     let format = LogFormat::from_env()?;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let traces = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        Ok(endpoint) if !endpoint.trim().is_empty() => Some(otlp_tracer()?),
+        _ => None,
+    };
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(layer(format, std::io::stderr))
+        .with(traces.map(|tracer| tracing_opentelemetry::layer().with_tracer(tracer)))
         .try_init();
     Ok(())
+}
+
+/// The exporter, kept so that [`flush`] can send what is still batched.
+static TRACER_PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// A tracer that exports to the collector at `OTEL_EXPORTER_OTLP_ENDPOINT` (the
+/// exporter reads it, and the other `OTEL_EXPORTER_OTLP_*` variables, itself).
+fn otlp_tracer() -> Result<opentelemetry_sdk::trace::Tracer, String> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .build()
+        .map_err(|error| format!("OTEL_EXPORTER_OTLP_ENDPOINT: {error}"))?;
+    let service = std::env::var("OTEL_SERVICE_NAME")
+        .ok()
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| "phone-verify".to_owned());
+    let resource = Resource::builder()
+        .with_service_name(service)
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build();
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build();
+    let tracer = provider.tracer("phone-verify");
+    let _ = TRACER_PROVIDER.set(provider);
+    Ok(tracer)
+}
+
+/// Sends the spans still batched, before the process ends.
+pub fn flush() {
+    if let Some(provider) = TRACER_PROVIDER.get()
+        && let Err(error) = provider.shutdown()
+    {
+        eprintln!("phone-verify: could not send the last traces: {error}");
+    }
 }

@@ -5,8 +5,15 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as OtlpValue;
+use prost::Message;
+
 use crate::support::{Browser, RedisServer, provider_vars, spawn_fake};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A `phone-verify` process on a free loopback port; killed if the test ends first.
 struct AppProcess {
@@ -16,6 +23,11 @@ struct AppProcess {
 
 impl AppProcess {
     async fn start(vars: &[(String, String)]) -> Self {
+        Self::start_logging_to(vars, Stdio::inherit()).await
+    }
+
+    /// As [`Self::start`], with the process's log (stderr) going to `log`.
+    async fn start_logging_to(vars: &[(String, String)], log: Stdio) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -28,6 +40,7 @@ impl AppProcess {
             .env("RUST_LOG", "error")
             .envs(vars.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("the phone-verify binary runs");
         let process = Self {
@@ -255,4 +268,156 @@ fn the_binary_checks_its_configuration_and_says_its_version() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("VERIFY_CODE_LENGTH"));
     assert_eq!(run(&["--frobnicate"], &[]).status.code(), Some(2));
+}
+
+/// A stand-in OpenTelemetry collector: keeps every OTLP/HTTP trace export it gets.
+async fn spawn_collector() -> (String, Arc<Mutex<Vec<Bytes>>>) {
+    let exports: Arc<Mutex<Vec<Bytes>>> = Arc::default();
+    let kept = exports.clone();
+    let router = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: Bytes| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(body);
+                (
+                    [("content-type", "application/x-protobuf")],
+                    Vec::<u8>::new(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, exports)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn the_binary_logs_json_serves_metrics_and_exports_its_spans() {
+    let (collector, exports) = spawn_collector().await;
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let log_path = crate::support::fresh_data_dir().with_extension("log");
+    std::fs::create_dir_all(log_path.parent().unwrap()).unwrap();
+    let log = std::fs::File::create(&log_path).unwrap();
+    let app = AppProcess::start_logging_to(
+        &vars(&[
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+            ("METRICS_ADDR", &metrics),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector),
+        ]),
+        Stdio::from(log),
+    )
+    .await;
+    let browser = app.browser();
+    let answer = browser.call("start", &[("phone", "+44 7400 123456")]).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let request_id = answer.headers["x-request-id"].to_str().unwrap().to_owned();
+
+    let scrape = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scrape.contains(r#"phone_verify_sends_total{provider="local",channel="sms",country="GB",outcome="sent"} 1"#),
+        "{scrape}"
+    );
+
+    app.terminate();
+    let mut child = app;
+    let exited = tokio::task::spawn_blocking(move || child.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exited.success(), "{exited}");
+
+    // Every line a JSON object; the request's access line carries the id it returned.
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<Value> = logged
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let access = lines
+        .iter()
+        .find(|line| {
+            line["target"] == "phone_verify::access" && line["request_id"] == request_id.as_str()
+        })
+        .unwrap_or_else(|| panic!("no access line for {request_id}:\n{logged}"));
+    assert_eq!(access["route"], "/api/verify/start");
+    assert_eq!(access["status"], 200);
+    assert!(!logged.contains("7400123456") && !logged.contains("7400 123456"));
+
+    // The spans reached the collector by the time the process exited.
+    let mut spans = Vec::new();
+    let mut services = Vec::new();
+    for export in exports.lock().unwrap().iter() {
+        let request = ExportTraceServiceRequest::decode(export.as_ref()).expect("OTLP protobuf");
+        for resource in request.resource_spans {
+            for attribute in resource.resource.iter().flat_map(|r| r.attributes.iter()) {
+                if attribute.key == "service.name" {
+                    services.push(format!("{:?}", attribute.value));
+                }
+            }
+            for scope in resource.scope_spans {
+                spans.extend(scope.spans);
+            }
+        }
+    }
+    assert!(
+        services.iter().all(|s| s.contains("phone-verify")) && !services.is_empty(),
+        "{services:?}"
+    );
+    let attribute = |span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str| {
+        span.attributes
+            .iter()
+            .find(|a| a.key == key)
+            .and_then(|a| a.value.as_ref()?.value.clone())
+            .map(|value| match value {
+                OtlpValue::StringValue(text) => text,
+                other => format!("{other:?}"),
+            })
+    };
+    let named = |name: &str| {
+        spans
+            .iter()
+            .filter(|span| span.name == name)
+            .collect::<Vec<_>>()
+    };
+    let step = named("verification")
+        .into_iter()
+        .find(|span| attribute(span, "step").as_deref() == Some("start"))
+        .expect("the start use case's span");
+    assert_eq!(attribute(step, "provider").as_deref(), Some("local"));
+    let request = named("request")
+        .into_iter()
+        .find(|span| attribute(span, "request_id").as_deref() == Some(request_id.as_str()))
+        .expect("the request's span");
+    assert_eq!(step.trace_id, request.trace_id, "one trace per request");
+    let parent = |span: &opentelemetry_proto::tonic::trace::v1::Span| {
+        spans.iter().find(|p| p.span_id == span.parent_span_id)
+    };
+    let mut ancestor = parent(step);
+    while let Some(span) = ancestor.filter(|span| span.span_id != request.span_id) {
+        ancestor = parent(span);
+    }
+    assert!(
+        ancestor.is_some(),
+        "the use case runs inside the request's span"
+    );
+    let call = named("provider")
+        .into_iter()
+        .find(|span| span.parent_span_id == step.span_id)
+        .expect("the provider call's span, inside the use case");
+    assert_eq!(attribute(call, "operation").as_deref(), Some("start"));
 }

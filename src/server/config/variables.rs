@@ -23,6 +23,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("RUST_LOG", "warn,phone_verify=info"),
     ("LOG_FORMAT", "text"),
     ("METRICS_ADDR", ""),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+    ("OTEL_SERVICE_NAME", "phone-verify"),
     ("MESSAGEBIRD_ACCESS_KEY", ""),
     ("MESSAGEBIRD_API_URL", "https://rest.messagebird.com"),
     ("MESSAGEBIRD_ORIGINATOR", ""),
