@@ -30,5 +30,5 @@ fi
 deb="$(nice cargo deb --no-build --locked | tail -1)"
 [ -f "$deb" ] || { say "cargo deb made no package"; exit 1; }
 installed_kib="$(dpkg-deb -f "$deb" Installed-Size)"
-say "$deb: $(numfmt --to=iec-i --suffix=B "$(stat -c %s "$deb")") ($(stat -c %s "$deb") bytes), $(numfmt --to=iec-i --suffix=B $((installed_kib * 1024))) installed"
+say "$deb: $(numfmt --to=iec-i --suffix=B --round=nearest "$(stat -c %s "$deb")") ($(stat -c %s "$deb") bytes), $(numfmt --to=iec-i --suffix=B --round=nearest $((installed_kib * 1024))) installed"
 realpath "$deb"

@@ -20,7 +20,6 @@
 # Needs root. Fails on the first problem, and leaves nothing installed either way.
 # Usage: scripts/test-package.sh [path/to/phone-verify_VERSION-1_ARCH.deb]
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
 began=$SECONDS
 
 say() { printf '\033[1mtest-package:\033[0m %s\n' "$*" >&2; }
@@ -29,10 +28,12 @@ fail() {
   exit 1
 }
 
+[ $# -eq 0 ] || set -- "$(realpath "$1")"
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || fail "needs root: it installs the package with dpkg"
-  exec sudo "$0" "$@"
+  exec sudo "$(realpath "$0")" "$@"
 fi
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)"
 deb="${1:-target/debian/phone-verify_${version}-1_$(dpkg --print-architecture).deb}"
 [ -f "$deb" ] || fail "no package at $deb: run scripts/package.sh first"
@@ -108,6 +109,7 @@ dpkg-query -W -f='${Conffiles}\n' phone-verify | grep -q " $envfile " ||
 # brotli and gzip copies.
 declare -A hash=()
 while IFS=: read -r kind value; do
+  [ -n "$kind" ] || continue
   hash[$kind]="${value// /}"
 done </usr/lib/phone-verify/hash.txt
 for kind in js wasm css; do
@@ -345,9 +347,10 @@ await_exit() {
 
 # ---------------------------------------------------------------------------------
 say "unconfigured: --check-config and the service both refuse, naming VERIFY_PROVIDER"
-mapfile -d '' settings < <(service_environment)
+# The README's way to check the settings: the file sourced by sh.
 status=0
-env -i "${settings[@]}" /usr/bin/phone-verify --check-config >"$work/check.log" 2>&1 || status=$?
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  sh -c "set -a; . $envfile; exec phone-verify --check-config" >"$work/check.log" 2>&1 || status=$?
 [ "$status" -eq 2 ] && grep -q VERIFY_PROVIDER "$work/check.log" || {
   cat "$work/check.log" >&2
   fail "phone-verify --check-config with the shipped settings: exit $status, expected 2 naming VERIFY_PROVIDER"
@@ -424,7 +427,11 @@ fi
 grep -q 'DEVELOPMENT MODE' "$log" ||
   { [ -n "$under_systemd" ] && journalctl -u phone-verify.service --no-pager | grep -q 'DEVELOPMENT MODE'; } ||
   fail "the local provider ran without its DEVELOPMENT MODE warning"
-say "state in $state_dir/phone-verify.sqlite3; running as uid $service_uid without privileges"
+if [ -n "$under_systemd" ]; then
+  say "state in $state_dir/phone-verify.sqlite3"
+else
+  say "state in $state_dir/phone-verify.sqlite3; running as uid $service_uid without privileges${mdwe:+ or W+X memory}"
+fi
 
 # ---------------------------------------------------------------------------------
 say "SIGTERM"

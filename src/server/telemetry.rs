@@ -6,6 +6,7 @@
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the spans also go to an OpenTelemetry
 //! collector over OTLP/HTTP (protobuf), in batches from a thread of their own; unset,
 //! nothing is exported.
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use opentelemetry::KeyValue;
@@ -46,7 +47,10 @@ where
     S: Subscriber + for<'span> LookupSpan<'span>,
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
-    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+    // Colours only for a person at a terminal, never into the journal or a file.
+    let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
     match format {
         LogFormat::Text => layer.boxed(),
         // The event's fields at the top level; the innermost span (the request, a

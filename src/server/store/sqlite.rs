@@ -1,20 +1,43 @@
-//! The embedded backend: one SQLite file, written in WAL mode so readers never wait.
+//! The embedded backend: one SQLite file in WAL mode, worked on by a thread of its
+//! own so that no request thread ever waits on the disk or on a lock.
+//!
+//! Every call becomes a job for the store's thread. The thread runs whatever jobs
+//! are waiting in one transaction, each in a savepoint of its own (one job's failure
+//! undoes only that job), and answers them all after the commit: under load a
+//! commit carries many requests' writes, and a page written by several of them
+//! goes to the WAL once. A second thread checkpoints the WAL into the database
+//! every second on its own connection, without blocking the writer, and a WAL that
+//! was copied in full starts over from the beginning, trimmed to
+//! `WAL_SIZE_LIMIT`, so it never grows without bound.
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
 
 use super::{Counter, StateStore, StoreError};
 
+/// A store call, run on the store's thread.
+type Job = Box<dyn FnOnce(&Connection) -> Done + Send>;
+
+/// A job that has run: whether it succeeded, and its answer, to give once the
+/// transaction has committed (`true`) or not.
+struct Done {
+    ok: bool,
+    answer: Box<dyn FnOnce(bool) + Send>,
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
-    connection: Arc<Mutex<Connection>>,
+    jobs: Arc<Sender<Job>>,
 }
 
 const SCHEMA: &str = "
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
+    PRAGMA wal_autocheckpoint = 0;
     CREATE TABLE IF NOT EXISTS kv (
         key TEXT PRIMARY KEY,
         value BLOB NOT NULL,
@@ -26,6 +49,16 @@ const SCHEMA: &str = "
 /// How often expired rows are deleted. Reads ignore them already; the sweep keeps
 /// the file from growing with sessions, codes and counters nobody reads again.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often the WAL is copied into the database.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The WAL file is trimmed to this when it starts over (`journal_size_limit`).
+const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
+
+/// The most jobs one transaction carries, so that the first of them is not kept
+/// waiting for the commit behind an endless queue.
+const MAX_BATCH: usize = 256;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -42,7 +75,7 @@ fn failed(error: impl std::fmt::Display) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the database at `path`.
+    /// Opens (or creates) the database at `path`, with its writer and checkpointer.
     ///
     /// # Errors
     /// When the file cannot be opened or the schema cannot be created.
@@ -51,7 +84,20 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
-        Self::with_connection(Connection::open(path).map_err(failed)?)
+        let store = Self::with_connection(Connection::open(path).map_err(failed)?)?;
+        let checkpoints = Connection::open(path).map_err(failed)?;
+        checkpoints
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(failed)?;
+        checkpoints
+            .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+            .map_err(failed)?;
+        let alive = Arc::downgrade(&store.jobs);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_while_open(&checkpoints, &alive))
+            .map_err(failed)?;
+        Ok(store)
     }
 
     /// A private database that lives as long as the store; for tests.
@@ -67,60 +113,143 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .map_err(failed)?;
         connection.execute_batch(SCHEMA).map_err(failed)?;
+        connection
+            .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+            .map_err(failed)?;
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_jobs(&connection, &queue))
+            .map_err(failed)?;
         Ok(Self {
-            connection: Arc::new(Mutex::new(connection)),
+            jobs: Arc::new(jobs),
         })
     }
 
-    /// Runs `job` on the connection. Statements are prepared once and cached, and in
-    /// WAL mode with `synchronous = NORMAL` a commit does not wait for the disk, so a
-    /// job takes microseconds: running it in place is cheaper than a thread hop.
-    async fn with<T>(
+    /// Runs `job` on the store's thread and waits, without blocking this thread,
+    /// for its answer after the commit.
+    async fn with<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let mut connection = self
-            .connection
-            .lock()
-            .map_err(|_| StoreError("connection lock poisoned".into()))?;
-        job(&mut connection).map_err(failed)
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let result = job(connection).map_err(failed);
+            Done {
+                ok: result.is_ok(),
+                answer: Box::new(move |committed| {
+                    let _ = answer.send(match (result, committed) {
+                        (Ok(value), true) => Ok(value),
+                        (Ok(_), false) => {
+                            Err(StoreError("the transaction did not commit".into()))
+                        }
+                        (Err(error), _) => Err(error),
+                    });
+                }),
+            }
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError("the store's thread has stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| StoreError("the store's thread has stopped".into()))?
     }
 
     /// Deletes every expired row; returns how many there were.
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn sweep_expired(&self) -> Result<usize, StoreError> {
-        let connection = self
-            .connection
-            .lock()
-            .map_err(|_| StoreError("connection lock poisoned".into()))?;
-        connection
-            .prepare_cached("DELETE FROM kv WHERE expires_at <= ?1")
-            .and_then(|mut statement| statement.execute(params![now_ms()]))
-            .map_err(failed)
+    pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("DELETE FROM kv WHERE expires_at <= ?1")
+                .and_then(|mut statement| statement.execute(params![now_ms()]))
+        })
+        .await
     }
 
-    /// Sweeps expired rows every `interval`, off the request threads, for as long as
+    /// Sweeps expired rows every `interval`, on the store's thread, for as long as
     /// the store is in use.
     pub fn sweep_every(&self, interval: Duration) {
-        let connection = Arc::downgrade(&self.connection);
+        let jobs = Arc::downgrade(&self.jobs);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                let Some(connection) = connection.upgrade() else {
+                let Some(jobs) = jobs.upgrade() else {
                     return;
                 };
-                let store = SqliteStore { connection };
-                match tokio::task::spawn_blocking(move || store.sweep_expired()).await {
-                    Ok(Ok(swept)) => tracing::debug!(swept, "expired state swept"),
-                    Ok(Err(error)) => tracing::warn!(%error, "cannot sweep expired state"),
-                    Err(error) => tracing::warn!(%error, "the sweep stopped"),
+                match (SqliteStore { jobs }).sweep_expired().await {
+                    Ok(swept) => tracing::debug!(swept, "expired state swept"),
+                    Err(error) => tracing::warn!(%error, "cannot sweep expired state"),
                 }
             }
         });
+    }
+}
+
+/// The writer: takes the jobs waiting, runs them in one transaction, commits, then
+/// answers them. Ends when every handle on the store is gone.
+fn run_jobs(connection: &Connection, queue: &Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(%error, "cannot begin a transaction");
+            for job in batch {
+                (job(connection).answer)(false);
+            }
+            continue;
+        }
+        let mut answers = Vec::with_capacity(batch.len());
+        for job in batch {
+            if let Err(error) = connection.execute_batch("SAVEPOINT job") {
+                tracing::error!(%error, "cannot set a savepoint");
+                (job(connection).answer)(false);
+                continue;
+            }
+            let done = job(connection);
+            // A job that failed half-way leaves nothing behind.
+            let end = if done.ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            let _ = connection.execute_batch(end);
+            answers.push(done.answer);
+        }
+        let committed = match connection.execute_batch("COMMIT") {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, "cannot commit");
+                let _ = connection.execute_batch("ROLLBACK");
+                false
+            }
+        };
+        for answer in answers {
+            answer(committed);
+        }
+    }
+}
+
+/// Copies the WAL into the database every [`CHECKPOINT_INTERVAL`], off the writer's
+/// thread, for as long as the store is open.
+fn checkpoint_while_open(connection: &Connection, alive: &Weak<Sender<Job>>) {
+    loop {
+        std::thread::sleep(CHECKPOINT_INTERVAL);
+        if alive.strong_count() == 0 {
+            return;
+        }
+        // PASSIVE: copies what it can without waiting for the writer or readers.
+        if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::warn!(%error, "WAL checkpoint failed");
+        }
     }
 }
 
@@ -158,11 +287,14 @@ fn bump(c: &Connection, key: &str, ttl: Duration, now: i64) -> rusqlite::Result<
 #[async_trait::async_trait]
 impl StateStore for SqliteStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.with(|c| read(c, key, now_ms())).await
+        let key = key.to_owned();
+        self.with(move |c| read(c, &key, now_ms())).await
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        self.with(|c| upsert(c, key, value, expiry(ttl))).await
+        let (key, value) = (key.to_owned(), value.to_vec());
+        self.with(move |c| upsert(c, &key, &value, expiry(ttl)))
+            .await
     }
 
     async fn set_if_absent(
@@ -171,7 +303,8 @@ impl StateStore for SqliteStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        self.with(|c| {
+        let (key, value) = (key.to_owned(), value.to_vec());
+        self.with(move |c| {
             let changed = c
                 .prepare_cached(
                     "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3)
@@ -185,7 +318,8 @@ impl StateStore for SqliteStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.with(|c| {
+        let key = key.to_owned();
+        self.with(move |c| {
             c.prepare_cached("DELETE FROM kv WHERE key = ?1")?
                 .execute(params![key])
                 .map(drop)
@@ -194,7 +328,8 @@ impl StateStore for SqliteStore {
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.with(|c| {
+        let key = key.to_owned();
+        self.with(move |c| {
             c.prepare_cached("DELETE FROM kv WHERE key = ?1 RETURNING value, expires_at")?
                 .query_row(params![key], |row| {
                     Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?))
@@ -208,43 +343,37 @@ impl StateStore for SqliteStore {
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            if let Some(bytes) = read(&tx, key, now_ms())? {
+        let key = key.to_owned();
+        self.with(move |c| {
+            if let Some(bytes) = read(c, &key, now_ms())? {
                 let count = parse_count(&bytes).saturating_sub(1);
-                tx.prepare_cached("UPDATE kv SET value = ?2 WHERE key = ?1")?
+                c.prepare_cached("UPDATE kv SET value = ?2 WHERE key = ?1")?
                     .execute(params![key, count.to_string().into_bytes()])?;
             }
-            tx.commit()
+            Ok(())
         })
         .await
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
-        self.with(|c| {
-            let now = now_ms();
-            let tx = c.transaction()?;
-            let count = bump(&tx, key, ttl, now)?;
-            tx.commit()?;
-            Ok(count)
-        })
-        .await
+        let key = key.to_owned();
+        self.with(move |c| bump(c, &key, ttl, now_ms())).await
     }
 
     async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError> {
-        self.with(|c| {
+        let counters = counters.to_vec();
+        // One job: nothing else runs between the reads and the counts.
+        self.with(move |c| {
             let now = now_ms();
-            let tx = c.transaction()?;
             for (i, counter) in counters.iter().enumerate() {
-                let count = read(&tx, &counter.key, now)?.map_or(0, |bytes| parse_count(&bytes));
+                let count = read(c, &counter.key, now)?.map_or(0, |bytes| parse_count(&bytes));
                 if count >= counter.limit {
-                    return Ok(Some(i)); // the transaction rolls back on drop
+                    return Ok(Some(i));
                 }
             }
-            for counter in counters {
-                bump(&tx, &counter.key, counter.ttl, now)?;
+            for counter in &counters {
+                bump(c, &counter.key, counter.ttl, now)?;
             }
-            tx.commit()?;
             Ok(None)
         })
         .await
@@ -291,12 +420,10 @@ mod tests {
     }
 
     /// Rows, expired ones included.
-    fn rows(store: &SqliteStore) -> i64 {
+    async fn rows(store: &SqliteStore) -> i64 {
         store
-            .connection
-            .lock()
-            .unwrap()
-            .query_row("SELECT count(*) FROM kv", [], |row| row.get(0))
+            .with(|c| c.query_row("SELECT count(*) FROM kv", [], |row| row.get(0)))
+            .await
             .unwrap()
     }
 
@@ -314,15 +441,34 @@ mod tests {
             .set("live", b"v", Duration::from_secs(60))
             .await
             .unwrap();
-        assert_eq!(rows(&store), 51);
+        assert_eq!(rows(&store).await, 51);
         store.sweep_every(Duration::from_millis(20));
         let mut waited = 0;
-        while rows(&store) > 1 && waited < 500 {
+        while rows(&store).await > 1 && waited < 500 {
             tokio::time::sleep(Duration::from_millis(10)).await;
             waited += 1;
         }
-        assert_eq!(rows(&store), 1, "only the live row is left");
+        assert_eq!(rows(&store).await, 1, "only the live row is left");
         assert_eq!(store.get("live").await.unwrap().as_deref(), Some(&b"v"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_failing_call_leaves_nothing_behind_and_takes_no_other_call_with_it() {
+        let store = SqliteStore::in_memory().unwrap();
+        let minute = Duration::from_secs(60);
+        // Sent together, so that the store's thread most likely runs them in one
+        // transaction; the outcome must be the same either way.
+        let (failing, fine) = tokio::join!(
+            store.with(move |c| {
+                upsert(c, "half", b"v", expiry(minute))?;
+                c.execute_batch("SELECT * FROM nowhere")
+            }),
+            store.set("whole", b"v", minute),
+        );
+        assert!(failing.is_err());
+        fine.unwrap();
+        assert_eq!(store.get("half").await.unwrap(), None, "undone");
+        assert_eq!(store.get("whole").await.unwrap().as_deref(), Some(&b"v"[..]));
     }
 
     #[tokio::test]
