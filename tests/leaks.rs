@@ -114,7 +114,22 @@ impl Transcript {
         self.record(response).await
     }
 
+    /// A host backend's confirmation text (`POST /api/v1/notify`).
+    async fn notify(&mut self, browser: &Browser, form: &[(&str, &str)]) -> u16 {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/v1/notify", browser.app))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.record(response).await
+    }
+
     async fn record(&mut self, response: reqwest::Response) -> u16 {
+        self.record_body(response).await.0
+    }
+
+    async fn record_body(&mut self, response: reqwest::Response) -> (u16, String) {
         let status = response.status().as_u16();
         self.0.push_str(&format!("{status}\n"));
         self.1 += 1;
@@ -124,9 +139,10 @@ impl Transcript {
                 String::from_utf8_lossy(value.as_bytes())
             ));
         }
-        self.0.push_str(&response.text().await.unwrap_or_default());
+        let body = response.text().await.unwrap_or_default();
+        self.0.push_str(&body);
         self.0.push('\n');
-        status
+        (status, body)
     }
 }
 
@@ -152,7 +168,34 @@ async fn full_run(app: &TestApp, transcript: &mut Transcript) {
     );
     transcript.call(&visitor, "check", &[("code", &code)]).await;
     transcript.get(&visitor, "/").await;
-    transcript.call(&visitor, "state", &[]).await;
+    let state = visitor
+        .client
+        .post(format!("{}/api/verify/state", visitor.app))
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "application/json")
+        .form(&[("x", "")])
+        .send()
+        .await
+        .unwrap();
+    let (_, state) = transcript.record_body(state).await;
+    let state: Value = serde_json::from_str(&state).unwrap();
+    let token = state["step"]["Verified"]["token"]
+        .as_str()
+        .expect("the page's token (VERIFY_PAGE_SITEKEY)")
+        .to_owned();
+
+    // The host's confirmation text: refused by the provider, whose error quotes the
+    // number, then sent.
+    let notify = [
+        ("secret", "sk_test_local"),
+        ("response", token.as_str()),
+        ("text", "Welcome aboard."),
+    ];
+    app.knobs(json!({"blocked_prefixes": ["+447400111"]})).await;
+    assert_eq!(transcript.notify(&visitor, &notify).await, 502);
+    app.knobs(json!({"fault": "none"})).await;
+    assert_eq!(transcript.notify(&visitor, &notify).await, 200);
+    assert_eq!(transcript.notify(&visitor, &notify).await, 409);
 
     // A call, then a fault on the check: the code must not be echoed back.
     let caller = app.browser();
@@ -233,6 +276,16 @@ async fn secrets(app: &TestApp) -> Vec<String> {
         secrets.push(message["code"].as_str().unwrap().to_owned());
         secrets.push(message["id"].as_str().unwrap().to_owned());
     }
+    let texts: Value = reqwest::get(format!("{fake_url}/_fake/texts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let texts = texts.as_array().unwrap();
+    assert_eq!(texts.len(), 1, "the run sent a confirmation text");
+    secrets.push(texts[0]["id"].as_str().unwrap().to_owned());
+    secrets.extend(["sk_test_local", "/2010-04-01/", "Messages.json"].map(str::to_owned));
     secrets
 }
 
@@ -263,7 +316,17 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 async fn nothing_secret_in_responses_logs_or_metrics(upstream: Upstream) {
     let _turn = ONE_AT_A_TIME.lock().await;
     let captured = capture_log();
-    let app = spawn_with(upstream, &[("UPSTREAM_TIMEOUT_MS", "300")]).await;
+    let app = spawn_with(
+        upstream,
+        &[
+            ("UPSTREAM_TIMEOUT_MS", "300"),
+            // A token on the page, and a sender, for a confirmation text.
+            ("VERIFY_PAGE_SITEKEY", "pk_test_local"),
+            ("MESSAGEBIRD_ORIGINATOR", "PhoneVerify"),
+            ("TWILIO_FROM", "+15005550006"),
+        ],
+    )
+    .await;
     let mut transcript = Transcript::default();
     full_run(&app, &mut transcript).await;
     let secrets = secrets(&app).await;

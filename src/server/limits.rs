@@ -217,6 +217,23 @@ pub struct SiteBudget {
     pub per_day: u32,
 }
 
+impl SiteBudget {
+    /// The site's counter for the day of `now`, as [`admit_send`] counts it: a
+    /// confirmation text (`POST /api/v1/notify`) is counted in the same budget.
+    pub fn counter(&self, now: u64) -> StoreCounter {
+        self.day(now).spec()
+    }
+
+    /// The wait until the site's day is over, when its budget is used up.
+    pub fn retry_after(&self, now: u64) -> u32 {
+        self.day(now).retry_after(now)
+    }
+
+    fn day(&self, now: u64) -> Counter {
+        Counter::new("site-day", &self.sitekey, self.per_day, DAY, now)
+    }
+}
+
 /// The counters one send to `to` from `client` (for `site`) touches.
 fn send_counters(
     policy: &LimitPolicy,
@@ -265,13 +282,7 @@ fn send_counters(
         ));
     }
     if let Some(site) = site {
-        counters.push(Counter::new(
-            "site-day",
-            &site.sitekey,
-            site.per_day,
-            DAY,
-            now,
-        ));
+        counters.push(site.day(now));
     }
     counters
 }

@@ -82,6 +82,12 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifyLabels {
+    provider: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     method: String,
     route: String,
@@ -124,6 +130,7 @@ pub struct Metrics {
     sessions: Family<KindLabels, Counter>,
     tokens: Family<SiteLabels, Counter>,
     siteverify: Family<ResultLabels, Counter>,
+    notifications: Family<NotifyLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
     request_seconds: Histograms<RouteLabels>,
 }
@@ -164,7 +171,7 @@ impl Metrics {
         let upstream = Histograms::new_with_constructor(upstream_buckets as fn() -> Histogram);
         registry.register(
             "upstream_seconds",
-            "Provider calls, by provider, operation (start, check) and result",
+            "Provider calls, by provider, operation (start, check, notify) and result",
             upstream.clone(),
         );
         let in_flight = Family::default();
@@ -203,6 +210,12 @@ impl Metrics {
             "Token checks by host backends, by result (success or the first error code)",
             siteverify.clone(),
         );
+        let notifications = Family::default();
+        registry.register(
+            "notifications",
+            "Confirmation texts host backends asked for, by provider and result (sent, or the error code)",
+            notifications.clone(),
+        );
         let requests = Family::default();
         registry.register(
             "http_requests",
@@ -229,6 +242,7 @@ impl Metrics {
             sessions,
             tokens,
             siteverify,
+            notifications,
             requests,
             request_seconds,
         }
@@ -332,6 +346,14 @@ impl Metrics {
     pub fn siteverify(&self, result: &'static str) {
         self.siteverify
             .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
+    /// A confirmation text asked for (`POST /api/v1/notify`): `sent`, or the error
+    /// code it was answered with.
+    pub fn notification(&self, provider: &'static str, result: &'static str) {
+        self.notifications
+            .get_or_create(&NotifyLabels { provider, result })
             .inc();
     }
 
@@ -446,6 +468,7 @@ mod tests {
         metrics.session_created("embed");
         metrics.token_issued("pk_test_local");
         metrics.siteverify("success");
+        metrics.notification("twilio", "sent");
         metrics.request("GET", "/", 200, took);
         metrics.encode()
     }
@@ -458,7 +481,7 @@ mod tests {
             .filter_map(|line| line.strip_prefix("# TYPE "))
             .filter_map(|line| line.split(' ').next())
             .collect();
-        assert_eq!(families.len(), 13, "{scrape}");
+        assert_eq!(families.len(), 14, "{scrape}");
         let mut named = 0;
         for source in [
             include_str!("../../ops/grafana-dashboard.json"),

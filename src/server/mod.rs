@@ -12,7 +12,8 @@
 //! - [`sites`]: the sites that may embed the widget, their keys and origins.
 //! - [`embed`]: the sessions of widgets framed by those sites, without cookies.
 //! - [`tokens`]: the signed results handed to host pages; [`siteverify`] checks one
-//!   for a host's backend.
+//!   for a host's backend; [`notify`] sends the host's confirmation text to a number
+//!   just verified for it.
 //! - [`store`]: durable state (SQLite or Redis) for sessions, codes and counters.
 //! - [`provider`]: the Verify providers behind one trait, and the built-in local one.
 //! - [`outbox`]: where the local provider "delivers" messages during development.
@@ -30,6 +31,7 @@ pub mod error_response;
 pub mod hardening;
 pub mod limits;
 pub mod metrics;
+pub mod notify;
 pub mod outbox;
 pub mod provider;
 pub mod proxies;

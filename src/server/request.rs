@@ -175,6 +175,19 @@ impl ServerCall {
             nonce: host(|c| &c.nonce),
             reference: host(|c| &c.reference),
         };
+        // The site may ask for a confirmation text by the verification's id.
+        if let Err(error) = crate::server::notify::remember(
+            self.state.store.as_ref(),
+            sitekey,
+            &verified.e164,
+            verified.at,
+            &verified.id,
+            now,
+        )
+        .await
+        {
+            tracing::warn!(%error, "cannot keep a verification for notify");
+        }
         self.state.metrics.token_issued(sitekey);
         Some(self.state.issuer.mint(&grant, now))
     }

@@ -8,6 +8,7 @@ use super::clock::Clock;
 use super::config::{ProviderSettings, Settings};
 use super::countries;
 use super::metrics::Metrics;
+use super::notify::Notifier;
 use super::outbox::Outbox;
 use super::provider::{Guarded, LocalProvider, MessageBird, Metered, Twilio, VerifyProvider};
 use super::store::{Measured, RedisStore, SqliteStore, StateStore, StoreError};
@@ -23,6 +24,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<Settings>,
     pub provider: Arc<dyn VerifyProvider>,
+    /// The same provider for confirmation texts (`POST /api/v1/notify`), behind a
+    /// guard of its own: a messaging outage never opens the breaker of the codes.
+    pub messenger: Arc<dyn VerifyProvider>,
     pub clock: Arc<dyn Clock>,
     /// Present only while the built-in local provider is in use.
     pub outbox: Option<Arc<Outbox>>,
@@ -60,7 +64,7 @@ impl AppState {
         let store: Arc<dyn StateStore> =
             Arc::new(Measured::new(open_store(&settings).await?, metrics.clone()));
         let mut outbox = None;
-        let provider: Arc<dyn VerifyProvider> = match &settings.provider {
+        let (provider, messenger): (Provider, Provider) = match &settings.provider {
             ProviderSettings::Local => {
                 let dev_outbox = Arc::new(Outbox::new(OUTBOX_CAPACITY));
                 outbox = Some(dev_outbox.clone());
@@ -72,20 +76,24 @@ impl AppState {
                     store.clone(),
                 )
                 .await?;
-                Arc::new(Metered::new(Arc::new(local), metrics.clone()))
+                let metered: Arc<dyn VerifyProvider> =
+                    Arc::new(Metered::new(Arc::new(local), metrics.clone()));
+                (metered.clone(), metered)
             }
-            ProviderSettings::MessageBird(config) => guarded(
-                Arc::new(MessageBird::new(config.clone())),
-                &settings,
-                &clock,
-                &metrics,
-            ),
-            ProviderSettings::Twilio(config) => guarded(
-                Arc::new(Twilio::new(config.clone())),
-                &settings,
-                &clock,
-                &metrics,
-            ),
+            ProviderSettings::MessageBird(config) => {
+                let client: Arc<dyn VerifyProvider> = Arc::new(MessageBird::new(config.clone()));
+                (
+                    guarded(client.clone(), &settings, &clock, &metrics),
+                    guarded_texts(client, &settings, &clock, &metrics),
+                )
+            }
+            ProviderSettings::Twilio(config) => {
+                let client: Arc<dyn VerifyProvider> = Arc::new(Twilio::new(config.clone()));
+                (
+                    guarded(client.clone(), &settings, &clock, &metrics),
+                    guarded_texts(client, &settings, &clock, &metrics),
+                )
+            }
         };
         let issuer =
             Arc::new(Issuer::open(&settings.public_url, store.clone(), clock.unix_secs()).await?);
@@ -95,6 +103,7 @@ impl AppState {
             leptos_options: settings.leptos.clone(),
             settings: Arc::new(settings),
             provider,
+            messenger,
             clock,
             outbox,
             store,
@@ -113,6 +122,18 @@ impl AppState {
             settings: &self.settings,
             provider: self.provider.as_ref(),
             store: self.store.as_ref(),
+            metrics: &self.metrics,
+        }
+    }
+
+    /// The confirmation texts of host backends, with this app's sites, keys, store
+    /// and messenger.
+    pub fn notifier(&self) -> Notifier<'_> {
+        Notifier {
+            sites: &self.settings.sites,
+            issuer: &self.issuer,
+            store: self.store.as_ref(),
+            messenger: self.messenger.as_ref(),
             metrics: &self.metrics,
         }
     }
@@ -136,6 +157,8 @@ fn rotate_hourly(issuer: &Arc<Issuer>, clock: Arc<dyn Clock>) {
     });
 }
 
+type Provider = Arc<dyn VerifyProvider>;
+
 /// Remote providers can be slow or down; the local one cannot. The guard sits
 /// outside the metering, so that `upstream_seconds` counts only calls that went out.
 fn guarded(
@@ -150,6 +173,22 @@ fn guarded(
         Guarded::new(metered, settings.upstream_guard, clock.clone())
             .showing_state_on(metrics.breaker(name)),
     )
+}
+
+/// As [`guarded`], for confirmation texts: the same cap and breaker settings, its
+/// own slots and breaker (the metrics' breaker gauge shows the codes' one).
+fn guarded_texts(
+    provider: Arc<dyn VerifyProvider>,
+    settings: &Settings,
+    clock: &Arc<dyn Clock>,
+    metrics: &Arc<Metrics>,
+) -> Arc<dyn VerifyProvider> {
+    let metered = Arc::new(Metered::new(provider, metrics.clone()));
+    Arc::new(Guarded::new(
+        metered,
+        settings.upstream_guard,
+        clock.clone(),
+    ))
 }
 
 /// Redis when `REDIS_URL` is set, else the SQLite file under `DATA_DIR`.

@@ -16,6 +16,7 @@ mod hardening;
 mod health;
 mod leptos_toml;
 mod limits;
+mod notify;
 mod observability;
 mod openapi;
 #[cfg(unix)]

@@ -27,7 +27,7 @@ const DOCUMENT: &str = include_str!("../../docs/openapi.json");
 const BASE: &str = "https://phone-verify.invalid/openapi.json";
 
 /// Every operation of the document; the test calls each one and fails on any other.
-const OPERATIONS: [(&str, &str); 26] = [
+const OPERATIONS: [(&str, &str); 27] = [
     ("GET", "/"),
     ("POST", "/api/verify/state"),
     ("POST", "/api/verify/start"),
@@ -48,6 +48,7 @@ const OPERATIONS: [(&str, &str); 26] = [
     ("GET", "/embed/frame.js"),
     ("POST", "/api/v1/siteverify"),
     ("POST", "/api/v1/sessions"),
+    ("POST", "/api/v1/notify"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
@@ -636,6 +637,7 @@ async fn on_the_local_provider(spec: &Spec) {
     frames_that_may_not_run(spec, &app).await;
     let hosted_token = a_hosted_page(spec, &app).await;
     siteverify(spec, &app, &token, &hosted_token).await;
+    notify(spec, &app, &token, &hosted_token).await;
     host_sessions(spec, &app).await;
     not_ready_once_shutdown_begins(spec, app).await;
 }
@@ -1308,6 +1310,110 @@ async fn siteverify(spec: &Spec, app: &TestApp, token: &str, hosted_token: &str)
     assert_eq!(too_big.status, 413);
 }
 
+/// Confirmation texts for the two verifications (their tokens already redeemed).
+async fn notify(spec: &Spec, app: &TestApp, token: &str, hosted_token: &str) {
+    let client = no_cookies();
+    let url = app.url("/api/v1/notify");
+    let form = |fields: &[(&str, &str)]| client.post(url.clone()).form(fields);
+
+    let sent = spec
+        .send(form(&[
+            ("secret", "sk_test_local"),
+            ("response", token),
+            ("text", "Your account has been created."),
+        ]))
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.text);
+    assert_eq!(sent.body, json!({"success": true, "sent": true}));
+    let by_json = spec
+        .send(client.post(url.clone()).json(&json!({
+            "secret": "sk_test_local",
+            "response": hosted_token,
+            "text": "Ihr Konto ist angelegt.\nWillkommen!",
+        })))
+        .await;
+    assert_eq!(by_json.status, 200, "{}", by_json.text);
+
+    type Fields<'a> = &'a [(&'a str, &'a str)];
+    let refusals: [(Fields, u16, &str); 7] = [
+        (
+            &[
+                ("secret", "sk_test_local"),
+                ("response", token),
+                ("text", "Again."),
+            ],
+            409,
+            "already-notified",
+        ),
+        (
+            &[("response", token), ("text", "x")],
+            401,
+            "missing-input-secret",
+        ),
+        (
+            &[
+                ("secret", "sk_nobody_0123456789abcdefghij"),
+                ("response", token),
+                ("text", "x"),
+            ],
+            401,
+            "invalid-input-secret",
+        ),
+        (
+            &[("secret", "sk_test_local"), ("text", "x")],
+            400,
+            "missing-input-response",
+        ),
+        (
+            &[
+                ("secret", "sk_test_local"),
+                ("response", "not.a.token"),
+                ("text", "x"),
+            ],
+            400,
+            "invalid-input-response",
+        ),
+        (
+            &[
+                ("secret", "sk_test_local"),
+                ("response", token),
+                ("vid", "v"),
+                ("text", "x"),
+            ],
+            400,
+            "bad-request",
+        ),
+        (
+            &[
+                ("secret", "sk_test_local"),
+                ("response", token),
+                ("text", "bell\u{7}"),
+            ],
+            400,
+            "invalid-text",
+        ),
+    ];
+    for (fields, status, code) in refusals {
+        let answer = spec.send(form(fields)).await;
+        assert_eq!(
+            (answer.status, &answer.body),
+            (status, &json!({"success": false, "error-codes": [code]})),
+            "{fields:?}"
+        );
+    }
+    let unsupported = spec
+        .send(
+            client
+                .post(url.clone())
+                .header(CONTENT_TYPE, "text/plain")
+                .body("secret=x"),
+        )
+        .await;
+    assert_eq!(unsupported.status, 415);
+    let too_big = spec.send(form(&[("text", &"s".repeat(20_000))])).await;
+    assert_eq!(too_big.status, 413);
+}
+
 async fn host_sessions(spec: &Spec, app: &TestApp) {
     let client = no_cookies();
     let url = app.url("/api/v1/sessions");
@@ -1464,6 +1570,18 @@ async fn provider_faults(spec: &Spec) {
     assert_eq!(
         spec.send(no_cookies().get(app.url("/readyz"))).await.body["provider"],
         "messagebird"
+    );
+    // No MESSAGEBIRD_ORIGINATOR: no sender for confirmation texts.
+    let no_sender = spec
+        .send(no_cookies().post(app.url("/api/v1/notify")).form(&[
+            ("secret", "sk_test_local"),
+            ("response", "not.a.token"),
+            ("text", "Welcome."),
+        ]))
+        .await;
+    assert_eq!(
+        (no_sender.status, &no_sender.body["error-codes"]),
+        (501, &json!(["notify-unavailable"]))
     );
     app.knobs(json!({"fault": "rate_limited", "retry_after": 42}))
         .await;

@@ -143,6 +143,8 @@ pub fn provider_vars(upstream: Upstream, fake_url: &str) -> Vec<(String, String)
             ("TWILIO_AUTH_TOKEN", fake::TWILIO_AUTH_TOKEN),
             ("TWILIO_VERIFY_SERVICE_SID", fake::TWILIO_SERVICE_SID),
             ("TWILIO_VERIFY_API_URL", fake_url),
+            // The Messages API of confirmation texts, at the same fake.
+            ("TWILIO_API_URL", fake_url),
         ],
     };
     vars.into_iter()

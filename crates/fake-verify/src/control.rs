@@ -1,5 +1,5 @@
 //! `/_fake/*`: what tests read and turn.
-//! `GET /_fake/messages?to=+44…` filters by number.
+//! `GET /_fake/messages?to=+44…` and `GET /_fake/texts?to=+44…` filter by number.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -9,11 +9,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Fake, Knobs, SentMessage, World};
+use super::{Fake, Knobs, SentMessage, SentText, World};
 
 pub fn routes() -> Router<Fake> {
     Router::new()
         .route("/_fake/messages", get(messages))
+        .route("/_fake/texts", get(texts))
         .route("/_fake/stats", get(stats))
         .route("/_fake/knobs", get(knobs).post(set_knobs))
         .route("/_fake/advance", post(advance))
@@ -37,12 +38,24 @@ async fn messages(
     })
 }
 
+async fn texts(
+    State(fake): State<Fake>,
+    Query(query): Query<MessagesQuery>,
+) -> Json<Vec<SentText>> {
+    let world = fake.world();
+    Json(match query.to {
+        Some(to) => world.texts.iter().filter(|m| m.to == to).cloned().collect(),
+        None => world.texts.clone(),
+    })
+}
+
 async fn stats(State(fake): State<Fake>) -> Json<Value> {
     let world = fake.world();
     let creates: HashMap<String, u32> = world.creates.clone();
     Json(json!({
         "creates": creates,
         "checks": world.checks,
+        "texts": world.texts.len(),
         "requests": world.requests,
         "last_messagebird_create": world.last_messagebird_create,
     }))

@@ -3,10 +3,16 @@
 //! benchmarks. It really generates, sends (to its own log) and checks codes, with the
 //! providers' own rules and error envelopes, and has knobs for latency and faults.
 //!
+//! It also speaks both messaging APIs a confirmation text goes through (§3, §4):
+//! Twilio's `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` and MessageBird's
+//! `POST /messages`, with the same credentials, each with its own error envelope.
+//!
 //! Control endpoints, for tests:
 //! - `GET  /_fake/messages[?to=+44…]`: codes "sent", newest first (the last 10,000):
 //!   `[{provider,to,channel,code,id,locale,text,sent_at}]`
-//! - `GET  /_fake/stats`: `{creates: {"+44…": n}, checks, requests, last_messagebird_create}`
+//! - `GET  /_fake/texts[?to=+44…]`: plain texts sent through the messaging APIs,
+//!   newest first: `[{provider,to,from,body,id,sent_at}]`
+//! - `GET  /_fake/stats`: `{creates: {"+44…": n}, checks, texts, requests, last_messagebird_create}`
 //! - `GET|POST /_fake/knobs`: read or replace the [`Knobs`] (JSON)
 //! - `POST /_fake/advance?secs=N`: move the fake's clock forward
 //! - `POST /_fake/reset`: forget everything and restore the default knobs
@@ -26,6 +32,9 @@ use serde::{Deserialize, Serialize};
 mod control;
 mod messagebird;
 mod twilio;
+
+#[cfg(test)]
+mod tests;
 
 /// The credentials the fake accepts; tests and the e2e suite configure the app with them.
 pub const MESSAGEBIRD_KEY: &str = "test_fake_messagebird_key";
@@ -66,6 +75,9 @@ pub struct Knobs {
     pub retry_after: u32,
     /// MessageBird create answers 200 (as its SDK fixtures) or 201.
     pub messagebird_create_status: u16,
+    /// MessageBird `POST /messages` answers 201 (as its documentation) or 200 (as its
+    /// SDK fixtures).
+    pub messagebird_message_status: u16,
     /// Twilio VerificationCheck answers 200 or 201.
     pub twilio_check_status: u16,
     /// MessageBird wrong tokens before a verification fails, when the request sets none.
@@ -87,6 +99,7 @@ impl Default for Knobs {
             fault: Fault::None,
             retry_after: 30,
             messagebird_create_status: 200,
+            messagebird_message_status: 201,
             twilio_check_status: 200,
             messagebird_max_attempts: 5,
             blocked_prefixes: Vec::new(),
@@ -116,6 +129,21 @@ pub struct SentMessage {
     pub sent_at: String,
 }
 
+/// A plain text the fake "sent" through a messaging API.
+#[derive(Clone, Debug, Serialize)]
+pub struct SentText {
+    pub provider: &'static str,
+    /// E.164.
+    pub to: String,
+    /// The sender: Twilio's `From` (absent with a messaging service alone) or
+    /// MessageBird's `originator`.
+    pub from: Option<String>,
+    pub body: String,
+    /// Twilio's `SM…` SID or MessageBird's message id.
+    pub id: String,
+    pub sent_at: String,
+}
+
 /// Messages kept for `/_fake/messages`; a benchmark sends far more.
 const MAX_SENT: usize = 10_000;
 
@@ -126,6 +154,7 @@ struct World {
     messagebird: HashMap<String, messagebird::Verification>,
     twilio: HashMap<String, twilio::Verification>,
     sent: Vec<SentMessage>,
+    texts: Vec<SentText>,
     creates: HashMap<String, u32>,
     checks: u32,
     /// Protocol requests received, faults included.
@@ -159,6 +188,16 @@ impl Fake {
     }
 }
 
+impl Fake {
+    /// Keeps `text` for `/_fake/texts`, stamped with the fake's time.
+    fn record_text(&self, mut text: SentText) {
+        text.sent_at = rfc3339(self.now());
+        let mut world = self.world();
+        world.texts.insert(0, text);
+        world.texts.truncate(MAX_SENT);
+    }
+}
+
 /// The fake upstream's routes: both protocols plus `/_fake`.
 pub fn router(fake: Fake) -> Router {
     let protocols = Router::new()
@@ -181,7 +220,8 @@ async fn apply_knobs(State(fake): State<Fake>, request: Request, next: Next) -> 
     if knobs.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(knobs.latency_ms)).await;
     }
-    let twilio = request.uri().path().starts_with("/v2/");
+    let path = request.uri().path();
+    let twilio = path.starts_with("/v2/") || path.starts_with("/2010-04-01/");
     match knobs.fault {
         Fault::None => next.run(request).await,
         Fault::ServerError => json(

@@ -1,17 +1,19 @@
-//! MessageBird Verify, as the fake speaks it.
+//! MessageBird Verify, and the SMS API of a confirmation text, as the fake speaks
+//! them.
 use std::time::{Duration, SystemTime};
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Fake, MESSAGEBIRD_KEY, SentMessage, json as respond, random_digits, random_hex, rfc3339,
+    Fake, MESSAGEBIRD_KEY, SentMessage, SentText, json as respond, random_digits, random_hex,
+    rfc3339,
 };
 
 pub struct Verification {
@@ -31,6 +33,7 @@ pub fn routes() -> Router<Fake> {
     Router::new()
         .route("/verify", post(create))
         .route("/verify/{id}", get(read_or_check).delete(delete))
+        .route("/messages", post(create_message))
         .layer(middleware::from_fn(access_key))
 }
 
@@ -283,4 +286,208 @@ async fn delete(State(fake): State<Fake>, Path(id): Path<String>) -> Response {
             None,
         ),
     }
+}
+
+/// The longest `body` the SMS API is described to take (nine concatenated parts).
+const MAX_BODY_CHARS: usize = 1_377;
+
+/// A request body of the SMS API: JSON, or a form whose `recipients` is a
+/// comma-separated list; either way as JSON.
+async fn message_body(request: Request) -> Result<Value, Response> {
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let unreadable = || {
+        error(
+            StatusCode::BAD_REQUEST,
+            10,
+            "the request body could not be read",
+            None,
+        )
+    };
+    if json {
+        return Json::<Value>::from_request(request, &())
+            .await
+            .map(|Json(body)| body)
+            .map_err(|_| unreadable());
+    }
+    let Form(form) = Form::<Vec<(String, String)>>::from_request(request, &())
+        .await
+        .map_err(|_| unreadable())?;
+    let mut body = serde_json::Map::new();
+    for (name, value) in form {
+        let value = if name == "recipients" {
+            Value::from(value.split(',').map(str::trim).collect::<Vec<_>>())
+        } else {
+            Value::from(value)
+        };
+        body.insert(name, value);
+    }
+    Ok(Value::Object(body))
+}
+
+/// The recipients a request names, as digits: a list of numbers or strings, or one
+/// comma-separated string; `+` and spaces dropped.
+fn recipients(value: &Value) -> Vec<String> {
+    let items: Vec<String> = match value {
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.clone(),
+                _ => String::new(),
+            })
+            .collect(),
+        Value::String(list) => list.split(',').map(str::to_owned).collect(),
+        Value::Number(n) => vec![n.to_string()],
+        _ => Vec::new(),
+    };
+    items
+        .into_iter()
+        .map(|item| item.replace([' ', '+'], ""))
+        .filter(|digits| {
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+        })
+        .collect()
+}
+
+/// An originator the SMS API takes: up to 17 digits (a number, `+` allowed), or up
+/// to 11 letters, digits and spaces.
+fn is_originator(originator: &str) -> bool {
+    let digits = originator.strip_prefix('+').unwrap_or(originator);
+    ((1..=17).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+        || ((1..=11).contains(&originator.len())
+            && originator
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b' '))
+}
+
+/// `POST /messages`: `originator`, `body`, `recipients` (JSON or a form); the message
+/// object, 201 (a knob makes it 200).
+async fn create_message(State(fake): State<Fake>, request: Request) -> Response {
+    let body = match message_body(request).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let text = |name: &str| match &body[name] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let Some(originator) = text("originator").filter(|o| !o.trim().is_empty()) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            9,
+            "originator is required",
+            Some("originator"),
+        );
+    };
+    if !is_originator(&originator) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "originator is invalid",
+            Some("originator"),
+        );
+    }
+    let Some(message) = text("body").filter(|b| !b.trim().is_empty()) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            9,
+            "body is required",
+            Some("body"),
+        );
+    };
+    if message.chars().count() > MAX_BODY_CHARS {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "body is too long",
+            Some("body"),
+        );
+    }
+    let datacoding = text("datacoding").unwrap_or_else(|| "plain".to_owned());
+    if !matches!(datacoding.as_str(), "plain" | "unicode" | "auto") {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            10,
+            "datacoding is invalid",
+            Some("datacoding"),
+        );
+    }
+    let knobs = fake.world().knobs.clone();
+    let recipients: Vec<String> = recipients(&body["recipients"])
+        .into_iter()
+        .filter(|digits| !crate::starts_with_any(&format!("+{digits}"), &knobs.blocked_prefixes))
+        .collect();
+    if recipients.is_empty() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            9,
+            "no (correct) recipients found",
+            Some("recipient"),
+        );
+    }
+    if recipients
+        .iter()
+        .any(|digits| crate::starts_with_any(&format!("+{digits}"), &knobs.landline_prefixes))
+    {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            21,
+            "recipient cannot receive SMS",
+            Some("recipient"),
+        );
+    }
+    let now = rfc3339(fake.now());
+    let id = random_hex(32);
+    let items: Vec<Value> = recipients
+        .iter()
+        .map(|digits| {
+            json!({
+                "recipient": digits.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(digits.clone())),
+                "status": "sent",
+                "statusDatetime": now,
+                "messagePartCount": 1,
+            })
+        })
+        .collect();
+    let answer = json!({
+        "id": id,
+        "href": format!("https://rest.messagebird.com/messages/{id}"),
+        "direction": "mt",
+        "type": "sms",
+        "originator": originator,
+        "body": message,
+        "reference": text("reference"),
+        "validity": null,
+        "gateway": 10,
+        "typeDetails": {},
+        "datacoding": datacoding,
+        "mclass": 1,
+        "scheduledDatetime": null,
+        "createdDatetime": now,
+        "recipients": {
+            "totalCount": recipients.len(),
+            "totalSentCount": recipients.len(),
+            "totalDeliveredCount": 0,
+            "totalDeliveryFailedCount": 0,
+            "items": items,
+        },
+    });
+    for digits in &recipients {
+        fake.record_text(SentText {
+            provider: "messagebird",
+            to: format!("+{digits}"),
+            from: Some(originator.clone()),
+            body: message.clone(),
+            id: id.clone(),
+            sent_at: String::new(),
+        });
+    }
+    let status =
+        StatusCode::from_u16(knobs.messagebird_message_status).unwrap_or(StatusCode::CREATED);
+    respond(status, answer.to_string())
 }

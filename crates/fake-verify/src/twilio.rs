@@ -1,4 +1,5 @@
-//! Twilio Verify v2, as the fake speaks it.
+//! Twilio Verify v2, and the Messages API of a confirmation text, as the fake
+//! speaks them.
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -12,8 +13,8 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::{
-    Fake, SentMessage, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_SERVICE_SID, json as respond,
-    random_digits, random_hex, rfc3339,
+    Fake, SentMessage, SentText, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_SERVICE_SID,
+    json as respond, random_digits, random_hex, rfc3339,
 };
 
 /// Twilio's defaults: 10-minute codes, 5 checks, 5 sends per 10 minutes.
@@ -36,6 +37,10 @@ pub fn routes() -> Router<Fake> {
         .route("/v2/Services/{service}/Verifications", post(create))
         .route("/v2/Services/{service}/Verifications/{sid}", get(read))
         .route("/v2/Services/{service}/VerificationCheck", post(check))
+        .route(
+            "/2010-04-01/Accounts/{account}/Messages.json",
+            post(create_message),
+        )
         .layer(middleware::from_fn(basic_auth))
 }
 
@@ -270,4 +275,157 @@ async fn check(
     }
     v.failed_checks += 1;
     respond(status, resource(v, "pending", now).to_string())
+}
+
+/// The longest `Body` the Messages API takes (21617 beyond).
+const MAX_BODY_CHARS: usize = 1_600;
+
+/// RFC 2822, as the 2010-04-01 API writes its dates.
+fn rfc2822(at: SystemTime) -> String {
+    time::OffsetDateTime::from(at)
+        .format(&time::format_description::well_known::Rfc2822)
+        .unwrap_or_default()
+}
+
+/// A sender the Messages API takes in `From`: a number in E.164, or an alphanumeric
+/// sender ID (up to 11 letters, digits and spaces, with a letter).
+fn is_sender(from: &str) -> bool {
+    is_e164(from)
+        || ((1..=11).contains(&from.len())
+            && from.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ')
+            && from.bytes().any(|b| b.is_ascii_alphabetic()))
+}
+
+fn is_service_sid(sid: &str) -> bool {
+    sid.len() == 34 && sid.starts_with("MG") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`: form fields `To`, `Body`,
+/// and `From` or `MessagingServiceSid` (or both); 201 and the Message resource.
+async fn create_message(
+    State(fake): State<Fake>,
+    Path(account): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if account != TWILIO_ACCOUNT_SID {
+        return error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        );
+    }
+    let field = |name: &str| {
+        form.get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(to) = field("To") else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21604,
+            "A 'To' phone number is required.",
+        );
+    };
+    if !is_e164(&to) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21211,
+            &format!("The 'To' number {to} is not a valid phone number."),
+        );
+    }
+    let (service, from) = (field("MessagingServiceSid"), field("From"));
+    if service.is_none() && from.is_none() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21603,
+            "A 'From' phone number is required.",
+        );
+    }
+    if service.as_deref().is_some_and(|sid| !is_service_sid(sid)) {
+        return error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        );
+    }
+    if let Some(from) = from.as_deref().filter(|from| !is_sender(from)) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21212,
+            &format!(
+                "The 'From' number {from} is not a valid phone number, shortcode, or alphanumeric sender ID."
+            ),
+        );
+    }
+    // Not trimmed: the text is sent as it is.
+    let body = form.get("Body").cloned().unwrap_or_default();
+    if body.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, 21602, "Message body is required.");
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21617,
+            "The concatenated message body exceeds the 1600 character limit.",
+        );
+    }
+    let knobs = fake.world().knobs.clone();
+    if crate::starts_with_any(&to, &knobs.blocked_prefixes) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21408,
+            &format!(
+                "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: {to}"
+            ),
+        );
+    }
+    if crate::starts_with_any(&to, &knobs.landline_prefixes) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21614,
+            &format!("'To' number {to} is not a valid mobile number"),
+        );
+    }
+    let now = fake.now();
+    let sid = format!("SM{}", random_hex(32));
+    // With a messaging service Twilio picks the sender later: `accepted`, no segments yet.
+    let (status, segments) = if service.is_some() {
+        ("accepted", "0")
+    } else {
+        ("queued", "1")
+    };
+    let uri = format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages/{sid}.json");
+    let answer = json!({
+        "sid": sid,
+        "account_sid": TWILIO_ACCOUNT_SID,
+        "messaging_service_sid": service,
+        "to": to,
+        "from": from,
+        "body": body,
+        "status": status,
+        "num_segments": segments,
+        "num_media": "0",
+        "direction": "outbound-api",
+        "api_version": "2010-04-01",
+        "price": null,
+        "price_unit": "USD",
+        "error_code": null,
+        "error_message": null,
+        "date_created": rfc2822(now),
+        "date_updated": rfc2822(now),
+        "date_sent": null,
+        "uri": uri,
+        "subresource_uris": {
+            "media": format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages/{sid}/Media.json"),
+        },
+    });
+    fake.record_text(SentText {
+        provider: "twilio",
+        to,
+        from,
+        body,
+        id: sid,
+        sent_at: String::new(),
+    });
+    respond(StatusCode::CREATED, answer.to_string())
 }

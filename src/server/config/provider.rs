@@ -124,6 +124,15 @@ pub(super) fn provider_settings(
             auth_token: env.secret("TWILIO_AUTH_TOKEN")?,
             service_sid: env.sid("TWILIO_VERIFY_SERVICE_SID", "VA")?,
             api_url: env.url("TWILIO_VERIFY_API_URL", "https://verify.twilio.com")?,
+            messages_api_url: env.url("TWILIO_API_URL", "https://api.twilio.com")?,
+            messaging_service_sid: match env
+                .get("TWILIO_MESSAGING_SERVICE_SID")
+                .filter(|v| !v.trim().is_empty())
+            {
+                Some(_) => Some(env.sid("TWILIO_MESSAGING_SERVICE_SID", "MG")?),
+                None => None,
+            },
+            from: twilio_from(env)?,
             // Twilio's locales are mostly bare languages: en-gb -> en.
             locale: language
                 .split('-')
@@ -137,5 +146,33 @@ pub(super) fn provider_settings(
             variable: "VERIFY_PROVIDER",
             problem: format!("{other:?} is not a provider (choose local, messagebird or twilio)"),
         }),
+    }
+}
+
+/// `TWILIO_FROM`, if set: a number in E.164 (`+` and 8 to 15 digits) or an
+/// alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter).
+fn twilio_from(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(from) = env
+        .get("TWILIO_FROM")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    let number = from.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    });
+    let sender_id = (1..=11).contains(&from.len())
+        && from.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ')
+        && from.bytes().any(|b| b.is_ascii_alphabetic());
+    if number || sender_id {
+        Ok(Some(from))
+    } else {
+        Err(ConfigError {
+            variable: "TWILIO_FROM",
+            problem: "must be a number in E.164 (+ and 8 to 15 digits) or a sender ID of 1 to 11 \
+                      letters, digits and spaces"
+                .into(),
+        })
     }
 }

@@ -138,6 +138,50 @@ fn twilio_needs_well_formed_sids() {
 }
 
 #[test]
+fn twilio_texts_need_a_messaging_service_or_a_sender() {
+    let ok = [
+        ("VERIFY_PROVIDER", "twilio"),
+        ("TWILIO_ACCOUNT_SID", AC),
+        ("TWILIO_AUTH_TOKEN", "tok_secret"),
+        ("TWILIO_VERIFY_SERVICE_SID", VA),
+    ];
+    let twilio = |extra: &[(&'static str, &'static str)]| {
+        let mut vars = ok.to_vec();
+        vars.extend_from_slice(extra);
+        settings(&vars).map(|s| match s.provider {
+            ProviderSettings::Twilio(tw) => tw,
+            _ => panic!("not twilio"),
+        })
+    };
+    let none = twilio(&[]).unwrap();
+    assert_eq!(none.messages_api_url.as_str(), "https://api.twilio.com/");
+    assert_eq!((none.messaging_service_sid, none.from), (None, None));
+    let service = twilio(&[(
+        "TWILIO_MESSAGING_SERVICE_SID",
+        "MG0123456789abcdef0123456789abcdef",
+    )])
+    .unwrap();
+    assert!(service.messaging_service_sid.is_some());
+    for from in ["+15005550006", "PhoneVerify", "Shop 24"] {
+        assert_eq!(
+            twilio(&[("TWILIO_FROM", from)]).unwrap().from.as_deref(),
+            Some(from)
+        );
+    }
+    for (name, bad) in [
+        ("TWILIO_MESSAGING_SERVICE_SID", "MG123"),
+        ("TWILIO_MESSAGING_SERVICE_SID", VA),
+        ("TWILIO_FROM", "+1555"),
+        ("TWILIO_FROM", "A sender far too long"),
+        ("TWILIO_FROM", "12345"),
+        ("TWILIO_FROM", "shop!"),
+        ("TWILIO_API_URL", "http://api.twilio.example"),
+    ] {
+        assert_eq!(twilio(&[(name, bad)]).unwrap_err().variable, name, "{bad}");
+    }
+}
+
+#[test]
 fn provider_urls_are_https_except_on_loopback() {
     let with = |url: &str| {
         settings(&[

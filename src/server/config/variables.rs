@@ -32,6 +32,9 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("TWILIO_AUTH_TOKEN", ""),
     ("TWILIO_VERIFY_SERVICE_SID", ""),
     ("TWILIO_VERIFY_API_URL", "https://verify.twilio.com"),
+    ("TWILIO_API_URL", "https://api.twilio.com"),
+    ("TWILIO_MESSAGING_SERVICE_SID", ""),
+    ("TWILIO_FROM", ""),
     ("VERIFY_SMS_TEMPLATE", "Your phone-verify code is %token."),
     ("VERIFY_VOICE_TEMPLATE", "Your security code is %token."),
     ("VERIFY_VOICE", "female"),
@@ -137,7 +140,9 @@ mod tests {
                         .chars()
                         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
             })
-            .filter(|word| *word != "LEPTOS_OUTPUT_NAME") // only asks whether cargo-leptos runs us
+            // LEPTOS_OUTPUT_NAME only asks whether cargo-leptos runs us;
+            // CARGO_PKG_VERSION is read by the compiler (`env!`), not at run time.
+            .filter(|word| !matches!(*word, "LEPTOS_OUTPUT_NAME" | "CARGO_PKG_VERSION"))
             .map(str::to_owned)
             .collect();
         read.extend(READ_ELSEWHERE.iter().map(|name| (*name).to_owned()));

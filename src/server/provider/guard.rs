@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
 use crate::server::clock::Clock;
-use crate::verify::OtpCode;
+use crate::verify::{OtpCode, PhoneNumber};
 
 /// `UPSTREAM_MAX_IN_FLIGHT`, `UPSTREAM_BREAKER_FAILURES`, `UPSTREAM_BREAKER_COOLDOWN_SECS`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,6 +221,14 @@ impl VerifyProvider for Guarded {
         code: &OtpCode,
     ) -> Result<CheckOutcome, ProviderError> {
         self.guard(self.inner.check(reference, code)).await
+    }
+
+    fn sends_texts(&self) -> bool {
+        self.inner.sends_texts()
+    }
+
+    async fn send_text(&self, to: &PhoneNumber, text: &str) -> Result<(), ProviderError> {
+        self.guard(self.inner.send_text(to, text)).await
     }
 }
 

@@ -1,15 +1,17 @@
 //! MessageBird Verify: `POST /verify` sends a code by SMS or text-to-speech call,
-//! `GET /verify/{id}?token=…` checks it. Wire format: docs/verify-apis.md §1.
+//! `GET /verify/{id}?token=…` checks it. A confirmation text goes through the SMS
+//! API instead (`POST /messages`). Wire formats: docs/verify-apis.md §1 and §4.
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::http::{self, UpstreamTimeouts};
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
 use super::{CodePolicy, MessageTemplates};
 use crate::i18n::Lang;
-use crate::verify::{Channel, OtpCode};
+use crate::verify::{Channel, OtpCode, PhoneNumber};
 
 /// The text-to-speech voice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,7 +34,8 @@ impl Voice {
 pub struct MessageBirdConfig {
     pub access_key: SecretString,
     pub api_url: Url,
-    /// Sender name or number; MessageBird's default when `None`.
+    /// Sender name or number; MessageBird's default when `None`. The SMS API has no
+    /// default: without one, no confirmation texts are sent.
     pub originator: Option<String>,
     /// The SMS and spoken texts; `%token` is replaced by the code (read out digit by
     /// digit in a call).
@@ -76,6 +79,13 @@ struct VerifyObject {
     status: String,
 }
 
+/// What a created SMS message must have for the answer to be one.
+#[derive(Deserialize)]
+struct MessageObject {
+    #[serde(rename = "id")]
+    _id: String,
+}
+
 #[derive(Deserialize)]
 struct ErrorEnvelope {
     errors: Vec<ApiError>,
@@ -102,14 +112,17 @@ fn first_error(status: StatusCode, body: &[u8]) -> Result<ApiError, ProviderErro
         })
 }
 
-/// What a call answered: a Verify object, or the first error of an error envelope.
-enum Answer {
-    Object(VerifyObject),
+/// What a call answered: its object, or the first error of an error envelope.
+enum Answer<T> {
+    Object(T),
     Error(StatusCode, ApiError),
 }
 
 /// Reads an answer of `call`; throttling, faults and nonsense become provider errors.
-async fn answer(response: reqwest::Response, call: &str) -> Result<Answer, ProviderError> {
+async fn answer<T: DeserializeOwned>(
+    response: reqwest::Response,
+    call: &str,
+) -> Result<Answer<T>, ProviderError> {
     let status = response.status();
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Err(ProviderError::RateLimited {
@@ -192,7 +205,7 @@ impl VerifyProvider for MessageBird {
                 .json(&body)
         })
         .await?;
-        let (status, error) = match answer(response, "create").await? {
+        let (status, error) = match answer::<VerifyObject>(response, "create").await? {
             Answer::Object(created) => {
                 return Ok(Started {
                     reference: VerificationRef::new(created.id),
@@ -227,7 +240,7 @@ impl VerifyProvider for MessageBird {
                 .header("Authorization", self.authorization())
         })
         .await?;
-        let (status, error) = match answer(response, "check").await? {
+        let (status, error) = match answer::<VerifyObject>(response, "check").await? {
             Answer::Object(object) => {
                 // Only "verified" is a success: an older API answered 200 "sent" to an empty token.
                 return Ok(match object.status.as_str() {
@@ -249,6 +262,53 @@ impl VerifyProvider for MessageBird {
             }
             10 => CheckOutcome::Wrong,
             _ => return Err(common_error(status, &error)),
+        })
+    }
+
+    fn sends_texts(&self) -> bool {
+        self.config.originator.is_some()
+    }
+
+    async fn send_text(&self, to: &PhoneNumber, text: &str) -> Result<(), ProviderError> {
+        let Some(originator) = &self.config.originator else {
+            return Err(ProviderError::Misconfigured(
+                "no MESSAGEBIRD_ORIGINATOR to send texts from".into(),
+            ));
+        };
+        let body = json!({
+            "originator": originator,
+            "recipients": [to.e164().trim_start_matches('+')],
+            "body": text,
+            // Hosts write in any language: GSM-7 when it fits, else Unicode.
+            "datacoding": "auto",
+        });
+        let url = self.url(&["messages"]);
+        let response = http::send(|| {
+            self.client
+                .post(url.clone())
+                .header("Authorization", self.authorization())
+                .json(&body)
+        })
+        .await?;
+        let (status, error) = match answer::<MessageObject>(response, "message").await? {
+            Answer::Object(_) => return Ok(()),
+            Answer::Error(status, error) => (status, error),
+        };
+        // The description is left out: it may quote the recipient.
+        let text = format!(
+            "MessageBird SMS error {} ({status}) on {}",
+            error.code,
+            error.parameter.as_deref().unwrap_or("-")
+        );
+        Err(match (error.code, error.parameter.as_deref()) {
+            (9 | 10, Some("recipient" | "recipients")) | (21, _) => {
+                ProviderError::NumberRejected(text)
+            }
+            (2 | 25, _) | (9 | 10, Some("originator")) => ProviderError::Misconfigured(text),
+            _ if status == StatusCode::TOO_MANY_REQUESTS => {
+                ProviderError::RateLimited { retry_after: None }
+            }
+            _ => ProviderError::Refused(text),
         })
     }
 }

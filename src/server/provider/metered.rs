@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use super::{CheckOutcome, ProviderError, StartRequest, Started, VerificationRef, VerifyProvider};
 use crate::server::metrics::Metrics;
-use crate::verify::OtpCode;
+use crate::verify::{OtpCode, PhoneNumber};
 
 /// A provider whose calls show in the metrics (`upstream_seconds`,
 /// `upstream_in_flight`). Inside the guard: calls it sheds never reach here.
@@ -79,5 +79,13 @@ impl VerifyProvider for Metered {
     ) -> Result<CheckOutcome, ProviderError> {
         self.measure("check", self.inner.check(reference, code))
             .await
+    }
+
+    fn sends_texts(&self) -> bool {
+        self.inner.sends_texts()
+    }
+
+    async fn send_text(&self, to: &PhoneNumber, text: &str) -> Result<(), ProviderError> {
+        self.measure("notify", self.inner.send_text(to, text)).await
     }
 }

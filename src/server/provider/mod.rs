@@ -5,6 +5,10 @@
 //! - [`LocalProvider`]: built in, delivers to the dev outbox; the default.
 //! - [`MessageBird`]: MessageBird Verify (`POST /verify`, `GET /verify/{id}?token=`).
 //! - [`Twilio`]: Twilio Verify v2 (`Verifications`, `VerificationCheck`).
+//!
+//! Besides codes, each can send one plain text, a host's confirmation after a
+//! verification ([`VerifyProvider::send_text`], `POST /api/v1/notify`): Twilio's
+//! Messages API, MessageBird's SMS API, or the dev outbox.
 use std::fmt;
 use std::time::Duration;
 
@@ -156,4 +160,21 @@ pub trait VerifyProvider: Send + Sync {
         reference: &VerificationRef,
         code: &OtpCode,
     ) -> Result<CheckOutcome, ProviderError>;
+
+    /// Whether [`Self::send_text`] has a sender to send from: Twilio with
+    /// `TWILIO_MESSAGING_SERVICE_SID` or `TWILIO_FROM`, MessageBird with
+    /// `MESSAGEBIRD_ORIGINATOR`, the local provider always.
+    fn sends_texts(&self) -> bool {
+        false
+    }
+
+    /// Sends `text` by SMS to `to` through the provider's messaging API (not its
+    /// Verify API). Never retried once the request may have reached the provider.
+    async fn send_text(&self, to: &PhoneNumber, text: &str) -> Result<(), ProviderError> {
+        let _ = (to, text);
+        Err(ProviderError::Misconfigured(format!(
+            "{} sends no texts",
+            self.name()
+        )))
+    }
 }

@@ -1,6 +1,7 @@
 //! What a host site's backend calls: the public keys of the result tokens,
-//! `siteverify`, which checks and redeems one, and `sessions`, which prepares a
-//! widget for a number the host already knows.
+//! `siteverify`, which checks and redeems one, `sessions`, which prepares a
+//! widget for a number the host already knows, and `notify`, which sends a
+//! confirmation text to a number just verified.
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::server::embed::tickets::{self, TICKET_TTL, Ticket};
+use crate::server::notify::{NotifyError, NotifyRequest};
 use crate::server::siteverify::{SiteverifyRequest, siteverify};
 use crate::server::{AppState, hardening};
 use crate::verify::PhoneNumber;
@@ -23,6 +25,7 @@ pub fn routes(state: &AppState) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/api/v1/siteverify", post(verify))
         .route("/api/v1/sessions", post(create_session))
+        .route("/api/v1/notify", post(notify))
         .layer(RequestBodyLimitLayer::new(hardening::API_BODY_LIMIT))
         .with_state(state.clone())
 }
@@ -172,6 +175,40 @@ async fn create_session(
         Err(error) => {
             tracing::error!(%error, "cannot store a host session");
             refused(StatusCode::INTERNAL_SERVER_ERROR, "internal-error")
+        }
+    }
+}
+
+/// `POST /api/v1/notify` (`secret`, `response` or `vid`, `text`), form-encoded or
+/// JSON: sends `text` once to the number of a verification of the site's from the
+/// last ten minutes (`server::notify` has the rules). 200 `{success, sent}`, else
+/// the status and code of the refusal, with `Retry-After` when waiting helps.
+async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = match parse_body::<NotifyRequest>(&headers, &body) {
+        Ok(request) => {
+            state
+                .notifier()
+                .notify(&request, state.clock.unix_secs())
+                .await
+        }
+        Err(BodyProblem::Unsupported) => return BodyProblem::Unsupported.response(),
+        Err(BodyProblem::Unreadable) => Err(NotifyError::BadRequest),
+    };
+    let provider = state.messenger.name();
+    match result {
+        Ok(()) => {
+            state.metrics.notification(provider, "sent");
+            answer(StatusCode::OK, json!({"success": true, "sent": true}))
+        }
+        Err(error) => {
+            state.metrics.notification(provider, error.code());
+            let mut response = refused(error.status(), error.code());
+            if let Some(wait) = error.retry_after() {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, wait.into());
+            }
+            response
         }
     }
 }

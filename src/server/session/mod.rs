@@ -51,6 +51,9 @@ pub struct LockedPhone {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     pub e164: String,
+    /// The number's ISO country, for the metrics (`None`: non-geographic).
+    #[serde(default)]
+    pub country: Option<String>,
     pub display: String,
     pub channel: Channel,
     pub reference: VerificationRef,
@@ -187,6 +190,7 @@ mod tests {
 
     fn pending(resend_at: u64, expires_at: u64) -> Pending {
         Pending {
+            country: Some("GB".into()),
             e164: "+447911123456".into(),
             display: "+44 7911 123456".into(),
             channel: Channel::Voice,

@@ -140,9 +140,7 @@ impl SqliteStore {
                 answer: Box::new(move |committed| {
                     let _ = answer.send(match (result, committed) {
                         (Ok(value), true) => Ok(value),
-                        (Ok(_), false) => {
-                            Err(StoreError("the transaction did not commit".into()))
-                        }
+                        (Ok(_), false) => Err(StoreError("the transaction did not commit".into())),
                         (Err(error), _) => Err(error),
                     });
                 }),
@@ -468,7 +466,10 @@ mod tests {
         assert!(failing.is_err());
         fine.unwrap();
         assert_eq!(store.get("half").await.unwrap(), None, "undone");
-        assert_eq!(store.get("whole").await.unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(
+            store.get("whole").await.unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
     }
 
     #[tokio::test]

@@ -139,6 +139,22 @@ impl Issuer {
         phone_verify_token::verify(token, &self.ring().jwks(), &expected, now)
     }
 
+    /// As [`Self::check`], also taking a token up to `late_by` seconds past its
+    /// expiry: for a caller that decides by `auth_time` itself (notify).
+    ///
+    /// # Errors
+    /// Why it is not a token of ours for that site.
+    pub fn check_late(
+        &self,
+        token: &str,
+        sitekey: &str,
+        now: u64,
+        late_by: u64,
+    ) -> Result<Claims, TokenError> {
+        let expected = Expected::new(&self.url, sitekey).leeway(late_by);
+        phone_verify_token::verify(token, &self.ring().jwks(), &expected, now)
+    }
+
     /// Marks the token used; false when it already was.
     ///
     /// # Errors

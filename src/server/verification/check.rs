@@ -3,7 +3,7 @@ use super::{Caller, Verifier};
 use crate::server::limits;
 use crate::server::provider::CheckOutcome;
 use crate::server::session::{Pending, SessionSlot, Verified, VerifySession};
-use crate::verify::{OtpCode, PhoneNumber, Step, VerifyError, mask_e164};
+use crate::verify::{OtpCode, Step, VerifyError, mask_e164};
 
 impl Verifier<'_> {
     /// Checks `code` against this session's pending verification. A code that is
@@ -77,9 +77,6 @@ impl Verifier<'_> {
         match outcome {
             CheckOutcome::Approved => {
                 tracing::info!(to = %mask_e164(&pending.e164), "number verified");
-                let country = PhoneNumber::parse(&pending.e164, None)
-                    .ok()
-                    .and_then(|number| number.country().map(str::to_owned));
                 limits::right_code(self.store, &self.settings.limits, &subject, now).await?;
                 stored.pending = None;
                 stored.verified = Some(Verified {
@@ -91,7 +88,8 @@ impl Verifier<'_> {
                 });
                 slot.renew_id().await?;
                 slot.save(stored).await?;
-                self.metrics.verified(pending.channel, country.as_deref());
+                self.metrics
+                    .verified(pending.channel, pending.country.as_deref());
                 Ok(self.step(stored, caller, now))
             }
             CheckOutcome::Wrong => {

@@ -67,6 +67,7 @@ impl Verifier<'_> {
         stored.verified = None;
         stored.pending = Some(Pending {
             e164: number.e164().to_owned(),
+            country: number.country().map(str::to_owned),
             display: match &locked {
                 Some(locked) => locked.masked.clone(),
                 None => number.international().to_owned(),

@@ -1,17 +1,32 @@
-//! Load generator: full start+check round trips against a running server on the
-//! local provider. Each worker is one browser session with its own number; a round
-//! trip is `start` → read the code from `/dev/outbox.json` → `check` (verified).
+//! Load generator: full start+check round trips against a running server. Each
+//! worker is one browser session with its own number; a round trip is `start` →
+//! read the code → `check` (verified).
+//!
+//! Two paths, as the two kinds of visitor take them:
+//! - JSON (default): the hydrated widget's server-function calls, JSON answers;
+//! - `--forms`: a browser without JavaScript, posting the page's forms and
+//!   following each 303 back to the server-rendered page.
+//!
+//! The code comes from the local provider's `/dev/outbox.json`, or with
+//! `--fake URL` from `fake-verify`'s message list (the app then talks to
+//! MessageBird or Twilio at that fake).
 //!
 //! Run by `scripts/bench.sh`, or by hand against a server started with
 //! `VERIFY_RESEND_COOLDOWN_SECS=0`:
-//!   cargo run --release -p loadgen --bin flow -- http://127.0.0.1:3200 16 10
+//!   cargo run --release -p loadgen --bin flow -- http://127.0.0.1:3200 16 10 [--forms] [--fake URL]
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
+    let mut args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
+    let forms = take_flag(&mut args, "--forms");
+    let fake = take_option(&mut args, "--fake");
+    let path = Path {
+        forms,
+        fake: fake.clone(),
+    };
     let base = args
         .get(1)
         .cloned()
@@ -24,17 +39,19 @@ async fn main() {
     let tasks: Vec<_> = (0..workers)
         .map(|worker| {
             let base = base.clone();
+            let path = path.clone();
             tokio::spawn(async move {
                 let client = reqwest::Client::builder()
                     .cookie_store(true)
+                    .redirect(reqwest::redirect::Policy::none())
                     .build()
                     .unwrap();
                 let e164 = format!("+447400{worker:06}");
-                round_trip(&client, &base, &e164).await;
+                path.round_trip(&client, &base, &e164).await;
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    round_trip(&client, &base, &e164).await;
+                    path.round_trip(&client, &base, &e164).await;
                     latencies.push(started.elapsed());
                 }
                 latencies
@@ -50,7 +67,8 @@ async fn main() {
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
-        "round trips: {}  workers: {workers}  throughput: {:.0}/s  p50: {:.2} ms  p99: {:.2} ms",
+        "{} path: round trips: {}  workers: {workers}  throughput: {:.0}/s  p50: {:.2} ms  p99: {:.2} ms",
+        if forms { "form" } else { "JSON" },
         latencies.len(),
         latencies.len() as f64 / elapsed,
         pct(0.50).as_secs_f64() * 1e3,
@@ -58,18 +76,81 @@ async fn main() {
     );
 }
 
-async fn round_trip(client: &reqwest::Client, base: &str, e164: &str) {
-    let sent = post(
-        client,
-        base,
-        "start",
-        &[("phone", e164), ("channel", "sms")],
-    )
-    .await;
-    assert!(sent.get("EnterCode").is_some(), "start failed: {sent}");
-    let code = loadgen::outbox_code(client, base, e164).await;
-    let checked = post(client, base, "check", &[("code", &code)]).await;
-    assert!(checked.get("Verified").is_some(), "check failed: {checked}");
+/// Which way the round trips go.
+#[derive(Clone)]
+struct Path {
+    forms: bool,
+    fake: Option<String>,
+}
+
+impl Path {
+    async fn round_trip(&self, client: &reqwest::Client, base: &str, e164: &str) {
+        let start = [("phone", e164), ("channel", "sms")];
+        if self.forms {
+            let page = post_form(client, base, "start", &start).await;
+            assert!(page.contains(r#"data-step="code""#), "start failed");
+        } else {
+            let sent = post(client, base, "start", &start).await;
+            assert!(sent.get("EnterCode").is_some(), "start failed: {sent}");
+        }
+        let code = match &self.fake {
+            Some(fake) => loadgen::code_for(client, fake, e164)
+                .await
+                .expect("the fake sent a code"),
+            None => loadgen::outbox_code(client, base, e164).await,
+        };
+        if self.forms {
+            let page = post_form(client, base, "check", &[("code", &code)]).await;
+            assert!(page.contains(r#"data-step="verified""#), "check failed");
+        } else {
+            let checked = post(client, base, "check", &[("code", &code)]).await;
+            assert!(checked.get("Verified").is_some(), "check failed: {checked}");
+        }
+    }
+}
+
+/// Posts the page's form as a browser without JavaScript does, and follows the 303
+/// back to the page; returns the page.
+async fn post_form(
+    client: &reqwest::Client,
+    base: &str,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> String {
+    let answer = client
+        .post(format!("{base}/api/verify/{endpoint}"))
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("referer", format!("{base}/"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        303,
+        "{endpoint}: a redirect back to the page"
+    );
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    let page = if location.starts_with("http") {
+        location
+    } else {
+        format!("{base}{location}")
+    };
+    client.get(page).send().await.unwrap().text().await.unwrap()
+}
+
+fn take_flag(args: &mut Vec<String>, flag: &str) -> bool {
+    let before = args.len();
+    args.retain(|a| a != flag);
+    args.len() != before
+}
+
+fn take_option(args: &mut Vec<String>, name: &str) -> Option<String> {
+    let at = args.iter().position(|a| a == name)?;
+    let value = args.get(at + 1).cloned();
+    args.drain(at..(at + 2).min(args.len()));
+    value
 }
 
 async fn post(
