@@ -6,6 +6,7 @@
 # start+check round trips per second on the local provider (closed loop), and
 # open-loop start+check through MessageBird and Twilio against the fake upstream at
 # 0 ms and 50 ms upstream latency, with the latency the app adds over the upstream;
+# the server's CPU time per verification on both paths (scripts/bench-cpu.sh);
 # and for embedding: the loader's size, the frame's time to interactive inside a host
 # page on another site, and siteverify throughput.
 # Results are recorded in BENCHMARKS.md.
@@ -117,3 +118,7 @@ for latency in 0 50; do
     echo "   app RSS: $(rss "${app_pid[$provider]}")"
   done
 done
+
+echo
+kill "${pids[@]}" 2>/dev/null || true
+scripts/bench-cpu.sh 32 "$SECONDS_PER_RUN"

@@ -70,6 +70,22 @@ impl MessageBird {
     fn authorization(&self) -> String {
         format!("AccessKey {}", self.config.access_key.expose_secret())
     }
+
+    /// Posts `body` as JSON to the API path `path`, with the access key.
+    async fn post_json(
+        &self,
+        path: &[&str],
+        body: &serde_json::Value,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let url = self.url(path);
+        http::send(|| {
+            self.client
+                .post(url.clone())
+                .header("Authorization", self.authorization())
+                .json(body)
+        })
+        .await
+    }
 }
 
 /// The fields of a Verify object this client reads.
@@ -197,14 +213,7 @@ impl VerifyProvider for MessageBird {
         if let Some(originator) = &self.config.originator {
             body["originator"] = json!(originator);
         }
-        let url = self.url(&["verify"]);
-        let response = http::send(|| {
-            self.client
-                .post(url.clone())
-                .header("Authorization", self.authorization())
-                .json(&body)
-        })
-        .await?;
+        let response = self.post_json(&["verify"], &body).await?;
         let (status, error) = match answer::<VerifyObject>(response, "create").await? {
             Answer::Object(created) => {
                 return Ok(Started {
@@ -282,14 +291,7 @@ impl VerifyProvider for MessageBird {
             // Hosts write in any language: GSM-7 when it fits, else Unicode.
             "datacoding": "auto",
         });
-        let url = self.url(&["messages"]);
-        let response = http::send(|| {
-            self.client
-                .post(url.clone())
-                .header("Authorization", self.authorization())
-                .json(&body)
-        })
-        .await?;
+        let response = self.post_json(&["messages"], &body).await?;
         let (status, error) = match answer::<MessageObject>(response, "message").await? {
             Answer::Object(_) => return Ok(()),
             Answer::Error(status, error) => (status, error),
