@@ -3,21 +3,29 @@
 // loader's `pv-ready` (the frame is shown, its server-rendered forms usable) and to
 // the frame's hydration (`body[data-hydrated]` inside the frame). Each load is a
 // fresh context with an empty cache. Needs the app and host/server.mjs running.
-//   node embed-tti.mjs [host-url] [loads]     (default http://localhost:3120, 20)
+// With `fast3g`, Chromium emulates a slow network (see stats.mjs) for every load.
+//   node embed-tti.mjs [host-url] [loads] [fast3g]     (default http://localhost:3120, 20)
 import { chromium } from 'playwright-core';
-import { chromiumArgs, stat } from './stats.mjs';
+import { chromiumArgs, emulateNetwork, stat } from './stats.mjs';
 
 const host = process.argv[2] ?? 'http://localhost:3120';
 const loads = Number(process.argv[3] ?? 20);
+const network = process.argv[4];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [...chromiumArgs, '--test-third-party-cookie-phaseout'],
+  args: [
+    ...chromiumArgs,
+    '--test-third-party-cookie-phaseout',
+    // The frame in the host page's process, so that the emulated network slows it too.
+    ...(network ? ['--disable-site-isolation-trials', '--disable-features=IsolateOrigins,site-per-process'] : []),
+  ],
 });
 const ready = [];
 const hydrated = [];
 for (let i = 0; i < loads; i++) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  await emulateNetwork(context, page, network);
   await page.addInitScript(() => {
     document.addEventListener('pv-ready', () => (window.__readyAt = performance.now()));
   });
@@ -40,6 +48,6 @@ for (let i = 0; i < loads; i++) {
   await context.close();
 }
 await browser.close();
-console.log(`embedded, over ${loads} cold loads of the host page:`);
+console.log(`embedded, over ${loads} cold loads of the host page${network ? ` on ${network}` : ''}:`);
 console.log(`  frame shown (pv-ready): ${stat(ready)}`);
 console.log(`  frame hydrated (upper bound): ${stat(hydrated)}`);

@@ -1,13 +1,15 @@
 // Time from navigation to an interactive widget, in headless Chromium on this machine:
 // how long after navigation start the WASM bundle has hydrated the page
 // (`body[data-hydrated]`, set as the last step of `hydrate()`), plus first contentful
-// paint. Each load is a fresh context with an empty cache.
-//   node tti.mjs [base-url] [loads]     (default http://127.0.0.1:3000, 20)
+// paint. Each load is a fresh context with an empty cache. With `fast3g`, Chromium
+// emulates a slow network (see stats.mjs) for every load.
+//   node tti.mjs [base-url] [loads] [fast3g]     (default http://127.0.0.1:3000, 20)
 import { chromium } from 'playwright-core';
-import { chromiumArgs, stat } from './stats.mjs';
+import { chromiumArgs, emulateNetwork, stat } from './stats.mjs';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:3000';
 const loads = Number(process.argv[3] ?? 20);
+const network = process.argv[4];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: chromiumArgs,
@@ -17,6 +19,7 @@ const paint = [];
 for (let i = 0; i < loads; i++) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  await emulateNetwork(context, page, network);
   // Note the moment the attribute appears, not when a poll happens to see it.
   await page.addInitScript(() => {
     new MutationObserver((_, observer) => {
@@ -35,5 +38,6 @@ for (let i = 0; i < loads; i++) {
   await context.close();
 }
 await browser.close();
-console.log(`time to interactive over ${loads} cold loads: ${stat(interactive)}`);
+const on = network ? ` on ${network}` : '';
+console.log(`time to interactive over ${loads} cold loads${on}: ${stat(interactive)}`);
 console.log(`first contentful paint: ${stat(paint)}`);

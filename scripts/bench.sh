@@ -6,7 +6,9 @@
 # start+check round trips per second on the local provider (closed loop), and
 # open-loop start+check through MessageBird and Twilio against the fake upstream at
 # 0 ms and 50 ms upstream latency, with the latency the app adds over the upstream;
-# the server's CPU time per verification on both paths (scripts/bench-cpu.sh);
+# the server's CPU time per verification on both paths (scripts/bench-cpu.sh), how
+# verifications per second scale with browsers at 50 ms upstream latency
+# (scripts/bench-scale.sh), time to interactive over an emulated Fast 3G network;
 # and for embedding: the loader's size, the frame's time to interactive inside a host
 # page on another site, and siteverify throughput.
 # Results are recorded in BENCHMARKS.md.
@@ -69,6 +71,8 @@ rss() { echo "$(($(awk '/VmRSS/ { print $2 }' "/proc/$1/status") / 1024)) MiB"; 
 wait_for "http://127.0.0.1:$PORT/"
 echo "(time to interactive first, on the idle server: headless Chromium, 20 cold loads)"
 (cd end2end && node tti.mjs "http://127.0.0.1:$PORT" 20)
+echo "(the same over an emulated Fast 3G network, 7 cold loads; target: interactive within 2.5 s)"
+(cd end2end && node tti.mjs "http://127.0.0.1:$PORT" 7 fast3g)
 echo "(bytes on the wire, first and repeat visit; target: bundle <= 210000 first, 0 on repeat)"
 (cd end2end && node transfer.mjs "http://127.0.0.1:$PORT" 3)
 ./target/release/flow "http://127.0.0.1:$PORT" "$WORKERS" "$SECONDS_PER_RUN" 2>/dev/null
@@ -85,6 +89,7 @@ HOST_ADDR="localhost:$((PORT + 20))" WIDGET_URL="http://127.0.0.1:$PORT" node en
 pids+=($!)
 wait_for "http://localhost:$((PORT + 20))/signup"
 (cd end2end && node embed-tti.mjs "http://localhost:$((PORT + 20))" 20)
+(cd end2end && node embed-tti.mjs "http://localhost:$((PORT + 20))" 7 fast3g)
 ./target/release/siteverify "http://127.0.0.1:$PORT" 2000 "$WORKERS" 2>/dev/null
 
 echo
@@ -122,3 +127,5 @@ done
 echo
 kill "${pids[@]}" 2>/dev/null || true
 scripts/bench-cpu.sh 32 "$SECONDS_PER_RUN"
+echo
+scripts/bench-scale.sh "$SECONDS_PER_RUN"
