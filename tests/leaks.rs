@@ -25,10 +25,13 @@ use phone_verify::server::telemetry::{self, DEFAULT_FILTER, LogFormat};
 use serde_json::{Value, json};
 use tracing_subscriber::prelude::*;
 
+/// A log's bytes, as a sink fills them.
+type Log = Arc<Mutex<Vec<u8>>>;
+
 /// Everything logged on this thread, as text and as `LOG_FORMAT=json` prints it.
 struct Captured {
-    text: Arc<Mutex<Vec<u8>>>,
-    json: Arc<Mutex<Vec<u8>>>,
+    text: Log,
+    json: Log,
     _guard: tracing::subscriber::DefaultGuard,
 }
 
@@ -37,9 +40,9 @@ struct Captured {
 /// `#[tokio::test]` runs the app it starts on its own thread, so only this test's
 /// app is captured, while the other tests of the binary run beside it.
 fn capture_log() -> Captured {
-    let (text, json) = (Arc::default(), Arc::default());
-    let (text_sink, json_sink): (Arc<Mutex<Vec<u8>>>, Arc<Mutex<Vec<u8>>>) =
-        (Arc::clone(&text), Arc::clone(&json));
+    let text: Log = Arc::default();
+    let json: Log = Arc::default();
+    let (text_sink, json_sink) = (text.clone(), json.clone());
     let subscriber = tracing_subscriber::registry()
         .with(tracing_subscriber::EnvFilter::new(format!(
             "{DEFAULT_FILTER},phone_verify=debug"

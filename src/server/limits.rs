@@ -142,7 +142,8 @@ impl Refusal {
 /// window is full. The caller records an admitted send once every other limit agrees.
 ///
 /// # Errors
-/// [`VerifyError::RateLimited`] with the wait until the oldest send leaves the window.
+/// A [`Refusal`] (`session-10min`) carrying [`VerifyError::RateLimited`] with the
+/// wait until the oldest send leaves the window.
 pub fn admit_session_send(
     sends_at: &mut Vec<u64>,
     policy: &LimitPolicy,
@@ -397,8 +398,9 @@ pub struct CheckSubject<'a> {
 /// limit is on wrong codes.
 ///
 /// # Errors
-/// [`VerifyError::TooManyAttempts`] once the code has had its tries;
-/// [`VerifyError::RateLimited`] when the number or the client has had too many.
+/// A [`Refusal`] carrying [`VerifyError::TooManyAttempts`] once the code has had
+/// its tries, or [`VerifyError::RateLimited`] when the number or the client has had
+/// too many.
 pub async fn admit_check(
     store: &dyn StateStore,
     policy: &LimitPolicy,
@@ -457,7 +459,8 @@ fn failed_checks_counter(policy: &LimitPolicy, e164: &str, client: &str, now: u6
 /// sessions in a loop fills the store no faster than this.
 ///
 /// # Errors
-/// [`VerifyError::RateLimited`] with the wait, once the client's hour is full.
+/// A [`Refusal`] (`sessions-hour`) carrying [`VerifyError::RateLimited`] with the
+/// wait, once the client's hour is full.
 pub async fn admit_new_session(
     store: &dyn StateStore,
     policy: &LimitPolicy,

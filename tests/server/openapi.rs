@@ -1214,13 +1214,11 @@ async fn a_hosted_page(spec: &Spec, app: &TestApp) -> String {
         "{location}"
     );
     let url = reqwest::Url::parse(&location).unwrap();
-    let token = url
-        .query_pairs()
+    url.query_pairs()
         .find(|(name, _)| name == "pv_token")
         .unwrap()
         .1
-        .into_owned();
-    token
+        .into_owned()
 }
 
 async fn siteverify(spec: &Spec, app: &TestApp, token: &str, hosted_token: &str) {

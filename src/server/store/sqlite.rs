@@ -273,7 +273,7 @@ fn run_jobs(connection: &Connection, queue: &Receiver<Job>, wal: Option<&Wal>) {
         }
         transactions = transactions.wrapping_add(1);
         if let Some(wal) = wal
-            && transactions % WAL_SIZE_CHECK_EVERY == 0
+            && transactions.is_multiple_of(WAL_SIZE_CHECK_EVERY)
         {
             keep_wal_bounded(connection, wal);
         }
