@@ -76,7 +76,7 @@ pub fn build_router(state: AppState) -> Router {
         // Outside the sessions: a session is read after the lock is taken, and saved
         // before it is freed.
         .layer(axum::middleware::from_fn_with_state(
-            state.store.clone(),
+            Arc::new(flow_lock::FlowLocks::new(state.store.clone())),
             flow_lock::one_at_a_time,
         ))
         .layer(axum::middleware::map_response(

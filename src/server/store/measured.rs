@@ -63,4 +63,8 @@ impl StateStore for Measured {
     async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError> {
         self.time("admit", self.inner.admit(counters)).await
     }
+
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
 }

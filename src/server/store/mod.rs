@@ -49,6 +49,11 @@ pub trait StateStore: Send + Sync {
     /// Atomically: if every counter is below its limit, adds one to each and answers
     /// `None`; otherwise changes nothing and answers the index of the first that is full.
     async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError>;
+    /// Whether other processes use this store too (Redis), or only this one
+    /// (SQLite): what no other process can ask for may then be kept in memory.
+    fn is_shared(&self) -> bool {
+        true
+    }
 }
 
 /// A fixed-window counter as [`StateStore::admit`] sees it.

@@ -432,6 +432,11 @@ impl StateStore for SqliteStore {
         })
         .await
     }
+
+    /// One file, one process: a second instance needs Redis (README, Deploying).
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 fn parse_count(bytes: &[u8]) -> u64 {
