@@ -195,7 +195,7 @@ impl Metrics {
         let sessions = Family::default();
         registry.register(
             "sessions_created",
-            "Sessions stored, by kind (cookie, embed, host)",
+            "Sessions stored, by kind (cookie, embed, hosted, host)",
             sessions.clone(),
         );
         let tokens = Family::default();

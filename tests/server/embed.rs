@@ -166,11 +166,7 @@ const TWO_SITES: &str = r#"
 
 /// The app with `sites` as its sites file.
 async fn with_sites(sites: &str) -> TestApp {
-    let dir = crate::support::fresh_data_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("sites.toml");
-    std::fs::write(&file, sites).unwrap();
-    spawn_app(&[("VERIFY_SITES_FILE", file.to_str().unwrap())]).await
+    spawn_app(&[("VERIFY_SITES_FILE", &crate::support::sites_file(sites))]).await
 }
 
 const SIGNUP: &str =

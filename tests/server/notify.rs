@@ -498,11 +498,11 @@ fn two_sites(per_day: u32) -> String {
 }
 
 async fn with_sites(upstream: Upstream, sites: &str) -> TestApp {
-    let dir = crate::support::fresh_data_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("sites.toml");
-    std::fs::write(&file, sites).unwrap();
-    spawn(upstream, &[("VERIFY_SITES_FILE", file.to_str().unwrap())]).await
+    spawn(
+        upstream,
+        &[("VERIFY_SITES_FILE", &crate::support::sites_file(sites))],
+    )
+    .await
 }
 
 const SHOP_SECRET: &str = "sk_test_shop_0123456789abcdefghij";

@@ -207,6 +207,16 @@ pub fn fresh_data_dir() -> std::path::PathBuf {
     dir
 }
 
+/// Writes `sites` as a sites file in a fresh directory; its path, for
+/// `VERIFY_SITES_FILE`.
+pub fn sites_file(sites: &str) -> String {
+    let dir = fresh_data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sites.toml");
+    std::fs::write(&file, sites).unwrap();
+    file.display().to_string()
+}
+
 pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     // Server logs only when asked for: TEST_LOG=1 cargo test …
     if std::env::var_os("TEST_LOG").is_some() {

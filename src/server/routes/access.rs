@@ -82,31 +82,26 @@ fn route_label(pattern: &str, path: &str) -> String {
         return pattern.to_owned();
     };
     let endpoint = path.rsplit_once("/api/").map(|(_, name)| name);
-    match endpoint.filter(|name| SERVER_FNS.iter().any(|known| known == name)) {
+    let ours = |name: &&str| {
+        SERVER_FNS
+            .iter()
+            .any(|known| known.strip_prefix("/api/") == Some(*name))
+    };
+    match endpoint.filter(ours) {
         Some(name) => format!("{prefix}{name}"),
         None => pattern.to_owned(),
     }
 }
 
-/// The server functions' names under `/api/` (`verify/start`, …).
+/// The server functions' paths (`/api/verify/start`, …).
 const SERVER_FNS: [&str; 6] = [
-    strip_api(CurrentFlow::PATH),
-    strip_api(StartVerification::PATH),
-    strip_api(FormatPhone::PATH),
-    strip_api(CheckCode::PATH),
-    strip_api(ResendCode::PATH),
-    strip_api(RestartVerification::PATH),
+    CurrentFlow::PATH,
+    StartVerification::PATH,
+    FormatPhone::PATH,
+    CheckCode::PATH,
+    ResendCode::PATH,
+    RestartVerification::PATH,
 ];
-
-const fn strip_api(path: &'static str) -> &'static str {
-    match path.as_bytes() {
-        [b'/', b'a', b'p', b'i', b'/', rest @ ..] => match std::str::from_utf8(rest) {
-            Ok(name) => name,
-            Err(_) => path,
-        },
-        _ => path,
-    }
-}
 
 /// The caller's id if it is a short plain token (so that it cannot forge log
 /// lines), else a new one.
