@@ -14,7 +14,7 @@
   var ORIGIN = new URL(script && script.src ? script.src : '/', location.href).origin;
   var TITLES = { en: 'Phone number verification', de: 'Telefonnummer bestätigen', ar: 'التحقق من رقم الهاتف' };
   var MISSING = { en: 'Verify your phone number first.', de: 'Bestätige zuerst deine Telefonnummer.', ar: 'تحقّق من رقم هاتفك أولًا.' };
-  var PARAMS = ['action', 'cdata', 'nonce', 'session'];
+  var PARAMS = ['action', 'cdata', 'nonce', 'session', 'channel'];
   var THEME_PROPERTIES = ['font', 'fg', 'bg', 'muted', 'border', 'accent', 'accent-fg', 'error', 'success', 'radius', 'gap', 'box', 'popup-shadow'];
   var READY_TIMEOUT_MS = 15000;
   var count = 0;
@@ -26,7 +26,7 @@
 
   class PhoneVerify extends HTMLElement {
     static get formAssociated() { return true; }
-    static get observedAttributes() { return ['sitekey', 'lang', 'theme', 'action', 'cdata', 'nonce', 'session']; }
+    static get observedAttributes() { return ['sitekey', 'lang', 'theme', 'action', 'cdata', 'nonce', 'session', 'channel']; }
 
     constructor() {
       super();

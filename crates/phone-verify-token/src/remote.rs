@@ -64,6 +64,20 @@ impl RemoteJwks {
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        self.verify_at(token, expected, now).await
+    }
+
+    /// [`RemoteJwks::verify`] at Unix time `now`, for a host with a clock of its own
+    /// (its tests, for one).
+    ///
+    /// # Errors
+    /// As [`RemoteJwks::verify`].
+    pub async fn verify_at(
+        &self,
+        token: &str,
+        expected: &Expected,
+        now: u64,
+    ) -> Result<Claims, TokenError> {
         let keys = self.keys(false).await?;
         match verify(token, &keys, expected, now) {
             Err(TokenError::UnknownKey) => {

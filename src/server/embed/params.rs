@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::{Theme, ThemeVars};
 use crate::i18n::Lang;
+use crate::verify::Channel;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct EmbedQuery {
@@ -31,6 +32,9 @@ pub struct EmbedQuery {
     /// A session the host's backend created (`POST /api/v1/sessions`).
     #[serde(default)]
     pub session: Option<String>,
+    /// The channel the phone step starts on: `sms` or `voice` (for a landline).
+    #[serde(default)]
+    pub channel: Option<String>,
     /// Hosted mode only.
     #[serde(default)]
     pub return_url: Option<String>,
@@ -51,6 +55,7 @@ pub struct EmbedParams {
     pub return_url: Option<String>,
     pub state: Option<String>,
     pub ticket: Option<String>,
+    pub channel: Channel,
     pub theme: Theme,
     pub vars: ThemeVars,
 }
@@ -130,6 +135,11 @@ impl EmbedQuery {
             Some(id) if super::tickets::is_ticket_id(&id) => Some(id),
             Some(_) => return Err(ParamProblem::Bad("session")),
         };
+        let channel = match self.channel.as_deref().unwrap_or_default() {
+            "" | "sms" => Channel::Sms,
+            "voice" => Channel::Voice,
+            _ => return Err(ParamProblem::Bad("channel")),
+        };
         let theme = Theme::parse(self.theme.as_deref().unwrap_or_default())
             .ok_or(ParamProblem::Bad("theme"))?;
         let vars = match self.vars.filter(|v| !v.is_empty()) {
@@ -147,6 +157,7 @@ impl EmbedQuery {
             return_url,
             state,
             ticket,
+            channel,
             theme,
             vars,
         })
@@ -172,10 +183,12 @@ mod tests {
             ("cdata", "order-42"),
             ("nonce", "n0nce-n0nce"),
             ("lang", "de"),
+            ("channel", "voice"),
         ])
         .parse()
         .unwrap();
         assert_eq!(params.widget_id, "w1");
+        assert_eq!(params.channel, Channel::Voice);
         assert_eq!(params.origin.as_deref(), Some("http://localhost:3100"));
         assert_eq!(params.lang, Some(Lang::De));
     }
@@ -195,6 +208,7 @@ mod tests {
             ("origin", "http://localhost:*"),
             ("return_url", "javascript:alert(1)"),
             ("state", "a b"),
+            ("channel", "fax"),
         ] {
             let mut pairs = vec![("sitekey", "pk_test_local")];
             if name == "sitekey" {

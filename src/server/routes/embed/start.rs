@@ -112,7 +112,10 @@ async fn start(state: &AppState, parts: &Parts, query: EmbedQuery, mode: Mode) -
     }
     let hosted = mode == Mode::Hosted;
     // A session the host's backend made for a number it knows: used up here.
-    let mut initial = VerifySession::default();
+    let mut initial = VerifySession {
+        channel: params.channel,
+        ..VerifySession::default()
+    };
     let mut reference = None;
     let mut action = params.action;
     if let Some(id) = &params.ticket {

@@ -1,0 +1,149 @@
+//! The account page: the number and whether it is verified, and a new number
+//! verified by a voice call (the widget starts on "call me", so a landline works).
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::{Returned, TokenForm, Visitor, internal, same_origin, see};
+use crate::accounts::{Account, Accounts};
+use crate::pages::{self, Widget, form_error};
+use crate::phone_verify::{Hosted, Refusal};
+use crate::session::Notice;
+use crate::state::AppState;
+
+const ACTION: &str = "profile";
+const CHANNEL: &str = "voice";
+
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let mut visitor = match Visitor::load(&state, &headers).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let page = match visitor.account(&state).await {
+        Ok(Some(account)) => render(&state, &mut visitor, &account, None),
+        Ok(None) => see("/login"),
+        Err(response) => return response,
+    };
+    visitor.finish(&state, page).await
+}
+
+fn when(unix: u64) -> String {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    i64::try_from(unix)
+        .ok()
+        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+        .and_then(|at| at.format(format).ok())
+        .unwrap_or_default()
+}
+
+fn render(state: &AppState, visitor: &mut Visitor, account: &Account, error: Option<&str>) -> Response {
+    let t = visitor.t();
+    let (flag, state_name) = if account.phone_verified {
+        (t.verified_yes.to_owned(), "verified")
+    } else {
+        (format!(r#"{} · <a href="/verify-phone">{}</a>"#, t.verified_no, t.verify_now), "unverified")
+    };
+    let verified_at = account
+        .verified_at
+        .map(|at| format!("<dt>{}</dt><dd>{}</dd>", t.verified_at, when(at)))
+        .unwrap_or_default();
+    let return_url = format!("{}/account/return", state.config.public_url);
+    let hosted = state.phone_verify.hosted_url(&Hosted {
+        return_url: &return_url,
+        state: &visitor.session.data.nonce,
+        action: ACTION,
+        lang: visitor.lang.code(),
+        session: None,
+        channel: Some(CHANNEL),
+    });
+    let main = format!(
+        r#"<dl>
+<dt>{email_label}</dt><dd>{email}</dd>
+<dt>{phone_label}</dt><dd><span dir="ltr">{phone}</span> <span class="flag" data-testid="phone-state" data-state="{state_name}">({flag})</span></dd>
+<dt>{created_label}</dt><dd>{created}</dd>
+{verified_at}
+</dl>
+<h2 id="change">{change_title}</h2>
+<p>{change_lead}</p>
+<form method="post" action="/account/phone" aria-labelledby="change">
+{error}{widget}
+<noscript><p><a href="{hosted}">{no_js}</a></p></noscript>
+<button>{submit}</button>
+</form>"#,
+        email_label = t.email,
+        email = pages::escape(&account.email),
+        phone_label = t.phone,
+        phone = pages::escape(&account.phone),
+        created_label = t.created,
+        created = when(account.created_at),
+        change_title = t.change_title,
+        change_lead = t.change_lead,
+        error = form_error(error),
+        widget = Widget {
+            sitekey: state.phone_verify.sitekey(),
+            action: ACTION,
+            nonce: &visitor.session.data.nonce,
+            lang: visitor.lang,
+            session: None,
+            channel: Some(CHANNEL),
+        }
+        .render(),
+        hosted = pages::escape(&hosted),
+        no_js = t.verify_no_js,
+        submit = t.change_submit,
+    );
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, visitor.page("/account", t.account_title, Some(&state.config.widget_url), &main)).into_response()
+}
+
+pub async fn phone_submit(State(state): State<AppState>, headers: HeaderMap, Form(input): Form<TokenForm>) -> Response {
+    if let Err(response) = same_origin(&state, &headers) {
+        return response;
+    }
+    change(state, headers, Ok(input.token)).await
+}
+
+pub async fn phone_returned(State(state): State<AppState>, headers: HeaderMap, Query(back): Query<Returned>) -> Response {
+    let nonce = match Visitor::load(&state, &headers).await {
+        Ok(visitor) => visitor.session.data.nonce,
+        Err(response) => return response,
+    };
+    change(state, headers, back.token(&nonce).map(str::to_owned)).await
+}
+
+/// Replaces the account's number with the one `token` proves.
+async fn change(state: AppState, headers: HeaderMap, token: Result<String, Refusal>) -> Response {
+    let mut visitor = match Visitor::load(&state, &headers).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let t = visitor.t();
+    let account = match visitor.account(&state).await {
+        Ok(Some(account)) => account,
+        Ok(None) => return visitor.finish(&state, see("/login")).await,
+        Err(response) => return response,
+    };
+    let nonce = visitor.session.data.nonce.clone();
+    let checked = match token {
+        Ok(token) => state.phone_verify.siteverify(&token, ACTION, &nonce).await,
+        Err(refusal) => Err(refusal),
+    };
+    let answer = match checked {
+        Ok(answer) => answer,
+        Err(refusal) => {
+            let page = render(&state, &mut visitor, &account, Some(pages::refusal_message(t, refusal)));
+            return visitor.finish(&state, page).await;
+        }
+    };
+    if let Err(error) = Accounts(state.db.clone())
+        .set_verified_phone(account.id, answer.phone_number, state.now())
+        .await
+    {
+        return internal(&error);
+    }
+    visitor.notice(Notice::Changed);
+    visitor.finish(&state, see("/account")).await
+}

@@ -1,0 +1,255 @@
+//! The site's routes, one module per flow, and what they share: the visitor's
+//! session and language, the answer with its cookie and headers, the same-origin
+//! check for posts.
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, ORIGIN, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::accounts::{Account, Accounts};
+use crate::i18n::{Lang, Texts};
+use crate::pages::{self, Frame};
+use crate::phone_verify::Refusal;
+use crate::session::{Loaded, Notice};
+use crate::state::AppState;
+
+mod account;
+mod home;
+mod login;
+mod register;
+mod signup;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(home::page))
+        .route("/register", get(register::page).post(register::submit))
+        .route("/register/return", get(register::returned))
+        .route("/signup", get(signup::page).post(signup::submit))
+        .route("/verify-phone", get(signup::verify_page).post(signup::verify_submit))
+        .route("/verify-phone/return", get(signup::verify_returned))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/login/second-factor", get(login::factor_page).post(login::factor_submit))
+        .route("/login/return", get(login::factor_returned))
+        .route("/account", get(account::page))
+        .route("/account/phone", post(account::phone_submit))
+        .route("/account/return", get(account::phone_returned))
+        .route("/logout", post(logout))
+        .route("/lang/{code}", get(switch_language))
+        .route("/style.css", get(style))
+        .with_state(state)
+}
+
+/// One request's visitor: their session and language.
+pub struct Visitor {
+    pub session: Loaded,
+    pub lang: Lang,
+}
+
+impl Visitor {
+    /// # Errors
+    /// A 500 page when the database fails.
+    pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Self, Response> {
+        let session = Loaded::load(&state.db, headers, state.now())
+            .await
+            .map_err(|e| internal(&e))?;
+        let lang = session.data.lang.or_else(|| {
+            headers
+                .get(ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        });
+        Ok(Self { session, lang: lang.unwrap_or_default() })
+    }
+
+    pub fn t(&self) -> &'static Texts {
+        self.lang.texts()
+    }
+
+    /// The signed-in account, if any.
+    ///
+    /// # Errors
+    /// A 500 page when the database fails.
+    pub async fn account(&self, state: &AppState) -> Result<Option<Account>, Response> {
+        match self.session.data.account {
+            None => Ok(None),
+            Some(id) => Accounts(state.db.clone()).by_id(id).await.map_err(|e| internal(&e)),
+        }
+    }
+
+    /// A page of this site, with the notices waiting for it (which it uses up).
+    pub fn page(&mut self, path: &str, title: &str, widget: Option<&str>, main: &str) -> Html<String> {
+        let notices = std::mem::take(&mut self.session.data.notices);
+        Html(pages::layout(
+            &Frame {
+                lang: self.lang,
+                path,
+                signed_in: self.session.data.account.is_some(),
+                widget,
+                notices: &notices,
+            },
+            title,
+            main,
+        ))
+    }
+
+    pub fn notice(&mut self, notice: Notice) {
+        self.session.data.notices.push(notice);
+    }
+
+    /// Stores the session and answers with `response`, the cookie and the headers
+    /// every page has.
+    pub async fn finish(self, state: &AppState, response: impl IntoResponse) -> Response {
+        if let Err(error) = self.session.save(&state.db, state.now()).await {
+            return internal(&error);
+        }
+        let mut response = response.into_response();
+        let secure = state.config.public_url.starts_with("https://");
+        if let Ok(cookie) = HeaderValue::from_str(&self.session.set_cookie(secure)) {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
+        protect(state, response.headers_mut());
+        response
+    }
+}
+
+/// Pages are private to their visitor, never framed, and send no Referer: a return
+/// from the hosted page has the token in its address.
+fn protect(state: &AppState, headers: &mut HeaderMap) {
+    let widget = &state.config.widget_url;
+    let policy = format!(
+        "default-src 'self'; script-src {widget}; frame-src {widget}; style-src 'self'; img-src 'self'; \
+         form-action 'self' {widget}; base-uri 'none'; frame-ancestors 'none'; object-src 'none'"
+    );
+    for (name, value) in [
+        ("content-security-policy", policy.as_str()),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// A post from another site's page is refused: the session cookie is SameSite=Lax,
+/// and this checks the `Origin` the browser sends with every form post.
+///
+/// # Errors
+/// A 403 when the post came from elsewhere.
+pub fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    match headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) if origin != state.config.public_url => {
+            Err((StatusCode::FORBIDDEN, "This form was posted from another site.").into_response())
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn internal(error: &dyn std::fmt::Display) -> Response {
+    tracing::error!(%error, "request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, Html(pages::escape(crate::i18n::EN.error_internal))).into_response()
+}
+
+/// Has phone-verify text `text` to the number of verification `vid`, just
+/// verified; what to tell the visitor about it.
+pub async fn confirm_by_text(state: &AppState, vid: &str, text: &str) -> Notice {
+    match state.phone_verify.notify(vid, text).await {
+        Ok(()) => Notice::ConfirmationSent,
+        Err(code) => {
+            tracing::warn!(%code, "no confirmation text");
+            Notice::ConfirmationFailed
+        }
+    }
+}
+
+/// See other: where a form post continues.
+pub fn see(path: &str) -> Response {
+    Redirect::to(path).into_response()
+}
+
+/// A form whose only field is the widget's token.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default, rename = "phone-verify-token")]
+    pub token: String,
+}
+
+/// The query a visitor comes back from the hosted page with.
+#[derive(Deserialize)]
+pub struct Returned {
+    #[serde(default)]
+    pv_token: String,
+    #[serde(default)]
+    state: String,
+}
+
+impl Returned {
+    /// The token, if the return belongs to the session whose nonce is `nonce`.
+    ///
+    /// # Errors
+    /// [`Refusal::OtherSession`] when `state` is another session's.
+    pub fn token(&self, nonce: &str) -> Result<&str, Refusal> {
+        if self.state == nonce { Ok(&self.pv_token) } else { Err(Refusal::OtherSession) }
+    }
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+async fn switch_language(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    Query(back): Query<Back>,
+) -> Response {
+    let mut visitor = match Visitor::load(&state, &headers).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    if let Some(lang) = Lang::parse(&code) {
+        visitor.session.data.lang = Some(lang);
+    }
+    // Only a path of this site: never an open redirect.
+    let back = back
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| "/".into());
+    visitor.finish(&state, see(&back)).await
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(response) = same_origin(&state, &headers) {
+        return response;
+    }
+    let mut visitor = match Visitor::load(&state, &headers).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let lang = visitor.session.data.lang;
+    if let Err(error) = visitor.session.renew(&state.db).await {
+        return internal(&error);
+    }
+    visitor.session.data = crate::session::HostSession {
+        lang,
+        nonce: visitor.session.data.nonce.clone(),
+        ..Default::default()
+    };
+    visitor.finish(&state, see("/")).await
+}
+
+async fn style() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        pages::STYLE,
+    )
+        .into_response()
+}

@@ -1,0 +1,220 @@
+//! The classic tutorial's order: create the account with an unverified number, then
+//! verify it on the next page. The number is this backend's, so it creates the
+//! widget's session for it (`POST /api/v1/sessions`): the widget shows it masked and
+//! sends the code to it and to no other; its resend is the widget's own.
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{Returned, TokenForm, Visitor, confirm_by_text, internal, same_origin, see};
+use crate::accounts::{Account, Accounts, E164, Email, InputError, NewAccount, Password};
+use crate::pages::{self, Widget, field, form_error};
+use crate::phone_verify::{Hosted, Refusal};
+use crate::session::Notice;
+use crate::state::AppState;
+
+const ACTION: &str = "verify_phone";
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    phone: String,
+}
+
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let mut visitor = match Visitor::load(&state, &headers).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    if visitor.session.data.account.is_some() {
+        return visitor.finish(&state, see("/account")).await;
+    }
+    let page = form(&mut visitor, "", "", None);
+    visitor.finish(&state, page).await
+}
+
+fn form(visitor: &mut Visitor, email: &str, phone: &str, error: Option<&str>) -> Response {
+    let t = visitor.t();
+    let main = format!(
+        r#"<p>{lead}</p>
+<form method="post" action="/signup">
+{error}{email}{password}{phone}
+<button>{submit}</button>
+</form>"#,
+        lead = t.signup_lead,
+        error = form_error(error),
+        email = field("email", t.email, "email", email, "email", None),
+        password = field("password", t.password, "password", "", "new-password", Some(t.password_hint)),
+        phone = field("phone", t.phone, "tel", phone, "tel", Some(t.phone_hint)),
+        submit = t.create_account,
+    );
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, visitor.page("/signup", t.signup_title, None, &main)).into_response()
+}
+
+pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(input): Form<SignupForm>) -> Response {
+    if let Err(response) = same_origin(&state, &headers) {
+        return response;
+    }
+    let mut visitor = match Visitor::load(&state, &headers).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let t = visitor.t();
+    let parsed = Email::parse(&input.email).and_then(|email| {
+        Ok((email, Password::parse(&input.password)?, E164::parse(&input.phone)?))
+    });
+    let (email, password, phone) = match parsed {
+        Ok(valid) => valid,
+        Err(error) => {
+            let page = form(&mut visitor, &input.email, &input.phone, Some(pages::input_message(t, error)));
+            return visitor.finish(&state, page).await;
+        }
+    };
+    let new = NewAccount {
+        email,
+        password_hash: password.hash(),
+        phone: phone.as_str().to_owned(),
+        verified_at: None,
+    };
+    let id = match Accounts(state.db.clone()).create(new, state.now()).await {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            let message = pages::input_message(t, InputError::EmailTaken);
+            let page = form(&mut visitor, &input.email, &input.phone, Some(message));
+            return visitor.finish(&state, page).await;
+        }
+        Err(error) => return internal(&error),
+    };
+    if let Err(error) = visitor.session.renew(&state.db).await {
+        return internal(&error);
+    }
+    visitor.session.data.account = Some(id);
+    visitor.notice(Notice::Created);
+    visitor.finish(&state, see("/verify-phone")).await
+}
+
+/// The signed-in account whose number is not verified yet; else where to go.
+async fn unverified_account(state: &AppState, visitor: &Visitor) -> Result<Account, Response> {
+    match visitor.account(state).await? {
+        None => Err(see("/login")),
+        Some(account) if account.phone_verified => Err(see("/account")),
+        Some(account) => Ok(account),
+    }
+}
+
+pub async fn verify_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let mut visitor = match Visitor::load(&state, &headers).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let account = match unverified_account(&state, &visitor).await {
+        Ok(account) => account,
+        Err(elsewhere) => return visitor.finish(&state, elsewhere).await,
+    };
+    let page = verify_form(&state, &mut visitor, &account, None).await;
+    visitor.finish(&state, page).await
+}
+
+/// The widget for the account's number, in a session this backend creates for it.
+async fn verify_form(state: &AppState, visitor: &mut Visitor, account: &Account, error: Option<&str>) -> Response {
+    let t = visitor.t();
+    let reference = format!("account:{}", account.id);
+    let session = match state.phone_verify.create_session(&account.phone, &reference, ACTION).await {
+        Ok(session) => session,
+        Err(refusal) => {
+            let main = form_error(Some(pages::refusal_message(t, refusal)));
+            return (StatusCode::SERVICE_UNAVAILABLE, visitor.page("/verify-phone", t.verify_title, None, &main))
+                .into_response();
+        }
+    };
+    let return_url = format!("{}/verify-phone/return", state.config.public_url);
+    let hosted = state.phone_verify.hosted_url(&Hosted {
+        return_url: &return_url,
+        state: &visitor.session.data.nonce,
+        action: ACTION,
+        lang: visitor.lang.code(),
+        session: Some(&session),
+        channel: None,
+    });
+    let main = format!(
+        r#"<p>{lead} <strong dir="ltr">{masked}</strong></p>
+<form method="post" action="/verify-phone">
+{error}{widget}
+<noscript><p><a href="{hosted}">{no_js}</a></p></noscript>
+<button>{submit}</button>
+</form>"#,
+        lead = t.verify_lead,
+        masked = pages::escape(&account.masked_phone()),
+        error = form_error(error),
+        widget = Widget {
+            sitekey: state.phone_verify.sitekey(),
+            action: ACTION,
+            nonce: &visitor.session.data.nonce,
+            lang: visitor.lang,
+            session: Some(&session),
+            channel: None,
+        }
+        .render(),
+        hosted = pages::escape(&hosted),
+        no_js = t.verify_no_js,
+        submit = t.verify_submit,
+    );
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, visitor.page("/verify-phone", t.verify_title, Some(&state.config.widget_url), &main)).into_response()
+}
+
+pub async fn verify_submit(State(state): State<AppState>, headers: HeaderMap, Form(input): Form<TokenForm>) -> Response {
+    if let Err(response) = same_origin(&state, &headers) {
+        return response;
+    }
+    accept(state, headers, Ok(input.token)).await
+}
+
+pub async fn verify_returned(State(state): State<AppState>, headers: HeaderMap, Query(back): Query<Returned>) -> Response {
+    let nonce = match Visitor::load(&state, &headers).await {
+        Ok(visitor) => visitor.session.data.nonce,
+        Err(response) => return response,
+    };
+    accept(state, headers, back.token(&nonce).map(str::to_owned)).await
+}
+
+/// Marks the account's number verified if `token` proves it, and has phone-verify
+/// text a confirmation.
+async fn accept(state: AppState, headers: HeaderMap, token: Result<String, Refusal>) -> Response {
+    let mut visitor = match Visitor::load(&state, &headers).await {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let t = visitor.t();
+    let account = match unverified_account(&state, &visitor).await {
+        Ok(account) => account,
+        Err(elsewhere) => return visitor.finish(&state, elsewhere).await,
+    };
+    let nonce = visitor.session.data.nonce.clone();
+    let checked = match token {
+        Ok(token) => state.phone_verify.siteverify(&token, ACTION, &nonce).await,
+        Err(refusal) => Err(refusal),
+    };
+    let answer = match checked {
+        Ok(answer) if answer.phone_number == account.phone => answer,
+        refused => {
+            let refusal = refused.err().unwrap_or(Refusal::OtherNumber);
+            let page = verify_form(&state, &mut visitor, &account, Some(pages::refusal_message(t, refusal))).await;
+            return visitor.finish(&state, page).await;
+        }
+    };
+    let accounts = Accounts(state.db.clone());
+    if let Err(error) = accounts.set_verified_phone(account.id, answer.phone_number, state.now()).await {
+        return internal(&error);
+    }
+    visitor.notice(Notice::Verified);
+    visitor.notice(confirm_by_text(&state, &answer.vid, t.sms_number_verified).await);
+    visitor.finish(&state, see("/account")).await
+}
