@@ -9,6 +9,7 @@ mod support;
 mod api;
 mod attempts;
 mod conformance;
+mod demo_host;
 mod durable;
 mod embed;
 mod experience;

@@ -218,6 +218,21 @@ pub fn sites_file(sites: &str) -> String {
 }
 
 pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_app_on(listener, vars).await
+}
+
+/// The app with `VERIFY_PUBLIC_URL` its own address, as a host backend that checks
+/// the tokens' issuer needs it.
+pub async fn spawn_app_at_its_address(vars: &[(&str, &str)]) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let mut all = vec![("VERIFY_PUBLIC_URL", url.as_str())];
+    all.extend_from_slice(vars);
+    spawn_app_on(listener, &all).await
+}
+
+async fn spawn_app_on(listener: tokio::net::TcpListener, vars: &[(&str, &str)]) -> TestApp {
     // Server logs only when asked for: TEST_LOG=1 cargo test …
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = phone_verify::server::telemetry::init();
@@ -246,7 +261,6 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let metrics = metrics_listener.local_addr().unwrap();
     tokio::spawn(serve_metrics(metrics_listener, state.metrics.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(serve(listener, state, async {

@@ -1,7 +1,9 @@
 //! Accounts: what a visitor types, parsed into types that cannot hold a bad value,
 //! and the rows of the `accounts` table.
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::Db;
@@ -33,7 +35,11 @@ impl Email {
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
             });
-        if valid { Ok(Self(email)) } else { Err(InputError::Email) }
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(InputError::Email)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -95,7 +101,11 @@ impl E164 {
         let valid = (8..=15).contains(&digits.len())
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0');
-        if valid { Ok(Self(compact)) } else { Err(InputError::Phone) }
+        if valid {
+            Ok(Self(compact))
+        } else {
+            Err(InputError::Phone)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -128,7 +138,13 @@ pub fn mask(e164: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < 3 || i + 3 >= chars.len() { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < 3 || i + 3 >= chars.len() {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
@@ -144,8 +160,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     })
 }
 
-const COLUMNS: &str =
-    "id, email, password_hash, phone, phone_verified, created_at, verified_at";
+const COLUMNS: &str = "id, email, password_hash, phone, phone_verified, created_at, verified_at";
 
 /// What a new account starts with.
 pub struct NewAccount {
@@ -190,7 +205,13 @@ impl Accounts {
     pub async fn by_email(&self, email: &Email) -> rusqlite::Result<Option<Account>> {
         let email = email.as_str().to_owned();
         self.0
-            .call(move |conn| one(conn, &format!("SELECT {COLUMNS} FROM accounts WHERE email = ?1"), params![email]))
+            .call(move |conn| {
+                one(
+                    conn,
+                    &format!("SELECT {COLUMNS} FROM accounts WHERE email = ?1"),
+                    params![email],
+                )
+            })
             .await
     }
 
@@ -198,7 +219,13 @@ impl Accounts {
     /// When the database fails.
     pub async fn by_id(&self, id: i64) -> rusqlite::Result<Option<Account>> {
         self.0
-            .call(move |conn| one(conn, &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"), params![id]))
+            .call(move |conn| {
+                one(
+                    conn,
+                    &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"),
+                    params![id],
+                )
+            })
             .await
     }
 
@@ -225,7 +252,11 @@ impl Accounts {
     }
 }
 
-fn one(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<Option<Account>> {
+fn one(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Option<Account>> {
     conn.query_row(sql, params, from_row).optional()
 }
 
@@ -235,17 +266,41 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_lowercased_and_need_a_domain() {
-        assert_eq!(Email::parse(" Ada@Example.org ").unwrap().as_str(), "ada@example.org");
-        for bad in ["", "ada", "ada@", "@example.org", "ada@example", "a b@example.org", "ada@@example.org", "ada@example.org."] {
+        assert_eq!(
+            Email::parse(" Ada@Example.org ").unwrap().as_str(),
+            "ada@example.org"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.org",
+            "ada@example",
+            "a b@example.org",
+            "ada@@example.org",
+            "ada@example.org.",
+        ] {
             assert_eq!(Email::parse(bad), Err(InputError::Email), "{bad}");
         }
     }
 
     #[test]
     fn numbers_are_international_and_compacted() {
-        assert_eq!(E164::parse("+44 7911 123456").unwrap().as_str(), "+447911123456");
-        assert_eq!(E164::parse("+1 (415) 555-0100").unwrap().as_str(), "+14155550100");
-        for bad in ["07911123456", "+0447911123456", "+44", "+4479111234567890", "+44 7911 12345a"] {
+        assert_eq!(
+            E164::parse("+44 7911 123456").unwrap().as_str(),
+            "+447911123456"
+        );
+        assert_eq!(
+            E164::parse("+1 (415) 555-0100").unwrap().as_str(),
+            "+14155550100"
+        );
+        for bad in [
+            "07911123456",
+            "+0447911123456",
+            "+44",
+            "+4479111234567890",
+            "+44 7911 12345a",
+        ] {
             assert_eq!(E164::parse(bad), Err(InputError::Phone), "{bad}");
         }
     }

@@ -52,7 +52,9 @@ impl Config {
             let value = get(name).trim_end_matches('/').to_owned();
             match reqwest::Url::parse(&value) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.path() == "/" => Ok(value),
-                _ => Err(format!("{name} must be an origin, e.g. http://localhost:3100")),
+                _ => Err(format!(
+                    "{name} must be an origin, e.g. http://localhost:3100"
+                )),
             }
         };
         Ok(Self {
@@ -80,8 +82,8 @@ mod tests {
 
     #[test]
     fn a_url_with_a_path_is_refused_by_name() {
-        let error = Config::from_lookup(|n| (n == "WIDGET_URL").then(|| "http://x/y".into()))
-            .unwrap_err();
+        let error =
+            Config::from_lookup(|n| (n == "WIDGET_URL").then(|| "http://x/y".into())).unwrap_err();
         assert!(error.starts_with("WIDGET_URL"), "{error}");
     }
 }

@@ -37,7 +37,9 @@ impl Db {
     {
         let conn = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let conn = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             work(&conn)
         })
         .await
@@ -68,7 +70,11 @@ mod tests {
         drop(Db::open(&path).unwrap());
         // A second start finds the schema in place and applies nothing again.
         let db = Db::open(&path).unwrap();
-        let version: usize = db.0.lock().unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: usize =
+            db.0.lock()
+                .unwrap()
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
         assert_eq!(version, MIGRATIONS.len());
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -338,7 +338,10 @@ mod tests {
 
     #[test]
     fn the_browsers_first_language_we_have_wins() {
-        assert_eq!(Lang::from_accept_language("fr-FR, de;q=0.8, en;q=0.5"), Some(Lang::De));
+        assert_eq!(
+            Lang::from_accept_language("fr-FR, de;q=0.8, en;q=0.5"),
+            Some(Lang::De)
+        );
         assert_eq!(Lang::from_accept_language("ar-EG"), Some(Lang::Ar));
         assert_eq!(Lang::from_accept_language("fr"), None);
     }

@@ -5,7 +5,8 @@ use demo_host::{AppState, Config, router, state::system_clock};
 async fn main() -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "demo_host=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "demo_host=info".into()),
         )
         .init();
     let config = Config::from_lookup(|name| std::env::var(name).ok())?;

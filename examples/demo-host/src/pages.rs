@@ -3,9 +3,9 @@
 //! [`escape`].
 use std::fmt::Write;
 
+use crate::accounts::InputError;
 use crate::i18n::{self, Lang, Texts};
 use crate::phone_verify::Refusal;
-use crate::accounts::InputError;
 use crate::session::Notice;
 
 pub fn escape(text: &str) -> String {
@@ -41,10 +41,18 @@ pub fn layout(frame: &Frame<'_>, title: &str, main: &str) -> String {
     if frame.signed_in {
         links.push(("/account", t.nav_account));
     } else {
-        links.extend([("/register", t.nav_register), ("/signup", t.nav_signup), ("/login", t.nav_login)]);
+        links.extend([
+            ("/register", t.nav_register),
+            ("/signup", t.nav_signup),
+            ("/login", t.nav_login),
+        ]);
     }
     for (href, label) in links {
-        let current = if href == frame.path { r#" aria-current="page""# } else { "" };
+        let current = if href == frame.path {
+            r#" aria-current="page""#
+        } else {
+            ""
+        };
         let _ = write!(nav, r#"<li><a href="{href}"{current}>{label}</a></li>"#);
     }
     if frame.signed_in {
@@ -57,7 +65,12 @@ pub fn layout(frame: &Frame<'_>, title: &str, main: &str) -> String {
     let mut switch = String::new();
     for lang in i18n::ALL {
         if lang == frame.lang {
-            let _ = write!(switch, r#"<li><span aria-current="true" lang="{}">{}</span></li>"#, lang.code(), lang.name());
+            let _ = write!(
+                switch,
+                r#"<li><span aria-current="true" lang="{}">{}</span></li>"#,
+                lang.code(),
+                lang.name()
+            );
         } else {
             let _ = write!(
                 switch,
@@ -75,7 +88,12 @@ pub fn layout(frame: &Frame<'_>, title: &str, main: &str) -> String {
     let notices: String = frame
         .notices
         .iter()
-        .map(|n| format!(r#"<p class="notice" role="status">{}</p>"#, notice_text(t, *n)))
+        .map(|n| {
+            format!(
+                r#"<p class="notice" role="status">{}</p>"#,
+                notice_text(t, *n)
+            )
+        })
         .collect();
     format!(
         r#"<!doctype html>
@@ -121,7 +139,12 @@ fn notice_text(t: &Texts, notice: Notice) -> &'static str {
 /// An error at the top of a form, announced to screen readers.
 pub fn form_error(message: Option<&str>) -> String {
     message
-        .map(|m| format!(r#"<p class="error" role="alert" id="form-error">{}</p>"#, escape(m)))
+        .map(|m| {
+            format!(
+                r#"<p class="error" role="alert" id="form-error">{}</p>"#,
+                escape(m)
+            )
+        })
         .unwrap_or_default()
 }
 
@@ -148,8 +171,17 @@ pub fn refusal_message(t: &Texts, refusal: Refusal) -> &'static str {
 }
 
 /// A labelled input with an optional hint.
-pub fn field(id: &str, label: &str, kind: &str, value: &str, autocomplete: &str, hint: Option<&str>) -> String {
-    let described = hint.map(|_| format!(r#" aria-describedby="{id}-hint""#)).unwrap_or_default();
+pub fn field(
+    id: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    autocomplete: &str,
+    hint: Option<&str>,
+) -> String {
+    let described = hint
+        .map(|_| format!(r#" aria-describedby="{id}-hint""#))
+        .unwrap_or_default();
     let hint = hint
         .map(|h| format!(r#"<small id="{id}-hint">{h}</small>"#))
         .unwrap_or_default();

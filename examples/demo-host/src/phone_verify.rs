@@ -94,14 +94,23 @@ impl PhoneVerify {
     ///
     /// # Errors
     /// Why it is not accepted.
-    pub async fn siteverify(&self, token: &str, action: &str, nonce: &str) -> Result<SiteAnswer, Refusal> {
+    pub async fn siteverify(
+        &self,
+        token: &str,
+        action: &str,
+        nonce: &str,
+    ) -> Result<SiteAnswer, Refusal> {
         if token.is_empty() {
             return Err(Refusal::Missing);
         }
         let raw: RawSiteAnswer = self
             .http
             .post(format!("{}/api/v1/siteverify", self.base))
-            .form(&[("secret", self.secret.as_str()), ("response", token), ("sitekey", self.sitekey.as_str())])
+            .form(&[
+                ("secret", self.secret.as_str()),
+                ("response", token),
+                ("sitekey", self.sitekey.as_str()),
+            ])
             .send()
             .await
             .map_err(|_| Refusal::Unavailable)?
@@ -170,7 +179,12 @@ impl PhoneVerify {
     ///
     /// # Errors
     /// When phone-verify refuses or cannot be reached.
-    pub async fn create_session(&self, e164: &str, reference: &str, action: &str) -> Result<String, Refusal> {
+    pub async fn create_session(
+        &self,
+        e164: &str,
+        reference: &str,
+        action: &str,
+    ) -> Result<String, Refusal> {
         #[derive(Deserialize)]
         struct Created {
             session: String,
@@ -204,22 +218,33 @@ impl PhoneVerify {
         let response = self
             .http
             .post(format!("{}/api/v1/notify", self.base))
-            .form(&[("secret", self.secret.as_str()), ("vid", vid), ("text", text)])
+            .form(&[
+                ("secret", self.secret.as_str()),
+                ("vid", vid),
+                ("text", text),
+            ])
             .send()
             .await
             .map_err(|_| "unreachable".to_owned())?;
-        let body: serde_json::Value = response.json().await.map_err(|_| "unreachable".to_owned())?;
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|_| "unreachable".to_owned())?;
         if body["success"] == true {
             Ok(())
         } else {
-            Err(body["error-codes"][0].as_str().unwrap_or("unknown").to_owned())
+            Err(body["error-codes"][0]
+                .as_str()
+                .unwrap_or("unknown")
+                .to_owned())
         }
     }
 
     /// The hosted page for a visitor without JavaScript, coming back to `return_url`
     /// with `pv_token` and `state`.
     pub fn hosted_url(&self, hosted: &Hosted<'_>) -> String {
-        let mut url = reqwest::Url::parse(&format!("{}/hosted", self.base)).expect("WIDGET_URL is an origin");
+        let mut url =
+            reqwest::Url::parse(&format!("{}/hosted", self.base)).expect("WIDGET_URL is an origin");
         {
             let mut query = url.query_pairs_mut();
             query

@@ -120,7 +120,10 @@ impl Loaded {
         }
         Ok(Self {
             id: random_token(),
-            data: HostSession { nonce: random_token(), ..HostSession::default() },
+            data: HostSession {
+                nonce: random_token(),
+                ..HostSession::default()
+            },
         })
     }
 
@@ -129,7 +132,10 @@ impl Loaded {
     /// # Errors
     /// When the database fails.
     pub async fn save(&self, db: &Db, now: u64) -> rusqlite::Result<()> {
-        let (id, json) = (self.id.clone(), serde_json::to_string(&self.data).unwrap_or_default());
+        let (id, json) = (
+            self.id.clone(),
+            serde_json::to_string(&self.data).unwrap_or_default(),
+        );
         db.call(move |conn| {
             conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
             conn.execute(
@@ -147,8 +153,11 @@ impl Loaded {
     pub async fn renew(&mut self, db: &Db) -> rusqlite::Result<()> {
         let old = std::mem::replace(&mut self.id, random_token());
         self.data.nonce = random_token();
-        db.call(move |conn| conn.execute("DELETE FROM sessions WHERE id = ?1", params![old]).map(drop))
-            .await
+        db.call(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE id = ?1", params![old])
+                .map(drop)
+        })
+        .await
     }
 
     /// The `Set-Cookie` value, sent with every save so that browser and database

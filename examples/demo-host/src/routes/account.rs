@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::{Returned, TokenForm, Visitor, internal, same_origin, see};
+use super::{Returned, TokenForm, Visitor, cross_site, internal, see};
 use crate::accounts::{Account, Accounts};
 use crate::pages::{self, Widget, form_error};
 use crate::phone_verify::{Hosted, Refusal};
@@ -39,12 +39,23 @@ fn when(unix: u64) -> String {
         .unwrap_or_default()
 }
 
-fn render(state: &AppState, visitor: &mut Visitor, account: &Account, error: Option<&str>) -> Response {
+fn render(
+    state: &AppState,
+    visitor: &mut Visitor,
+    account: &Account,
+    error: Option<&str>,
+) -> Response {
     let t = visitor.t();
     let (flag, state_name) = if account.phone_verified {
         (t.verified_yes.to_owned(), "verified")
     } else {
-        (format!(r#"{} · <a href="/verify-phone">{}</a>"#, t.verified_no, t.verify_now), "unverified")
+        (
+            format!(
+                r#"{} · <a href="/verify-phone">{}</a>"#,
+                t.verified_no, t.verify_now
+            ),
+            "unverified",
+        )
     };
     let verified_at = account
         .verified_at
@@ -95,18 +106,39 @@ fn render(state: &AppState, visitor: &mut Visitor, account: &Account, error: Opt
         no_js = t.verify_no_js,
         submit = t.change_submit,
     );
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    (status, visitor.page("/account", t.account_title, Some(&state.config.widget_url), &main)).into_response()
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        visitor.page(
+            "/account",
+            t.account_title,
+            Some(&state.config.widget_url),
+            &main,
+        ),
+    )
+        .into_response()
 }
 
-pub async fn phone_submit(State(state): State<AppState>, headers: HeaderMap, Form(input): Form<TokenForm>) -> Response {
-    if let Err(response) = same_origin(&state, &headers) {
-        return response;
+pub async fn phone_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(input): Form<TokenForm>,
+) -> Response {
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
     }
     change(state, headers, Ok(input.token)).await
 }
 
-pub async fn phone_returned(State(state): State<AppState>, headers: HeaderMap, Query(back): Query<Returned>) -> Response {
+pub async fn phone_returned(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(back): Query<Returned>,
+) -> Response {
     let nonce = match Visitor::load(&state, &headers).await {
         Ok(visitor) => visitor.session.data.nonce,
         Err(response) => return response,
@@ -134,7 +166,12 @@ async fn change(state: AppState, headers: HeaderMap, token: Result<String, Refus
     let answer = match checked {
         Ok(answer) => answer,
         Err(refusal) => {
-            let page = render(&state, &mut visitor, &account, Some(pages::refusal_message(t, refusal)));
+            let page = render(
+                &state,
+                &mut visitor,
+                &account,
+                Some(pages::refusal_message(t, refusal)),
+            );
             return visitor.finish(&state, page).await;
         }
     };

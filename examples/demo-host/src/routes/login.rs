@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use rusqlite::params;
 use serde::Deserialize;
 
-use super::{Returned, TokenForm, Visitor, internal, same_origin, see};
+use super::{Returned, TokenForm, Visitor, cross_site, internal, see};
 use crate::accounts::{Account, Accounts, Email, Password, password_matches};
 use crate::pages::{self, Widget, field, form_error};
 use crate::phone_verify::{Hosted, Refusal};
@@ -24,8 +24,11 @@ const ACTION: &str = "login";
 pub const MAX_AGE_SECS: u64 = 120;
 /// Compared against when the email is unknown, so that a wrong email takes as long
 /// as a wrong password.
-static NO_ACCOUNT_HASH: LazyLock<String> =
-    LazyLock::new(|| Password::parse("no account has this password").map(|p| p.hash()).unwrap_or_default());
+static NO_ACCOUNT_HASH: LazyLock<String> = LazyLock::new(|| {
+    Password::parse("no account has this password")
+        .map(|p| p.hash())
+        .unwrap_or_default()
+});
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -56,16 +59,31 @@ fn form(visitor: &mut Visitor, email: &str, error: Option<&str>) -> Response {
 </form>"#,
         error = form_error(error),
         email = field("email", t.email, "email", email, "username", None),
-        password = field("password", t.password, "password", "", "current-password", None),
+        password = field(
+            "password",
+            t.password,
+            "password",
+            "",
+            "current-password",
+            None
+        ),
         submit = t.log_in,
     );
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     (status, visitor.page("/login", t.login_title, None, &main)).into_response()
 }
 
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(input): Form<LoginForm>) -> Response {
-    if let Err(response) = same_origin(&state, &headers) {
-        return response;
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(input): Form<LoginForm>,
+) -> Response {
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
     }
     let mut visitor = match Visitor::load(&state, &headers).await {
         Ok(v) => v,
@@ -80,7 +98,9 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(inpu
         Err(_) => None,
     };
     let password = input.password;
-    let hash = account.as_ref().map_or_else(|| NO_ACCOUNT_HASH.clone(), |a| a.password_hash.clone());
+    let hash = account
+        .as_ref()
+        .map_or_else(|| NO_ACCOUNT_HASH.clone(), |a| a.password_hash.clone());
     let matches = tokio::task::spawn_blocking(move || password_matches(&password, &hash))
         .await
         .unwrap_or(false);
@@ -92,22 +112,25 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(inpu
         // No second factor yet: signed in to verify the number first.
         return sign_in(state, visitor, account.id, "/verify-phone").await;
     }
-    visitor.session.data.pending_login = Some(PendingLogin { account: account.id, started_at: state.now() });
+    visitor.session.data.pending_login = Some(PendingLogin {
+        account: account.id,
+        started_at: state.now(),
+    });
     visitor.finish(&state, see("/login/second-factor")).await
 }
 
-/// The account whose password was just accepted; else the login form again.
+/// The account whose password was just accepted; else the login form (again).
 async fn pending_account(state: &AppState, visitor: &mut Visitor) -> Result<Account, Response> {
-    let now = state.now();
-    let pending = visitor
-        .session
-        .data
-        .pending_login
-        .clone()
-        .filter(|p| now < p.started_at + LOGIN_STEP_SECS);
-    let account = match pending {
-        Some(pending) => Accounts(state.db.clone()).by_id(pending.account).await.map_err(|e| internal(&e))?,
-        None => None,
+    let Some(pending) = visitor.session.data.pending_login.clone() else {
+        return Err(see("/login"));
+    };
+    let account = if state.now() < pending.started_at + LOGIN_STEP_SECS {
+        Accounts(state.db.clone())
+            .by_id(pending.account)
+            .await
+            .map_err(|e| internal(&e))?
+    } else {
+        None
     };
     account.ok_or_else(|| {
         visitor.session.data.pending_login = None;
@@ -128,7 +151,12 @@ pub async fn factor_page(State(state): State<AppState>, headers: HeaderMap) -> R
     visitor.finish(&state, page).await
 }
 
-async fn factor_form(state: &AppState, visitor: &mut Visitor, account: &Account, error: Option<&str>) -> Response {
+async fn factor_form(
+    state: &AppState,
+    visitor: &mut Visitor,
+    account: &Account,
+    error: Option<&str>,
+) -> Response {
     let t = visitor.t();
     let session = match state
         .phone_verify
@@ -138,7 +166,10 @@ async fn factor_form(state: &AppState, visitor: &mut Visitor, account: &Account,
         Ok(session) => session,
         Err(refusal) => {
             let main = form_error(Some(pages::refusal_message(t, refusal)));
-            return (StatusCode::SERVICE_UNAVAILABLE, visitor.page("/login", t.second_factor_title, None, &main))
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                visitor.page("/login", t.second_factor_title, None, &main),
+            )
                 .into_response();
         }
     };
@@ -173,22 +204,43 @@ async fn factor_form(state: &AppState, visitor: &mut Visitor, account: &Account,
         no_js = t.verify_no_js,
         submit = t.log_in,
     );
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    (status, visitor.page("/login", t.second_factor_title, Some(&state.config.widget_url), &main)).into_response()
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        visitor.page(
+            "/login",
+            t.second_factor_title,
+            Some(&state.config.widget_url),
+            &main,
+        ),
+    )
+        .into_response()
 }
 
 fn reference(account: &Account) -> String {
     format!("account:{}", account.id)
 }
 
-pub async fn factor_submit(State(state): State<AppState>, headers: HeaderMap, Form(input): Form<TokenForm>) -> Response {
-    if let Err(response) = same_origin(&state, &headers) {
-        return response;
+pub async fn factor_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(input): Form<TokenForm>,
+) -> Response {
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
     }
     second_factor(state, headers, Ok(input.token)).await
 }
 
-pub async fn factor_returned(State(state): State<AppState>, headers: HeaderMap, Query(back): Query<Returned>) -> Response {
+pub async fn factor_returned(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(back): Query<Returned>,
+) -> Response {
     let nonce = match Visitor::load(&state, &headers).await {
         Ok(visitor) => visitor.session.data.nonce,
         Err(response) => return response,
@@ -196,7 +248,11 @@ pub async fn factor_returned(State(state): State<AppState>, headers: HeaderMap, 
     second_factor(state, headers, back.token(&nonce).map(str::to_owned)).await
 }
 
-async fn second_factor(state: AppState, headers: HeaderMap, token: Result<String, Refusal>) -> Response {
+async fn second_factor(
+    state: AppState,
+    headers: HeaderMap,
+    token: Result<String, Refusal>,
+) -> Response {
     let mut visitor = match Visitor::load(&state, &headers).await {
         Ok(v) => v,
         Err(response) => return response,
@@ -210,25 +266,47 @@ async fn second_factor(state: AppState, headers: HeaderMap, token: Result<String
         Ok(()) => sign_in(state, visitor, account.id, "/account").await,
         Err(refusal) => {
             tracing::info!(account = account.id, ?refusal, "second factor refused");
-            let page = factor_form(&state, &mut visitor, &account, Some(pages::refusal_message(t, refusal))).await;
+            let page = factor_form(
+                &state,
+                &mut visitor,
+                &account,
+                Some(pages::refusal_message(t, refusal)),
+            )
+            .await;
             visitor.finish(&state, page).await
         }
     }
 }
 
 /// Every check of the second factor, in the order that gives the clearest message.
-async fn check(state: &AppState, visitor: &Visitor, account: &Account, token: Result<String, Refusal>) -> Result<(), Refusal> {
+async fn check(
+    state: &AppState,
+    visitor: &Visitor,
+    account: &Account,
+    token: Result<String, Refusal>,
+) -> Result<(), Refusal> {
     let token = token?;
     let now = state.now();
     let claims = state
         .phone_verify
-        .verify_offline(&token, &state.config.public_url, ACTION, &account.phone, MAX_AGE_SECS, now)
+        .verify_offline(
+            &token,
+            &state.config.public_url,
+            ACTION,
+            &account.phone,
+            MAX_AGE_SECS,
+            now,
+        )
         .await?;
     let jti = claims.jti.clone();
     let seen = state
         .db
         .call(move |conn| {
-            conn.query_row("SELECT count(*) FROM used_tokens WHERE jti = ?1", params![jti], |row| row.get::<_, i64>(0))
+            conn.query_row(
+                "SELECT count(*) FROM used_tokens WHERE jti = ?1",
+                params![jti],
+                |row| row.get::<_, i64>(0),
+            )
         })
         .await
         .map_err(|_| Refusal::Unavailable)?;
@@ -254,7 +332,11 @@ async fn check(state: &AppState, visitor: &Visitor, account: &Account, token: Re
         })
         .await
         .map_err(|_| Refusal::Unavailable)?;
-    if first_use == 1 { Ok(()) } else { Err(Refusal::Replayed) }
+    if first_use == 1 {
+        Ok(())
+    } else {
+        Err(Refusal::Replayed)
+    }
 }
 
 /// A new session id for the signed-in visitor, then on to `next`.

@@ -28,10 +28,16 @@ pub fn router(state: AppState) -> Router {
         .route("/register", get(register::page).post(register::submit))
         .route("/register/return", get(register::returned))
         .route("/signup", get(signup::page).post(signup::submit))
-        .route("/verify-phone", get(signup::verify_page).post(signup::verify_submit))
+        .route(
+            "/verify-phone",
+            get(signup::verify_page).post(signup::verify_submit),
+        )
         .route("/verify-phone/return", get(signup::verify_returned))
         .route("/login", get(login::page).post(login::submit))
-        .route("/login/second-factor", get(login::factor_page).post(login::factor_submit))
+        .route(
+            "/login/second-factor",
+            get(login::factor_page).post(login::factor_submit),
+        )
         .route("/login/return", get(login::factor_returned))
         .route("/account", get(account::page))
         .route("/account/phone", post(account::phone_submit))
@@ -61,7 +67,10 @@ impl Visitor {
                 .and_then(|v| v.to_str().ok())
                 .and_then(Lang::from_accept_language)
         });
-        Ok(Self { session, lang: lang.unwrap_or_default() })
+        Ok(Self {
+            session,
+            lang: lang.unwrap_or_default(),
+        })
     }
 
     pub fn t(&self) -> &'static Texts {
@@ -75,12 +84,21 @@ impl Visitor {
     pub async fn account(&self, state: &AppState) -> Result<Option<Account>, Response> {
         match self.session.data.account {
             None => Ok(None),
-            Some(id) => Accounts(state.db.clone()).by_id(id).await.map_err(|e| internal(&e)),
+            Some(id) => Accounts(state.db.clone())
+                .by_id(id)
+                .await
+                .map_err(|e| internal(&e)),
         }
     }
 
     /// A page of this site, with the notices waiting for it (which it uses up).
-    pub fn page(&mut self, path: &str, title: &str, widget: Option<&str>, main: &str) -> Html<String> {
+    pub fn page(
+        &mut self,
+        path: &str,
+        title: &str,
+        widget: Option<&str>,
+        main: &str,
+    ) -> Html<String> {
         let notices = std::mem::take(&mut self.session.data.notices);
         Html(pages::layout(
             &Frame {
@@ -136,22 +154,26 @@ fn protect(state: &AppState, headers: &mut HeaderMap) {
 }
 
 /// A post from another site's page is refused: the session cookie is SameSite=Lax,
-/// and this checks the `Origin` the browser sends with every form post.
-///
-/// # Errors
-/// A 403 when the post came from elsewhere.
-pub fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
-    match headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
-        Some(origin) if origin != state.config.public_url => {
-            Err((StatusCode::FORBIDDEN, "This form was posted from another site.").into_response())
-        }
-        _ => Ok(()),
-    }
+/// and this checks the `Origin` the browser sends with every form post. The 403 to
+/// answer with, if it came from elsewhere.
+pub fn cross_site(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok())?;
+    (origin != state.config.public_url).then(|| {
+        (
+            StatusCode::FORBIDDEN,
+            "This form was posted from another site.",
+        )
+            .into_response()
+    })
 }
 
 pub fn internal(error: &dyn std::fmt::Display) -> Response {
     tracing::error!(%error, "request failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, Html(pages::escape(crate::i18n::EN.error_internal))).into_response()
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html(pages::escape(crate::i18n::EN.error_internal)),
+    )
+        .into_response()
 }
 
 /// Has phone-verify text `text` to the number of verification `vid`, just
@@ -193,7 +215,11 @@ impl Returned {
     /// # Errors
     /// [`Refusal::OtherSession`] when `state` is another session's.
     pub fn token(&self, nonce: &str) -> Result<&str, Refusal> {
-        if self.state == nonce { Ok(&self.pv_token) } else { Err(Refusal::OtherSession) }
+        if self.state == nonce {
+            Ok(&self.pv_token)
+        } else {
+            Err(Refusal::OtherSession)
+        }
     }
 }
 
@@ -224,8 +250,8 @@ async fn switch_language(
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(response) = same_origin(&state, &headers) {
-        return response;
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
     }
     let mut visitor = match Visitor::load(&state, &headers).await {
         Ok(v) => v,

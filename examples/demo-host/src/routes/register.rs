@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Returned, Visitor, confirm_by_text, internal, same_origin, see};
+use super::{Returned, Visitor, confirm_by_text, cross_site, internal, see};
 use crate::accounts::{Accounts, E164, Email, InputError, NewAccount, Password};
 use crate::pages::{self, Widget, field, form_error};
 use crate::phone_verify::{Hosted, Refusal};
@@ -85,17 +85,38 @@ fn form(state: &AppState, visitor: &mut Visitor, email: &str, error: Option<&str
         lead = t.register_lead,
         error = form_error(error),
         email = field("email", t.email, "email", email, "email", None),
-        password = field("password", t.password, "password", "", "new-password", Some(t.password_hint)),
+        password = field(
+            "password",
+            t.password,
+            "password",
+            "",
+            "new-password",
+            Some(t.password_hint)
+        ),
         submit = t.create_account,
     );
-    let widget = verified.is_none().then_some(state.config.widget_url.as_str());
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    (status, visitor.page("/register", t.register_title, widget, &main)).into_response()
+    let widget = verified
+        .is_none()
+        .then_some(state.config.widget_url.as_str());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        visitor.page("/register", t.register_title, widget, &main),
+    )
+        .into_response()
 }
 
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(input): Form<RegisterForm>) -> Response {
-    if let Err(response) = same_origin(&state, &headers) {
-        return response;
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(input): Form<RegisterForm>,
+) -> Response {
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
     }
     let mut visitor = match Visitor::load(&state, &headers).await {
         Ok(v) => v,
@@ -105,13 +126,25 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(inpu
     let now = state.now();
     // The number first: once confirmed it is kept, whatever else is wrong.
     if !input.token.is_empty() {
-        match state.phone_verify.siteverify(&input.token, ACTION, &visitor.session.data.nonce).await {
+        match state
+            .phone_verify
+            .siteverify(&input.token, ACTION, &visitor.session.data.nonce)
+            .await
+        {
             Ok(answer) => {
-                visitor.session.data.signup_phone =
-                    Some(VerifiedNumber { e164: answer.phone_number, vid: answer.vid, at: now });
+                visitor.session.data.signup_phone = Some(VerifiedNumber {
+                    e164: answer.phone_number,
+                    vid: answer.vid,
+                    at: now,
+                });
             }
             Err(refusal) => {
-                let page = form(&state, &mut visitor, &input.email, Some(pages::refusal_message(t, refusal)));
+                let page = form(
+                    &state,
+                    &mut visitor,
+                    &input.email,
+                    Some(pages::refusal_message(t, refusal)),
+                );
                 return visitor.finish(&state, page).await;
             }
         }
@@ -128,15 +161,30 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(inpu
     let (email, password) = match parsed {
         Ok(valid) => valid,
         Err(error) => {
-            let page = form(&state, &mut visitor, &input.email, Some(pages::input_message(t, error)));
+            let page = form(
+                &state,
+                &mut visitor,
+                &input.email,
+                Some(pages::input_message(t, error)),
+            );
             return visitor.finish(&state, page).await;
         }
     };
-    let verified = visitor.session.data.signup_phone.clone().filter(|v| now < v.at + VERIFIED_FOR_SECS);
+    let verified = visitor
+        .session
+        .data
+        .signup_phone
+        .clone()
+        .filter(|v| now < v.at + VERIFIED_FOR_SECS);
     let Some(verified) = verified else {
         // No token: a browser without JavaScript, which sent the number itself.
         let Some(phone) = input.phone.as_deref() else {
-            let page = form(&state, &mut visitor, &input.email, Some(t.error_missing_token));
+            let page = form(
+                &state,
+                &mut visitor,
+                &input.email,
+                Some(t.error_missing_token),
+            );
             return visitor.finish(&state, page).await;
         };
         return to_hosted_page(state, visitor, email, password, phone).await;
@@ -152,19 +200,39 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(inpu
 
 /// Keeps the sign-up aside and sends the visitor to verify `phone` on the hosted
 /// page, in a session this backend creates for that number.
-async fn to_hosted_page(state: AppState, mut visitor: Visitor, email: Email, password: Password, phone: &str) -> Response {
+async fn to_hosted_page(
+    state: AppState,
+    mut visitor: Visitor,
+    email: Email,
+    password: Password,
+    phone: &str,
+) -> Response {
     let t = visitor.t();
     let phone = match E164::parse(phone) {
         Ok(phone) => phone,
         Err(error) => {
-            let page = form(&state, &mut visitor, email.as_str(), Some(pages::input_message(t, error)));
+            let page = form(
+                &state,
+                &mut visitor,
+                email.as_str(),
+                Some(pages::input_message(t, error)),
+            );
             return visitor.finish(&state, page).await;
         }
     };
-    let session = match state.phone_verify.create_session(phone.as_str(), "signup", ACTION).await {
+    let session = match state
+        .phone_verify
+        .create_session(phone.as_str(), "signup", ACTION)
+        .await
+    {
         Ok(session) => session,
         Err(refusal) => {
-            let page = form(&state, &mut visitor, email.as_str(), Some(pages::refusal_message(t, refusal)));
+            let page = form(
+                &state,
+                &mut visitor,
+                email.as_str(),
+                Some(pages::refusal_message(t, refusal)),
+            );
             return visitor.finish(&state, page).await;
         }
     };
@@ -186,7 +254,11 @@ async fn to_hosted_page(state: AppState, mut visitor: Visitor, email: Email, pas
 }
 
 /// Back from the hosted page: the token must be for the number kept aside.
-pub async fn returned(State(state): State<AppState>, headers: HeaderMap, Query(back): Query<Returned>) -> Response {
+pub async fn returned(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(back): Query<Returned>,
+) -> Response {
     let mut visitor = match Visitor::load(&state, &headers).await {
         Ok(v) => v,
         Err(response) => return response,
@@ -204,7 +276,12 @@ pub async fn returned(State(state): State<AppState>, headers: HeaderMap, Query(b
         Ok(answer) if answer.phone_number == pending.phone => answer,
         refused => {
             let refusal = refused.err().unwrap_or(Refusal::OtherNumber);
-            let page = form(&state, &mut visitor, &pending.email, Some(pages::refusal_message(t, refusal)));
+            let page = form(
+                &state,
+                &mut visitor,
+                &pending.email,
+                Some(pages::refusal_message(t, refusal)),
+            );
             return visitor.finish(&state, page).await;
         }
     };
@@ -222,7 +299,13 @@ pub async fn returned(State(state): State<AppState>, headers: HeaderMap, Query(b
 }
 
 /// Creates the account, signs the visitor in, and has the confirmation texted.
-async fn create(state: AppState, mut visitor: Visitor, new: NewAccount, vid: &str, typed_email: &str) -> Response {
+async fn create(
+    state: AppState,
+    mut visitor: Visitor,
+    new: NewAccount,
+    vid: &str,
+    typed_email: &str,
+) -> Response {
     let t = visitor.t();
     let id = match Accounts(state.db.clone()).create(new, state.now()).await {
         Ok(Some(id)) => id,

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Returned, TokenForm, Visitor, confirm_by_text, internal, same_origin, see};
+use super::{Returned, TokenForm, Visitor, confirm_by_text, cross_site, internal, see};
 use crate::accounts::{Account, Accounts, E164, Email, InputError, NewAccount, Password};
 use crate::pages::{self, Widget, field, form_error};
 use crate::phone_verify::{Hosted, Refusal};
@@ -50,17 +50,32 @@ fn form(visitor: &mut Visitor, email: &str, phone: &str, error: Option<&str>) ->
         lead = t.signup_lead,
         error = form_error(error),
         email = field("email", t.email, "email", email, "email", None),
-        password = field("password", t.password, "password", "", "new-password", Some(t.password_hint)),
+        password = field(
+            "password",
+            t.password,
+            "password",
+            "",
+            "new-password",
+            Some(t.password_hint)
+        ),
         phone = field("phone", t.phone, "tel", phone, "tel", Some(t.phone_hint)),
         submit = t.create_account,
     );
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     (status, visitor.page("/signup", t.signup_title, None, &main)).into_response()
 }
 
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(input): Form<SignupForm>) -> Response {
-    if let Err(response) = same_origin(&state, &headers) {
-        return response;
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(input): Form<SignupForm>,
+) -> Response {
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
     }
     let mut visitor = match Visitor::load(&state, &headers).await {
         Ok(v) => v,
@@ -68,12 +83,21 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, Form(inpu
     };
     let t = visitor.t();
     let parsed = Email::parse(&input.email).and_then(|email| {
-        Ok((email, Password::parse(&input.password)?, E164::parse(&input.phone)?))
+        Ok((
+            email,
+            Password::parse(&input.password)?,
+            E164::parse(&input.phone)?,
+        ))
     });
     let (email, password, phone) = match parsed {
         Ok(valid) => valid,
         Err(error) => {
-            let page = form(&mut visitor, &input.email, &input.phone, Some(pages::input_message(t, error)));
+            let page = form(
+                &mut visitor,
+                &input.email,
+                &input.phone,
+                Some(pages::input_message(t, error)),
+            );
             return visitor.finish(&state, page).await;
         }
     };
@@ -123,14 +147,26 @@ pub async fn verify_page(State(state): State<AppState>, headers: HeaderMap) -> R
 }
 
 /// The widget for the account's number, in a session this backend creates for it.
-async fn verify_form(state: &AppState, visitor: &mut Visitor, account: &Account, error: Option<&str>) -> Response {
+async fn verify_form(
+    state: &AppState,
+    visitor: &mut Visitor,
+    account: &Account,
+    error: Option<&str>,
+) -> Response {
     let t = visitor.t();
     let reference = format!("account:{}", account.id);
-    let session = match state.phone_verify.create_session(&account.phone, &reference, ACTION).await {
+    let session = match state
+        .phone_verify
+        .create_session(&account.phone, &reference, ACTION)
+        .await
+    {
         Ok(session) => session,
         Err(refusal) => {
             let main = form_error(Some(pages::refusal_message(t, refusal)));
-            return (StatusCode::SERVICE_UNAVAILABLE, visitor.page("/verify-phone", t.verify_title, None, &main))
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                visitor.page("/verify-phone", t.verify_title, None, &main),
+            )
                 .into_response();
         }
     };
@@ -166,18 +202,39 @@ async fn verify_form(state: &AppState, visitor: &mut Visitor, account: &Account,
         no_js = t.verify_no_js,
         submit = t.verify_submit,
     );
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    (status, visitor.page("/verify-phone", t.verify_title, Some(&state.config.widget_url), &main)).into_response()
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        visitor.page(
+            "/verify-phone",
+            t.verify_title,
+            Some(&state.config.widget_url),
+            &main,
+        ),
+    )
+        .into_response()
 }
 
-pub async fn verify_submit(State(state): State<AppState>, headers: HeaderMap, Form(input): Form<TokenForm>) -> Response {
-    if let Err(response) = same_origin(&state, &headers) {
-        return response;
+pub async fn verify_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(input): Form<TokenForm>,
+) -> Response {
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
     }
     accept(state, headers, Ok(input.token)).await
 }
 
-pub async fn verify_returned(State(state): State<AppState>, headers: HeaderMap, Query(back): Query<Returned>) -> Response {
+pub async fn verify_returned(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(back): Query<Returned>,
+) -> Response {
     let nonce = match Visitor::load(&state, &headers).await {
         Ok(visitor) => visitor.session.data.nonce,
         Err(response) => return response,
@@ -206,12 +263,21 @@ async fn accept(state: AppState, headers: HeaderMap, token: Result<String, Refus
         Ok(answer) if answer.phone_number == account.phone => answer,
         refused => {
             let refusal = refused.err().unwrap_or(Refusal::OtherNumber);
-            let page = verify_form(&state, &mut visitor, &account, Some(pages::refusal_message(t, refusal))).await;
+            let page = verify_form(
+                &state,
+                &mut visitor,
+                &account,
+                Some(pages::refusal_message(t, refusal)),
+            )
+            .await;
             return visitor.finish(&state, page).await;
         }
     };
     let accounts = Accounts(state.db.clone());
-    if let Err(error) = accounts.set_verified_phone(account.id, answer.phone_number, state.now()).await {
+    if let Err(error) = accounts
+        .set_verified_phone(account.id, answer.phone_number, state.now())
+        .await
+    {
         return internal(&error);
     }
     visitor.notice(Notice::Verified);
