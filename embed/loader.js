@@ -62,6 +62,10 @@
       // framework may even set the sitekey only after inserting it). Several
       // changes in one go make one new frame, not one each.
       if (before === after || !this._started || this._resetting) return;
+      // A page with a Content-Security-Policy hides every nonce attribute once the
+      // element is in the document (the value stays in the nonce property): that
+      // is not a change.
+      if (name === 'nonce' && after === '' && this.nonce === before) return;
       this._resetting = true;
       var self = this;
       Promise.resolve().then(function () {
@@ -90,6 +94,7 @@
       var query = new URLSearchParams({ sitekey: sitekey, wid: wid, origin: location.origin, lang: language(this) });
       for (var i = 0; i < PARAMS.length; i++) {
         var value = this.getAttribute(PARAMS[i]);
+        if (PARAMS[i] === 'nonce' && !value) value = this.nonce;
         if (value) query.set(PARAMS[i], value);
       }
 

@@ -12,9 +12,17 @@ export const apps = {
 export const fakeUpstream = `http://127.0.0.1:${port + 10}`;
 // A host site on another site than the widget (localhost against 127.0.0.1).
 export const hostSite = `http://localhost:${port + 20}`;
+// The demo host (examples/demo-host), once per provider, likewise on localhost.
+export const demoHosts = {
+  local: `http://localhost:${port + 21}`,
+  messagebird: `http://localhost:${port + 22}`,
+  twilio: `http://localhost:${port + 23}`,
+};
 
 // Fresh state for every run, one SQLite file per app.
-const dataRoot = `target/e2e-data/${Date.now()}`;
+// Workers load this file again: they take the main process's choice from the
+// environment, so that tests can read the demo host's accounts database.
+export const dataRoot = (process.env.E2E_DATA_ROOT ??= `target/e2e-data/${Date.now()}`);
 
 const common = {
   LEPTOS_SITE_ROOT: 'target/site',
@@ -45,6 +53,27 @@ function app(provider: keyof typeof apps, env: Record<string, string>) {
       LEPTOS_SITE_ADDR: apps[provider].replace('http://', ''),
       DATA_DIR: `${dataRoot}/${provider}`,
       ...env,
+    },
+  };
+}
+
+function demoHost(provider: keyof typeof apps) {
+  const hostPort = new URL(demoHosts[provider]).port;
+  return {
+    command: './target/release/demo-host',
+    cwd: '..',
+    // The browser goes to localhost; the readiness check to the address it binds.
+    url: `http://127.0.0.1:${hostPort}/`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: 'ignore' as const,
+    stderr: 'pipe' as const,
+    env: {
+      DEMO_HOST_ADDR: `127.0.0.1:${hostPort}`,
+      DEMO_HOST_URL: demoHosts[provider],
+      WIDGET_URL: apps[provider],
+      DEMO_DATABASE: `${dataRoot}/demo-${provider}/accounts.sqlite`,
+      RUST_LOG: 'error',
     },
   };
 }
@@ -93,8 +122,24 @@ export default defineConfig({
         launchOptions: { ...chromium.launchOptions, args: [...chromium.launchOptions.args, '--test-third-party-cookie-phaseout'] },
       },
     },
+    // The demo host across two sites, on each provider, third-party cookies blocked.
+    ...(Object.keys(demoHosts) as (keyof typeof demoHosts)[]).map((provider) => ({
+      name: `demo-${provider}`,
+      testMatch: /demo-host/,
+      metadata: { provider },
+      use: {
+        ...chromium,
+        baseURL: demoHosts[provider],
+        launchOptions: { ...chromium.launchOptions, args: [...chromium.launchOptions.args, '--test-third-party-cookie-phaseout'] },
+      },
+    })),
     // Fault knobs are global to the fake upstream: run them alone, after the rest.
-    { name: 'faults', testMatch: /faults/, dependencies: ['local', 'messagebird', 'twilio'], use: chromium },
+    {
+      name: 'faults',
+      testMatch: /faults/,
+      dependencies: ['local', 'messagebird', 'twilio', 'demo-local', 'demo-messagebird', 'demo-twilio'],
+      use: chromium,
+    },
   ],
   webServer: [
     {
@@ -116,6 +161,8 @@ export default defineConfig({
       VERIFY_PROVIDER: 'messagebird',
       MESSAGEBIRD_ACCESS_KEY: 'test_fake_messagebird_key',
       MESSAGEBIRD_API_URL: fakeUpstream,
+      // Confirmation texts (POST /api/v1/notify) through the fake's SMS API.
+      MESSAGEBIRD_ORIGINATOR: 'HarbourBank',
     }),
     app('twilio', {
       VERIFY_PROVIDER: 'twilio',
@@ -123,6 +170,11 @@ export default defineConfig({
       TWILIO_AUTH_TOKEN: 'test_fake_twilio_token',
       TWILIO_VERIFY_SERVICE_SID: 'VA00000000000000000000000000000000',
       TWILIO_VERIFY_API_URL: fakeUpstream,
+      TWILIO_API_URL: fakeUpstream,
+      TWILIO_FROM: '+15005550006',
     }),
+    demoHost('local'),
+    demoHost('messagebird'),
+    demoHost('twilio'),
   ],
 });

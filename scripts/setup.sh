@@ -90,7 +90,7 @@ ensure_wasm_bindgen() {
 #    brotli for the size report.
 ensure_debian_tools() {
   # The emoji font draws the country flags in screenshots (visitors have their own).
-  apt_install chromium chromium-driver brotli redis-server fonts-noto-color-emoji sqlite3
+  apt_install chromium chromium-driver brotli redis-server fonts-noto-color-emoji sqlite3 curl
 }
 
 # 5. npm tools: Playwright, and wasm-opt from binaryen (Debian's is too old and

@@ -757,6 +757,16 @@ async fn a_post_from_another_site_is_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
+    let response = host
+        .browser
+        .post(format!("{}/signup", host.url))
+        .header("sec-fetch-site", "cross-site")
+        .header("origin", "null")
+        .form(&[("email", "a@example.org"), ("password", PASSWORD), ("phone", ACCOUNT_NUMBER)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
     assert!(host.account("a@example.org").await.is_none());
 }
 

@@ -127,7 +127,7 @@ pub struct Texts {
 
 pub static EN: Texts = Texts {
     site: "Harbour Bank (demo)",
-    languages: "Language",
+    languages: "Site language",
     nav_home: "Home",
     nav_register: "Sign up",
     nav_signup: "Sign up, verify later",
@@ -196,7 +196,7 @@ pub static EN: Texts = Texts {
 
 pub static DE: Texts = Texts {
     site: "Hafenbank (Demo)",
-    languages: "Sprache",
+    languages: "Sprache der Website",
     nav_home: "Start",
     nav_register: "Registrieren",
     nav_signup: "Registrieren, später bestätigen",
@@ -265,7 +265,7 @@ pub static DE: Texts = Texts {
 
 pub static AR: Texts = Texts {
     site: "بنك المرفأ (تجريبي)",
-    languages: "اللغة",
+    languages: "لغة الموقع",
     nav_home: "الرئيسية",
     nav_register: "إنشاء حساب",
     nav_signup: "إنشاء حساب والتحقق لاحقًا",

@@ -154,17 +154,16 @@ fn protect(state: &AppState, headers: &mut HeaderMap) {
 }
 
 /// A post from another site's page is refused: the session cookie is SameSite=Lax,
-/// and this checks the `Origin` the browser sends with every form post. The 403 to
-/// answer with, if it came from elsewhere.
+/// and this checks where the browser says the post came from. `Sec-Fetch-Site`
+/// first: under `Referrer-Policy: no-referrer` Chromium sends `Origin: null` even for
+/// this site's own forms. The 403 to answer with, if it came from elsewhere.
 pub fn cross_site(state: &AppState, headers: &HeaderMap) -> Option<Response> {
-    let origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok())?;
-    (origin != state.config.public_url).then(|| {
-        (
-            StatusCode::FORBIDDEN,
-            "This form was posted from another site.",
-        )
-            .into_response()
-    })
+    let header = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let foreign = match header("sec-fetch-site") {
+        Some(site) => !matches!(site, "same-origin" | "none"),
+        None => header(ORIGIN.as_str()).is_some_and(|o| o != "null" && o != state.config.public_url),
+    };
+    foreign.then(|| (StatusCode::FORBIDDEN, "This form was posted from another site.").into_response())
 }
 
 pub fn internal(error: &dyn std::fmt::Display) -> Response {
