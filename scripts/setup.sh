@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, skipping what is already there:
 # the wasm32 target, cargo-leptos, cargo-deb, the wasm-bindgen CLI that matches Cargo.lock,
-# wasm-opt and Playwright (npm, in end2end/), Chromium and ChromeDriver (Debian).
+# wasm-opt and Playwright (npm, in end2end/), Chromium and ChromeDriver, sqlite3 and
+# curl (Debian).
 # Works offline apart from crates.io, npm and Debian's archive. See
 # docs/toolchain.md for why each step looks the way it does.
 #

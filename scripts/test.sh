@@ -22,7 +22,7 @@ step "operations: the alert rules checked and unit-tested (promtool)"
 step "server: unit and integration tests"
 # The random-input run (tests/server/random_inputs.rs) gets 30 s here, 5 s by default.
 RANDOM_INPUT_SECS="${RANDOM_INPUT_SECS:-30}" cargo test --locked --features ssr
-cargo test --locked -p fake-verify -p loadgen -p phone-verify-token
+cargo test --locked -p fake-verify -p loadgen -p phone-verify-token -p demo-host
 
 step "browser: components in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
@@ -30,9 +30,9 @@ WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/webdriver.json" \
 WASM_BINDGEN_TEST_TIMEOUT=60 \
   cargo test --locked --target wasm32-unknown-unknown --no-default-features --features hydrate --test browser
 
-step "release build (app and fake upstream)"
+step "release build (app, fake upstream and demo host)"
 cargo leptos build --release --precompress
-cargo build --locked --release -p fake-verify
+cargo build --locked --release -p fake-verify -p demo-host
 
 step "package: the .deb of that build, installed, started, stopped and purged"
 scripts/package.sh >/dev/null

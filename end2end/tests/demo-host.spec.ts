@@ -204,7 +204,7 @@ test('axe finds nothing on the host pages, in all three languages, with the fram
     const results = await new AxeBuilder({ page }).analyze();
     const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
     expect(found, where).toEqual([]);
-    if (process.env.DEMO_SCREENSHOTS) await page.screenshot({ path: `../docs/demo-host/${where.replace(/\W+/g, '-')}.png`, fullPage: true });
+    if (process.env.DEMO_SCREENSHOTS) await page.screenshot({ path: `../docs/demo-host/${where.replace(/\W+/g, '-').replace(/^-/, '')}.png`, fullPage: true });
   };
   const email = uniqueEmail();
   const number = uniqueNumber();
