@@ -762,7 +762,11 @@ async fn a_post_from_another_site_is_refused() {
         .post(format!("{}/signup", host.url))
         .header("sec-fetch-site", "cross-site")
         .header("origin", "null")
-        .form(&[("email", "a@example.org"), ("password", PASSWORD), ("phone", ACCOUNT_NUMBER)])
+        .form(&[
+            ("email", "a@example.org"),
+            ("password", PASSWORD),
+            ("phone", ACCOUNT_NUMBER),
+        ])
         .send()
         .await
         .unwrap();

@@ -2,12 +2,11 @@
 //! verified by a voice call (the widget starts on "call me", so a landline works).
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::{Returned, TokenForm, Visitor, cross_site, internal, see};
+use super::{Returned, ThisSite, TokenForm, Visitor, internal, see};
 use crate::accounts::{Account, Accounts};
 use crate::pages::{self, Widget, form_error};
 use crate::phone_verify::{Hosted, Refusal};
@@ -17,11 +16,7 @@ use crate::state::AppState;
 const ACTION: &str = "profile";
 const CHANNEL: &str = "voice";
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+pub async fn page(State(state): State<AppState>, mut visitor: Visitor) -> Response {
     let page = match visitor.account(&state).await {
         Ok(Some(account)) => render(&state, &mut visitor, &account, None),
         Ok(None) => see("/login"),
@@ -106,52 +101,35 @@ fn render(
         no_js = t.verify_no_js,
         submit = t.change_submit,
     );
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        visitor.page(
-            "/account",
-            t.account_title,
-            Some(&state.config.widget_url),
-            &main,
-        ),
+    visitor.page(
+        "/account",
+        t.account_title,
+        Some(&state.config.widget_url),
+        &main,
+        error.is_some(),
     )
-        .into_response()
 }
 
 pub async fn phone_submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: ThisSite,
+    visitor: Visitor,
     Form(input): Form<TokenForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
-    change(state, headers, Ok(input.token)).await
+    change(state, visitor, Ok(input.token)).await
 }
 
 pub async fn phone_returned(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    visitor: Visitor,
     Query(back): Query<Returned>,
 ) -> Response {
-    let nonce = match Visitor::load(&state, &headers).await {
-        Ok(visitor) => visitor.session.data.nonce,
-        Err(response) => return response,
-    };
-    change(state, headers, back.token(&nonce).map(str::to_owned)).await
+    let token = back.token(&visitor.session.data.nonce).map(str::to_owned);
+    change(state, visitor, token).await
 }
 
 /// Replaces the account's number with the one `token` proves.
-async fn change(state: AppState, headers: HeaderMap, token: Result<String, Refusal>) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+async fn change(state: AppState, mut visitor: Visitor, token: Result<String, Refusal>) -> Response {
     let t = visitor.t();
     let account = match visitor.account(&state).await {
         Ok(Some(account)) => account,

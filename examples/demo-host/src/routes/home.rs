@@ -1,15 +1,10 @@
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::Visitor;
 use crate::state::AppState;
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+pub async fn page(State(state): State<AppState>, mut visitor: Visitor) -> Response {
     let t = visitor.t();
     let main = format!(
         r#"<p>{}</p>
@@ -29,6 +24,6 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
         t.nav_account,
         t.home_account,
     );
-    let page = visitor.page("/", t.home_title, None, &main);
+    let page = visitor.page("/", t.home_title, None, &main, false);
     visitor.finish(&state, page).await
 }

@@ -7,12 +7,12 @@ use std::sync::LazyLock;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use rusqlite::params;
 use serde::Deserialize;
 
-use super::{Returned, TokenForm, Visitor, cross_site, internal, see};
+use super::{Returned, ThisSite, TokenForm, Visitor, internal, see};
 use crate::accounts::{Account, Accounts, Email, Password, password_matches};
 use crate::pages::{self, Widget, field, form_error};
 use crate::phone_verify::{Hosted, Refusal};
@@ -38,11 +38,7 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+pub async fn page(State(state): State<AppState>, mut visitor: Visitor) -> Response {
     if visitor.session.data.account.is_some() {
         return visitor.finish(&state, see("/account")).await;
     }
@@ -69,26 +65,15 @@ fn form(visitor: &mut Visitor, email: &str, error: Option<&str>) -> Response {
         ),
         submit = t.log_in,
     );
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (status, visitor.page("/login", t.login_title, None, &main)).into_response()
+    visitor.page("/login", t.login_title, None, &main, error.is_some())
 }
 
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: ThisSite,
+    mut visitor: Visitor,
     Form(input): Form<LoginForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
     let t = visitor.t();
     let account = match Email::parse(&input.email) {
         Ok(email) => match Accounts(state.db.clone()).by_email(&email).await {
@@ -139,11 +124,7 @@ async fn pending_account(state: &AppState, visitor: &mut Visitor) -> Result<Acco
     })
 }
 
-pub async fn factor_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+pub async fn factor_page(State(state): State<AppState>, mut visitor: Visitor) -> Response {
     let page = match pending_account(&state, &mut visitor).await {
         Ok(account) => factor_form(&state, &mut visitor, &account, None).await,
         Err(elsewhere) => elsewhere,
@@ -166,11 +147,9 @@ async fn factor_form(
         Ok(session) => session,
         Err(refusal) => {
             let main = form_error(Some(pages::refusal_message(t, refusal)));
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                visitor.page("/login", t.second_factor_title, None, &main),
-            )
-                .into_response();
+            let mut page = visitor.page("/login", t.second_factor_title, None, &main, true);
+            *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return page;
         }
     };
     let return_url = format!("{}/login/return", state.config.public_url);
@@ -204,21 +183,13 @@ async fn factor_form(
         no_js = t.verify_no_js,
         submit = t.log_in,
     );
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        visitor.page(
-            "/login",
-            t.second_factor_title,
-            Some(&state.config.widget_url),
-            &main,
-        ),
+    visitor.page(
+        "/login",
+        t.second_factor_title,
+        Some(&state.config.widget_url),
+        &main,
+        error.is_some(),
     )
-        .into_response()
 }
 
 fn reference(account: &Account) -> String {
@@ -227,36 +198,27 @@ fn reference(account: &Account) -> String {
 
 pub async fn factor_submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: ThisSite,
+    visitor: Visitor,
     Form(input): Form<TokenForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
-    second_factor(state, headers, Ok(input.token)).await
+    second_factor(state, visitor, Ok(input.token)).await
 }
 
 pub async fn factor_returned(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    visitor: Visitor,
     Query(back): Query<Returned>,
 ) -> Response {
-    let nonce = match Visitor::load(&state, &headers).await {
-        Ok(visitor) => visitor.session.data.nonce,
-        Err(response) => return response,
-    };
-    second_factor(state, headers, back.token(&nonce).map(str::to_owned)).await
+    let token = back.token(&visitor.session.data.nonce).map(str::to_owned);
+    second_factor(state, visitor, token).await
 }
 
 async fn second_factor(
     state: AppState,
-    headers: HeaderMap,
+    mut visitor: Visitor,
     token: Result<String, Refusal>,
 ) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
     let t = visitor.t();
     let account = match pending_account(&state, &mut visitor).await {
         Ok(account) => account,

@@ -2,8 +2,10 @@
 //! session and language, the answer with its cookie and headers, the same-origin
 //! check for posts.
 use axum::Router;
+use axum::extract::FromRequestParts;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, ORIGIN, SET_COOKIE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -55,9 +57,11 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    /// (Handlers take it as an extractor.)
+    ///
     /// # Errors
     /// A 500 page when the database fails.
-    pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Self, Response> {
+    async fn load(state: &AppState, headers: &HeaderMap) -> Result<Self, Response> {
         let session = Loaded::load(&state.db, headers, state.now())
             .await
             .map_err(|e| internal(&e))?;
@@ -91,16 +95,18 @@ impl Visitor {
         }
     }
 
-    /// A page of this site, with the notices waiting for it (which it uses up).
+    /// A page of this site, with the notices waiting for it (which it uses up); a
+    /// 422 when it shows a form again because of an error.
     pub fn page(
         &mut self,
         path: &str,
         title: &str,
         widget: Option<&str>,
         main: &str,
-    ) -> Html<String> {
+        failed: bool,
+    ) -> Response {
         let notices = std::mem::take(&mut self.session.data.notices);
-        Html(pages::layout(
+        let html = Html(pages::layout(
             &Frame {
                 lang: self.lang,
                 path,
@@ -110,7 +116,13 @@ impl Visitor {
             },
             title,
             main,
-        ))
+        ));
+        let status = if failed {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        (status, html).into_response()
     }
 
     pub fn notice(&mut self, notice: Notice) {
@@ -153,17 +165,46 @@ fn protect(state: &AppState, headers: &mut HeaderMap) {
     }
 }
 
-/// A post from another site's page is refused: the session cookie is SameSite=Lax,
-/// and this checks where the browser says the post came from. `Sec-Fetch-Site`
-/// first: under `Referrer-Policy: no-referrer` Chromium sends `Origin: null` even for
-/// this site's own forms. The 403 to answer with, if it came from elsewhere.
-pub fn cross_site(state: &AppState, headers: &HeaderMap) -> Option<Response> {
-    let header = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    let foreign = match header("sec-fetch-site") {
-        Some(site) => !matches!(site, "same-origin" | "none"),
-        None => header(ORIGIN.as_str()).is_some_and(|o| o != "null" && o != state.config.public_url),
-    };
-    foreign.then(|| (StatusCode::FORBIDDEN, "This form was posted from another site.").into_response())
+/// A form post from one of this site's own pages. The session cookie is
+/// SameSite=Lax, and this checks where the browser says the post came from:
+/// `Sec-Fetch-Site` first, because under `Referrer-Policy: no-referrer` Chromium
+/// sends `Origin: null` even for this site's own forms. Anything else gets a 403.
+pub struct ThisSite;
+
+impl FromRequestParts<AppState> for ThisSite {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let foreign = match header("sec-fetch-site") {
+            Some(site) => !matches!(site, "same-origin" | "none"),
+            None => {
+                header(ORIGIN.as_str()).is_some_and(|o| o != "null" && o != state.config.public_url)
+            }
+        };
+        if foreign {
+            Err((
+                StatusCode::FORBIDDEN,
+                "This form was posted from another site.",
+            )
+                .into_response())
+        } else {
+            Ok(Self)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        Self::load(state, &parts.headers).await
+    }
 }
 
 pub fn internal(error: &dyn std::fmt::Display) -> Response {
@@ -229,14 +270,10 @@ struct Back {
 
 async fn switch_language(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut visitor: Visitor,
     Path(code): Path<String>,
     Query(back): Query<Back>,
 ) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
     if let Some(lang) = Lang::parse(&code) {
         visitor.session.data.lang = Some(lang);
     }
@@ -248,14 +285,7 @@ async fn switch_language(
     visitor.finish(&state, see(&back)).await
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+async fn logout(State(state): State<AppState>, _: ThisSite, mut visitor: Visitor) -> Response {
     let lang = visitor.session.data.lang;
     if let Err(error) = visitor.session.renew(&state.db).await {
         return internal(&error);

@@ -5,11 +5,10 @@
 //! and the visitor verifies it on the hosted page, coming back to `/register/return`.
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Returned, Visitor, confirm_by_text, cross_site, internal, see};
+use super::{Returned, ThisSite, Visitor, confirm_by_text, internal, see};
 use crate::accounts::{Accounts, E164, Email, InputError, NewAccount, Password};
 use crate::pages::{self, Widget, field, form_error};
 use crate::phone_verify::{Hosted, Refusal};
@@ -33,11 +32,7 @@ pub struct RegisterForm {
     token: String,
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+pub async fn page(State(state): State<AppState>, mut visitor: Visitor) -> Response {
     if visitor.session.data.account.is_some() {
         return visitor.finish(&state, see("/account")).await;
     }
@@ -98,30 +93,21 @@ fn form(state: &AppState, visitor: &mut Visitor, email: &str, error: Option<&str
     let widget = verified
         .is_none()
         .then_some(state.config.widget_url.as_str());
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        visitor.page("/register", t.register_title, widget, &main),
+    visitor.page(
+        "/register",
+        t.register_title,
+        widget,
+        &main,
+        error.is_some(),
     )
-        .into_response()
 }
 
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: ThisSite,
+    mut visitor: Visitor,
     Form(input): Form<RegisterForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
     let t = visitor.t();
     let now = state.now();
     // The number first: once confirmed it is kept, whatever else is wrong.
@@ -256,13 +242,9 @@ async fn to_hosted_page(
 /// Back from the hosted page: the token must be for the number kept aside.
 pub async fn returned(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut visitor: Visitor,
     Query(back): Query<Returned>,
 ) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
     let t = visitor.t();
     let Some(pending) = visitor.session.data.pending_signup.clone() else {
         return visitor.finish(&state, see("/register")).await;

@@ -4,11 +4,11 @@
 //! sends the code to it and to no other; its resend is the widget's own.
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Returned, TokenForm, Visitor, confirm_by_text, cross_site, internal, see};
+use super::{Returned, ThisSite, TokenForm, Visitor, confirm_by_text, internal, see};
 use crate::accounts::{Account, Accounts, E164, Email, InputError, NewAccount, Password};
 use crate::pages::{self, Widget, field, form_error};
 use crate::phone_verify::{Hosted, Refusal};
@@ -27,11 +27,7 @@ pub struct SignupForm {
     phone: String,
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+pub async fn page(State(state): State<AppState>, mut visitor: Visitor) -> Response {
     if visitor.session.data.account.is_some() {
         return visitor.finish(&state, see("/account")).await;
     }
@@ -61,26 +57,15 @@ fn form(visitor: &mut Visitor, email: &str, phone: &str, error: Option<&str>) ->
         phone = field("phone", t.phone, "tel", phone, "tel", Some(t.phone_hint)),
         submit = t.create_account,
     );
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (status, visitor.page("/signup", t.signup_title, None, &main)).into_response()
+    visitor.page("/signup", t.signup_title, None, &main, error.is_some())
 }
 
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: ThisSite,
+    mut visitor: Visitor,
     Form(input): Form<SignupForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
     let t = visitor.t();
     let parsed = Email::parse(&input.email).and_then(|email| {
         Ok((
@@ -133,11 +118,7 @@ async fn unverified_account(state: &AppState, visitor: &Visitor) -> Result<Accou
     }
 }
 
-pub async fn verify_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+pub async fn verify_page(State(state): State<AppState>, mut visitor: Visitor) -> Response {
     let account = match unverified_account(&state, &visitor).await {
         Ok(account) => account,
         Err(elsewhere) => return visitor.finish(&state, elsewhere).await,
@@ -163,11 +144,9 @@ async fn verify_form(
         Ok(session) => session,
         Err(refusal) => {
             let main = form_error(Some(pages::refusal_message(t, refusal)));
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                visitor.page("/verify-phone", t.verify_title, None, &main),
-            )
-                .into_response();
+            let mut page = visitor.page("/verify-phone", t.verify_title, None, &main, true);
+            *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return page;
         }
     };
     let return_url = format!("{}/verify-phone/return", state.config.public_url);
@@ -202,53 +181,36 @@ async fn verify_form(
         no_js = t.verify_no_js,
         submit = t.verify_submit,
     );
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        visitor.page(
-            "/verify-phone",
-            t.verify_title,
-            Some(&state.config.widget_url),
-            &main,
-        ),
+    visitor.page(
+        "/verify-phone",
+        t.verify_title,
+        Some(&state.config.widget_url),
+        &main,
+        error.is_some(),
     )
-        .into_response()
 }
 
 pub async fn verify_submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: ThisSite,
+    visitor: Visitor,
     Form(input): Form<TokenForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
-    accept(state, headers, Ok(input.token)).await
+    accept(state, visitor, Ok(input.token)).await
 }
 
 pub async fn verify_returned(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    visitor: Visitor,
     Query(back): Query<Returned>,
 ) -> Response {
-    let nonce = match Visitor::load(&state, &headers).await {
-        Ok(visitor) => visitor.session.data.nonce,
-        Err(response) => return response,
-    };
-    accept(state, headers, back.token(&nonce).map(str::to_owned)).await
+    let token = back.token(&visitor.session.data.nonce).map(str::to_owned);
+    accept(state, visitor, token).await
 }
 
 /// Marks the account's number verified if `token` proves it, and has phone-verify
 /// text a confirmation.
-async fn accept(state: AppState, headers: HeaderMap, token: Result<String, Refusal>) -> Response {
-    let mut visitor = match Visitor::load(&state, &headers).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+async fn accept(state: AppState, mut visitor: Visitor, token: Result<String, Refusal>) -> Response {
     let t = visitor.t();
     let account = match unverified_account(&state, &visitor).await {
         Ok(account) => account,
