@@ -6,10 +6,10 @@ use axum::response::Response;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::{Returned, ThisSite, TokenForm, Visitor, internal, see};
+use super::{Returned, ThisSite, TokenForm, Visitor, WidgetForm, internal, see};
 use crate::accounts::{Account, Accounts};
-use crate::pages::{self, Widget, form_error};
-use crate::phone_verify::{Hosted, Refusal};
+use crate::pages;
+use crate::phone_verify::Refusal;
 use crate::session::Notice;
 use crate::state::AppState;
 
@@ -56,15 +56,14 @@ fn render(
         .verified_at
         .map(|at| format!("<dt>{}</dt><dd>{}</dd>", t.verified_at, when(at)))
         .unwrap_or_default();
-    let return_url = format!("{}/account/return", state.config.public_url);
-    let hosted = state.phone_verify.hosted_url(&Hosted {
-        return_url: &return_url,
-        state: &visitor.session.data.nonce,
+    let form = WidgetForm {
         action: ACTION,
-        lang: visitor.lang.code(),
+        post_to: "/account/phone",
+        return_path: "/account/return",
         session: None,
         channel: Some(CHANNEL),
-    });
+        submit: t.change_submit,
+    };
     let main = format!(
         r#"<dl>
 <dt>{email_label}</dt><dd>{email}</dd>
@@ -72,13 +71,9 @@ fn render(
 <dt>{created_label}</dt><dd>{created}</dd>
 {verified_at}
 </dl>
-<h2 id="change">{change_title}</h2>
+<h2>{change_title}</h2>
 <p>{change_lead}</p>
-<form method="post" action="/account/phone" aria-labelledby="change">
-{error}{widget}
-<noscript><p><a href="{hosted}">{no_js}</a></p></noscript>
-<button>{submit}</button>
-</form>"#,
+{form}"#,
         email_label = t.email,
         email = pages::escape(&account.email),
         phone_label = t.phone,
@@ -87,19 +82,7 @@ fn render(
         created = when(account.created_at),
         change_title = t.change_title,
         change_lead = t.change_lead,
-        error = form_error(error),
-        widget = Widget {
-            sitekey: state.phone_verify.sitekey(),
-            action: ACTION,
-            nonce: &visitor.session.data.nonce,
-            lang: visitor.lang,
-            session: None,
-            channel: Some(CHANNEL),
-        }
-        .render(),
-        hosted = pages::escape(&hosted),
-        no_js = t.verify_no_js,
-        submit = t.change_submit,
+        form = visitor.widget_form(state, &form, error),
     );
     visitor.page(
         "/account",

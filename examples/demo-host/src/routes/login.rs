@@ -7,15 +7,14 @@ use std::sync::LazyLock;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use rusqlite::params;
 use serde::Deserialize;
 
-use super::{Returned, ThisSite, TokenForm, Visitor, internal, see};
+use super::{Returned, ThisSite, TokenForm, Visitor, WidgetForm, account_ref, internal, see};
 use crate::accounts::{Account, Accounts, Email, Password, password_matches};
-use crate::pages::{self, Widget, field, form_error};
-use crate::phone_verify::{Hosted, Refusal};
+use crate::pages::{self, field, form_error};
+use crate::phone_verify::Refusal;
 use crate::session::{LOGIN_STEP_SECS, PendingLogin};
 use crate::state::AppState;
 
@@ -139,61 +138,31 @@ async fn factor_form(
     error: Option<&str>,
 ) -> Response {
     let t = visitor.t();
-    let session = match state
-        .phone_verify
-        .create_session(&account.phone, &reference(account), ACTION)
-        .await
-    {
+    let path = ("/login", t.second_factor_title);
+    let session = match visitor.session_for(state, account, ACTION, path).await {
         Ok(session) => session,
-        Err(refusal) => {
-            let main = form_error(Some(pages::refusal_message(t, refusal)));
-            let mut page = visitor.page("/login", t.second_factor_title, None, &main, true);
-            *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            return page;
-        }
+        Err(page) => return page,
     };
-    let return_url = format!("{}/login/return", state.config.public_url);
-    let hosted = state.phone_verify.hosted_url(&Hosted {
-        return_url: &return_url,
-        state: &visitor.session.data.nonce,
+    let form = WidgetForm {
         action: ACTION,
-        lang: visitor.lang.code(),
+        post_to: "/login/second-factor",
+        return_path: "/login/return",
         session: Some(&session),
         channel: None,
-    });
+        submit: t.log_in,
+    };
     let main = format!(
-        r#"<p>{lead}</p>
-<form method="post" action="/login/second-factor">
-{error}{widget}
-<noscript><p><a href="{hosted}">{no_js}</a></p></noscript>
-<button>{submit}</button>
-</form>"#,
-        lead = t.second_factor_lead,
-        error = form_error(error),
-        widget = Widget {
-            sitekey: state.phone_verify.sitekey(),
-            action: ACTION,
-            nonce: &visitor.session.data.nonce,
-            lang: visitor.lang,
-            session: Some(&session),
-            channel: None,
-        }
-        .render(),
-        hosted = pages::escape(&hosted),
-        no_js = t.verify_no_js,
-        submit = t.log_in,
+        "<p>{}</p>\n{}",
+        t.second_factor_lead,
+        visitor.widget_form(state, &form, error)
     );
     visitor.page(
-        "/login",
-        t.second_factor_title,
+        path.0,
+        path.1,
         Some(&state.config.widget_url),
         &main,
         error.is_some(),
     )
-}
-
-fn reference(account: &Account) -> String {
-    format!("account:{}", account.id)
 }
 
 pub async fn factor_submit(
@@ -278,7 +247,7 @@ async fn check(
     if claims.nonce.as_deref() != Some(visitor.session.data.nonce.as_str()) {
         return Err(Refusal::OtherSession);
     }
-    if claims.reference.as_deref() != Some(reference(account).as_str()) {
+    if claims.reference.as_deref() != Some(account_ref(account).as_str()) {
         return Err(Refusal::OtherNumber);
     }
     // Kept until the token could no longer pass the checks above anyway.

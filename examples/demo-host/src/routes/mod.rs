@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use crate::accounts::{Account, Accounts};
 use crate::i18n::{Lang, Texts};
-use crate::pages::{self, Frame};
-use crate::phone_verify::Refusal;
+use crate::pages::{self, Frame, Widget};
+use crate::phone_verify::{Hosted, Refusal};
 use crate::session::{Loaded, Notice};
 use crate::state::AppState;
 
@@ -231,6 +231,88 @@ pub async fn confirm_by_text(state: &AppState, vid: &str, text: &str) -> Notice 
 /// See other: where a form post continues.
 pub fn see(path: &str) -> Response {
     Redirect::to(path).into_response()
+}
+
+/// A form around the widget, posting its token to this site, with a link to the
+/// hosted page for a browser without JavaScript that comes back to `return_path`.
+pub struct WidgetForm<'a> {
+    /// The widget's `action`, signed into the token.
+    pub action: &'a str,
+    pub post_to: &'a str,
+    pub return_path: &'a str,
+    /// A session this backend created for a number it knows.
+    pub session: Option<&'a str>,
+    pub channel: Option<&'a str>,
+    pub submit: &'a str,
+}
+
+impl Visitor {
+    pub fn widget_form(
+        &self,
+        state: &AppState,
+        form: &WidgetForm<'_>,
+        error: Option<&str>,
+    ) -> String {
+        let nonce = &self.session.data.nonce;
+        let return_url = format!("{}{}", state.config.public_url, form.return_path);
+        let hosted = state.phone_verify.hosted_url(&Hosted {
+            return_url: &return_url,
+            state: nonce,
+            action: form.action,
+            lang: self.lang.code(),
+            session: form.session,
+            channel: form.channel,
+        });
+        let widget = Widget {
+            sitekey: state.phone_verify.sitekey(),
+            action: form.action,
+            nonce,
+            lang: self.lang,
+            session: form.session,
+            channel: form.channel,
+        };
+        format!(
+            r#"<form method="post" action="{post_to}">
+{error}{widget}
+<noscript><p><a href="{hosted}">{no_js}</a></p></noscript>
+<button>{submit}</button>
+</form>"#,
+            post_to = form.post_to,
+            error = pages::form_error(error),
+            widget = widget.render(),
+            hosted = pages::escape(&hosted),
+            no_js = self.t().verify_no_js,
+            submit = form.submit,
+        )
+    }
+
+    /// A widget session for `account`'s number, made by this backend
+    /// (`POST /api/v1/sessions`), with `ref` naming the account; else the page
+    /// `path` saying that phone-verify cannot be reached.
+    pub async fn session_for(
+        &mut self,
+        state: &AppState,
+        account: &Account,
+        action: &str,
+        (path, title): (&str, &str),
+    ) -> Result<String, Response> {
+        let reference = account_ref(account);
+        state
+            .phone_verify
+            .create_session(&account.phone, &reference, action)
+            .await
+            .map_err(|refusal| {
+                let main = pages::form_error(Some(pages::refusal_message(self.t(), refusal)));
+                let mut page = self.page(path, title, None, &main, true);
+                *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                page
+            })
+    }
+}
+
+/// The `ref` of the sessions made for an account's number.
+pub fn account_ref(account: &Account) -> String {
+    format!("account:{}", account.id)
 }
 
 /// A form whose only field is the widget's token.

@@ -4,14 +4,13 @@
 //! sends the code to it and to no other; its resend is the widget's own.
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Returned, ThisSite, TokenForm, Visitor, confirm_by_text, internal, see};
+use super::{Returned, ThisSite, TokenForm, Visitor, WidgetForm, confirm_by_text, internal, see};
 use crate::accounts::{Account, Accounts, E164, Email, InputError, NewAccount, Password};
-use crate::pages::{self, Widget, field, form_error};
-use crate::phone_verify::{Hosted, Refusal};
+use crate::pages::{self, field, form_error};
+use crate::phone_verify::Refusal;
 use crate::session::Notice;
 use crate::state::AppState;
 
@@ -135,55 +134,29 @@ async fn verify_form(
     error: Option<&str>,
 ) -> Response {
     let t = visitor.t();
-    let reference = format!("account:{}", account.id);
-    let session = match state
-        .phone_verify
-        .create_session(&account.phone, &reference, ACTION)
-        .await
-    {
+    let path = ("/verify-phone", t.verify_title);
+    let session = match visitor.session_for(state, account, ACTION, path).await {
         Ok(session) => session,
-        Err(refusal) => {
-            let main = form_error(Some(pages::refusal_message(t, refusal)));
-            let mut page = visitor.page("/verify-phone", t.verify_title, None, &main, true);
-            *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            return page;
-        }
+        Err(page) => return page,
     };
-    let return_url = format!("{}/verify-phone/return", state.config.public_url);
-    let hosted = state.phone_verify.hosted_url(&Hosted {
-        return_url: &return_url,
-        state: &visitor.session.data.nonce,
+    let form = WidgetForm {
         action: ACTION,
-        lang: visitor.lang.code(),
+        post_to: "/verify-phone",
+        return_path: "/verify-phone/return",
         session: Some(&session),
         channel: None,
-    });
+        submit: t.verify_submit,
+    };
     let main = format!(
-        r#"<p>{lead} <strong dir="ltr">{masked}</strong></p>
-<form method="post" action="/verify-phone">
-{error}{widget}
-<noscript><p><a href="{hosted}">{no_js}</a></p></noscript>
-<button>{submit}</button>
-</form>"#,
-        lead = t.verify_lead,
-        masked = pages::escape(&account.masked_phone()),
-        error = form_error(error),
-        widget = Widget {
-            sitekey: state.phone_verify.sitekey(),
-            action: ACTION,
-            nonce: &visitor.session.data.nonce,
-            lang: visitor.lang,
-            session: Some(&session),
-            channel: None,
-        }
-        .render(),
-        hosted = pages::escape(&hosted),
-        no_js = t.verify_no_js,
-        submit = t.verify_submit,
+        r#"<p>{} <strong dir="ltr">{}</strong></p>
+{}"#,
+        t.verify_lead,
+        pages::escape(&account.masked_phone()),
+        visitor.widget_form(state, &form, error)
     );
     visitor.page(
-        "/verify-phone",
-        t.verify_title,
+        path.0,
+        path.1,
         Some(&state.config.widget_url),
         &main,
         error.is_some(),
