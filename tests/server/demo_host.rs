@@ -11,9 +11,10 @@ use std::sync::Arc;
 use demo_host::accounts::{Account, Accounts, Email};
 use phone_verify::server::clock::Clock;
 use reqwest::header::{ACCEPT, LOCATION};
-use serde_json::Value;
 
-use crate::support::{TestApp, fresh_data_dir, sites_file, spawn_app_at_its_address};
+use crate::support::{
+    TestApp, fresh_data_dir, sites_file, spawn_app_at_its_address, token_from_frame,
+};
 
 /// The bank's site, which may come back from the hosted page to its four return
 /// addresses, and another site on the same origins.
@@ -207,55 +208,14 @@ impl Page {
     }
 }
 
-/// Opens a frame with `query` and verifies `number` (or the session's own) as the
-/// hydrated widget does; the token it hands the host page.
+/// Verifies in a frame opened with `query`, by the channel the page asked for.
 async fn verify_in_frame(app: &TestApp, query: &str, number: Option<&str>) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let opened = client
-        .get(app.url(&format!("/embed?{query}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        opened.status(),
-        303,
-        "{query}: {}",
-        opened.text().await.unwrap()
-    );
-    let frame = location(&opened).split('?').next().unwrap().to_owned();
-    let call = |endpoint: &str, form: Vec<(&str, String)>| {
-        client
-            .post(app.url(&format!("{frame}/api/verify/{endpoint}")))
-            .header("sec-fetch-site", "same-origin")
-            .header(ACCEPT, "application/json")
-            .form(&form)
-            .send()
-    };
     let channel = if query.contains("channel=voice") {
         "voice"
     } else {
         "sms"
     };
-    let mut start = vec![("channel", channel.to_owned())];
-    if let Some(number) = number {
-        start.push(("phone", number.to_owned()));
-    }
-    let started = call("start", start).await.unwrap();
-    assert_eq!(started.status(), 200, "{}", started.text().await.unwrap());
-    let code = app.latest_code().await;
-    let checked: Value = call("check", vec![("code", code)])
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    checked["Verified"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a token: {checked}"))
-        .to_owned()
+    token_from_frame(app, query, number, channel).await
 }
 
 /// Texts the local provider sent that are not codes: `(to, text)`.

@@ -6,7 +6,7 @@
 use reqwest::header::{ACCEPT, LOCATION, RETRY_AFTER};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, Upstream, spawn_with};
+use crate::support::{TestApp, Upstream, spawn_with, token_from_frame};
 
 /// Runs each named `async fn(Upstream)` as three tests, `local::name`,
 /// `messagebird::name` and `twilio::name`.
@@ -50,46 +50,8 @@ async fn spawn(upstream: Upstream, extra: &[(&str, &str)]) -> TestApp {
 /// Verifies `number` by `channel` in a frame of `sitekey` on the shop's page, as a
 /// visitor does, and returns the token the host's form receives.
 async fn verify(app: &TestApp, sitekey: &str, origin: &str, number: &str, channel: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let opened = client
-        .get(app.url(&format!("/embed?sitekey={sitekey}&origin={origin}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(opened.status(), 303);
-    let frame = opened.headers()[LOCATION].to_str().unwrap().to_owned();
-    let call = |endpoint: &str, form: Vec<(&str, String)>| {
-        client
-            .post(app.url(&format!("{frame}/api/verify/{endpoint}")))
-            .header("sec-fetch-site", "same-origin")
-            .header(ACCEPT, "application/json")
-            .form(&form)
-            .send()
-    };
-    let started = call(
-        "start",
-        vec![
-            ("phone", number.to_owned()),
-            ("channel", channel.to_owned()),
-        ],
-    )
-    .await
-    .unwrap();
-    assert_eq!(started.status(), 200, "{}", started.text().await.unwrap());
-    let code = app.latest_code().await;
-    let checked: Value = call("check", vec![("code", code)])
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    checked["Verified"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a token in the verified step: {checked}"))
-        .to_owned()
+    let query = format!("sitekey={sitekey}&origin={origin}");
+    token_from_frame(app, &query, Some(number), channel).await
 }
 
 /// What notify answered: status, `Retry-After`, body.

@@ -534,3 +534,59 @@ impl Browser {
         response.text().await.unwrap()
     }
 }
+
+/// Opens a frame with `query` (what the loader puts after `/embed?`) and verifies
+/// `number` by `channel` through the hydrated widget's calls (in a session the host's
+/// backend created, `None`: its own number); the token the host's page receives.
+pub async fn token_from_frame(
+    app: &TestApp,
+    query: &str,
+    number: Option<&str>,
+    channel: &str,
+) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let opened = client
+        .get(app.url(&format!("/embed?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        opened.status(),
+        303,
+        "{query}: {}",
+        opened.text().await.unwrap()
+    );
+    // The frame's address, without the language the redirect may add.
+    let location = opened.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap();
+    let frame = location.split('?').next().unwrap().to_owned();
+    let call = |endpoint: &str, form: Vec<(&str, String)>| {
+        client
+            .post(app.url(&format!("{frame}/api/verify/{endpoint}")))
+            .header("sec-fetch-site", "same-origin")
+            .header(ACCEPT, "application/json")
+            .form(&form)
+            .send()
+    };
+    let mut start = vec![("channel", channel.to_owned())];
+    if let Some(number) = number {
+        start.push(("phone", number.to_owned()));
+    }
+    let started = call("start", start).await.unwrap();
+    assert_eq!(started.status(), 200, "{}", started.text().await.unwrap());
+    let code = app.latest_code().await;
+    let checked: Value = call("check", vec![("code", code)])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    checked["Verified"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a token in the verified step: {checked}"))
+        .to_owned()
+}
