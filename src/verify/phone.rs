@@ -88,9 +88,9 @@ impl NumberKind {
             .map(|(_, kind)| *kind)
     }
 
-    fn of(number: &phonenumber::PhoneNumber) -> Self {
+    fn of(kind: phonenumber::Type) -> Self {
         use phonenumber::Type;
-        match number.number_type(&phonenumber::metadata::DATABASE) {
+        match kind {
             Type::Mobile => Self::Mobile,
             Type::FixedLine => Self::FixedLine,
             Type::FixedLineOrMobile => Self::FixedLineOrMobile,
@@ -134,17 +134,20 @@ impl PhoneNumber {
             (false, Some(CountryCode(id))) => (input.to_owned(), Some(id)),
             (false, None) => return Err(PhoneProblem::MissingCountryCode),
         };
+        // A number is valid when its type is known (that is what `is_valid` checks):
+        // the type is looked up once, not once for validity and again for the kind.
+        let kind_of = |n: &phonenumber::PhoneNumber| n.number_type(&phonenumber::metadata::DATABASE);
         let mut number =
             phonenumber::parse(region, &input).map_err(|_| PhoneProblem::NotANumber)?;
-        if !phonenumber::is_valid(&number) && region.is_some() {
+        let mut kind = kind_of(&number);
+        if kind == phonenumber::Type::Unknown && region.is_some() {
             // Autofill often drops the "+" of a full number (`447911123456`). Read it as
             // international only if it is not valid as a national one.
             number = phonenumber::parse(None, format!("+{input}"))
-                .ok()
-                .filter(phonenumber::is_valid)
-                .ok_or(PhoneProblem::Invalid)?;
+                .map_err(|_| PhoneProblem::Invalid)?;
+            kind = kind_of(&number);
         }
-        if !phonenumber::is_valid(&number) {
+        if kind == phonenumber::Type::Unknown {
             return Err(PhoneProblem::Invalid);
         }
         Ok(Self {
@@ -152,7 +155,7 @@ impl PhoneNumber {
             international: number.format().mode(Mode::International).to_string(),
             national: number.format().mode(Mode::National).to_string(),
             country: number.country().id().map(|id| id.as_ref().to_owned()),
-            kind: NumberKind::of(&number),
+            kind: NumberKind::of(kind),
             calling_code: number.country().code(),
         })
     }
@@ -231,6 +234,25 @@ mod tests {
 
     fn gb() -> Option<CountryCode> {
         Some("gb".parse().unwrap())
+    }
+
+    #[test]
+    fn valid_means_what_the_library_calls_valid() {
+        for input in [
+            "+44 7911 123456",
+            "+44 20 7946 0000",
+            "+1 201 555 0123",
+            "+49 30 1234567",
+            "+44 7911 12345",
+            "+44 1234",
+            "+999 1234567",
+            "+1 555 555 5555",
+            "+800 1234 5678",
+            "+7 912 345 67 89",
+        ] {
+            let library = phonenumber::parse(None, input).is_ok_and(|n| phonenumber::is_valid(&n));
+            assert_eq!(PhoneNumber::parse(input, None).is_ok(), library, "{input}");
+        }
     }
 
     #[test]

@@ -54,41 +54,62 @@ impl RedisServer {
     }
 
     /// As [`Self::start`], with more `redis-server` options.
+    ///
+    /// The port is free when picked but may be taken before redis-server binds it
+    /// (other tests bind ports all the time): so readiness is a PONG from this
+    /// child, not any answer on the port, and a child that could not bind is
+    /// started again on another port.
     pub async fn start_with(options: &[&str]) -> Arc<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(options)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/setup.sh installs it)");
-        let url = format!("redis://127.0.0.1:{port}");
-        // Owned from here on, so that it is killed even if it never answers.
-        let server = Self { child, url };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Arc::new(server);
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = std::process::Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .args(options)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (scripts/setup.sh installs it)");
+            let url = format!("redis://127.0.0.1:{port}");
+            // Owned from here on, so that it is killed even if it never answers.
+            let mut server = Self { child, url };
+            for _ in 0..500 {
+                if server.child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                if pong(port).await {
+                    return Arc::new(server);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("redis-server did not start on port {port}");
+        panic!("redis-server did not start");
     }
+}
+
+/// Whether a Redis server answers PING on `port`.
+async fn pong(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    let mut answer = [0u8; 7];
+    stream.write_all(b"PING\r\n").await.is_ok()
+        && tokio::time::timeout(Duration::from_secs(1), stream.read_exact(&mut answer))
+            .await
+            .is_ok_and(|read| read.is_ok())
+        && &answer == b"+PONG\r\n"
 }
 
 impl Drop for RedisServer {
