@@ -136,15 +136,16 @@ impl PhoneNumber {
         };
         // A number is valid when its type is known (that is what `is_valid` checks):
         // the type is looked up once, not once for validity and again for the kind.
-        let kind_of = |n: &phonenumber::PhoneNumber| n.number_type(&phonenumber::metadata::DATABASE);
+        let kind_of =
+            |n: &phonenumber::PhoneNumber| n.number_type(&phonenumber::metadata::DATABASE);
         let mut number =
             phonenumber::parse(region, &input).map_err(|_| PhoneProblem::NotANumber)?;
         let mut kind = kind_of(&number);
         if kind == phonenumber::Type::Unknown && region.is_some() {
             // Autofill often drops the "+" of a full number (`447911123456`). Read it as
             // international only if it is not valid as a national one.
-            number = phonenumber::parse(None, format!("+{input}"))
-                .map_err(|_| PhoneProblem::Invalid)?;
+            number =
+                phonenumber::parse(None, format!("+{input}")).map_err(|_| PhoneProblem::Invalid)?;
             kind = kind_of(&number);
         }
         if kind == phonenumber::Type::Unknown {

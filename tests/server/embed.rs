@@ -981,3 +981,20 @@ async fn half_an_hour_after_the_code_the_frame_offers_a_new_verification() {
     let (_, state) = frame.call("state", &[]).await;
     assert!(state["step"]["EnterPhone"].is_object(), "{state}");
 }
+
+#[tokio::test]
+async fn the_host_may_start_the_frame_on_a_call_unless_calls_are_switched_off() {
+    for (channels, checked) in [("sms,voice", "voice"), ("sms", "sms")] {
+        let app = spawn_app(&[("VERIFY_CHANNELS", channels)]).await;
+        let frame = Frame::open(
+            &app,
+            "sitekey=pk_test_local&origin=http://localhost:3100&channel=voice",
+        )
+        .await;
+        let html = frame.page().await.text().await.unwrap();
+        assert!(
+            html.contains(&format!(r#"value="{checked}" checked"#)),
+            "VERIFY_CHANNELS={channels}: {html}"
+        );
+    }
+}

@@ -112,10 +112,11 @@ async fn start(state: &AppState, parts: &Parts, query: EmbedQuery, mode: Mode) -
     }
     let hosted = mode == Mode::Hosted;
     // A session the host's backend made for a number it knows: used up here.
-    let mut initial = VerifySession {
-        channel: params.channel,
-        ..VerifySession::default()
-    };
+    // The host's preferred channel, unless it is switched off (`VERIFY_CHANNELS`).
+    let mut initial = VerifySession::default();
+    if limits.channels.contains(&params.channel) {
+        initial.channel = params.channel;
+    }
     let mut reference = None;
     let mut action = params.action;
     if let Some(id) = &params.ticket {
