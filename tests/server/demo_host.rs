@@ -11,6 +11,7 @@ use std::sync::Arc;
 use demo_host::accounts::{Account, Accounts, Email};
 use phone_verify::server::clock::Clock;
 use reqwest::header::{ACCEPT, LOCATION};
+use serde_json::Value;
 
 use crate::support::{
     TestApp, fresh_data_dir, sites_file, spawn_app_at_its_address, token_from_frame,
@@ -54,7 +55,17 @@ struct Host {
 async fn spawn() -> (TestApp, Host) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = spawn_app_at_its_address(&[("VERIFY_SITES_FILE", &sites_file(&sites(&url)))]).await;
+    let sites = sites_file(&sites(&url));
+    // A test sends many codes to one number from one address: the abuse limits
+    // (tests/server/limits.rs) are lifted.
+    let app = spawn_app_at_its_address(&[
+        ("VERIFY_SITES_FILE", &sites),
+        ("VERIFY_LIMIT_NUMBER_PER_HOUR", "1000"),
+        ("VERIFY_LIMIT_NUMBER_PER_DAY", "1000"),
+        ("VERIFY_LIMIT_IP_PER_HOUR", "1000"),
+        ("VERIFY_LIMIT_PREFIX_PER_HOUR", "1000"),
+    ])
+    .await;
     let database = fresh_data_dir()
         .join("accounts.sqlite")
         .display()
@@ -414,13 +425,28 @@ async fn without_javascript_sign_up_goes_through_the_hosted_page_and_back() {
     );
 
     let path = back.trim_start_matches(&host.url);
-    // Another visitor's browser (no session cookie) cannot use the return.
-    let stranger = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    // A return whose state is not this session's (one made for another visitor) is
+    // refused, and nothing is created.
+    let state = reqwest::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
         .unwrap();
-    let theirs = stranger.get(&back).send().await.unwrap();
-    assert_eq!(location(&theirs), "/register");
+    let forged = Page::of(
+        host.get(&path.replace(&state, "another-visitors-state"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (forged.status, forged.error()),
+        (
+            422,
+            "That verification was started in another browser session. Verify your number again."
+        )
+    );
+    assert!(host.account("grace@example.org").await.is_none());
+
     assert_eq!(location(&host.get(path).await), "/account");
     let account = host
         .account("grace@example.org")
@@ -429,8 +455,9 @@ async fn without_javascript_sign_up_goes_through_the_hosted_page_and_back() {
     assert!(account.phone_verified);
     assert_eq!(account.phone, ACCOUNT_NUMBER);
     assert_eq!(confirmations(&app).await.len(), 1);
-    // The same return again: the token is redeemed, the sign-up done.
+    // The same return again creates nothing more: the sign-up is done.
     assert_eq!(location(&host.get(path).await), "/register");
+    assert_eq!(confirmations(&app).await.len(), 1);
 }
 
 #[tokio::test]
@@ -482,11 +509,10 @@ async fn the_classic_order_verifies_the_number_on_the_account() {
         page.attribute("session")
             .is_some_and(|s| s.starts_with("pvs_"))
     );
-    assert!(
-        Page::of(host.get("/account").await)
-            .await
-            .html
-            .contains(r#"data-state="unverified""#)
+    assert_eq!(
+        location(&host.get("/account").await),
+        "/verify-phone",
+        "an account is used only once its number is verified"
     );
 
     // A token for a number not on the account is refused.
@@ -592,6 +618,51 @@ async fn the_second_factor_refuses_every_token_but_a_fresh_one_for_this_account(
         "/login",
         "not signed in"
     );
+
+    // The account's number in its own session, but made for another visitor
+    // session (nonce), or in a session made for another account (ref).
+    let page = host.password_step("max@example.org").await;
+    let nonce = page.attribute("nonce").unwrap();
+    let other_nonce = verify_in_frame(
+        &app,
+        &own(&page).replace(&nonce, "someone-elses-nonce"),
+        None,
+    )
+    .await;
+    let other_account: Value = reqwest::Client::new()
+        .post(app.url("/api/v1/sessions"))
+        .form(&[
+            ("secret", "sk_test_bank_0123456789abcdefghij"),
+            ("phone_number", ACCOUNT_NUMBER),
+            ("ref", "account:999"),
+            ("action", "login"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = other_account["session"].as_str().unwrap();
+    let query = format!("{}&session={session}", without_session(own(&page)));
+    let other_ref = verify_in_frame(&app, &query, None).await;
+    for (token, message) in [
+        (
+            other_nonce.as_str(),
+            "That verification was started in another browser session. Verify your number again.",
+        ),
+        (
+            other_ref.as_str(),
+            "The verification could not be confirmed. Verify your number again.",
+        ),
+    ] {
+        let refused = Page::of(
+            host.post("/login/second-factor", &[("phone-verify-token", token)])
+                .await,
+        )
+        .await;
+        assert_eq!((refused.status, refused.error()), (422, message));
+    }
 
     // A fresh one signs in.
     let page = host.password_step("max@example.org").await;
@@ -699,6 +770,28 @@ async fn a_profile_number_is_verified_by_a_call_even_on_a_landline() {
     assert!(account.phone_verified);
     let page = Page::of(host.get("/account").await).await;
     assert!(page.html.contains("Your new number is saved and verified."));
+
+    // Ten minutes after the number was last proven, the session alone cannot change
+    // it: whoever holds it must prove the current number again first.
+    let page = Page::of(host.get("/account").await).await;
+    let token = verify_in_frame(
+        &app,
+        &page.widget_query("pk_test_bank", &host.url, "profile"),
+        Some(OTHER_NUMBER),
+    )
+    .await;
+    app.advance(601);
+    let page = Page::of(host.get("/account").await).await;
+    assert!(page.html.contains(r#"data-testid="change-needs-factor""#));
+    assert!(page.attribute("nonce").is_none(), "no widget");
+    let refused = host
+        .post("/account/phone", &[("phone-verify-token", &token)])
+        .await;
+    assert_eq!(refused.status(), 200, "the account page again");
+    assert_eq!(
+        host.account("zoe@example.org").await.unwrap().phone,
+        LANDLINE
+    );
 }
 
 #[tokio::test]
@@ -731,7 +824,38 @@ async fn a_post_from_another_site_is_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
+    // Another site that hides where it is, in a browser without Sec-Fetch-Site;
+    // another site of the same registrable domain.
+    for (name, value) in [("origin", "null"), ("sec-fetch-site", "same-site")] {
+        let response = host
+            .browser
+            .post(format!("{}/signup", host.url))
+            .header(name, value)
+            .form(&[
+                ("email", "a@example.org"),
+                ("password", PASSWORD),
+                ("phone", ACCOUNT_NUMBER),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{name}: {value}");
+    }
     assert!(host.account("a@example.org").await.is_none());
+    // This site's own page, as Chromium posts it.
+    let own = host
+        .browser
+        .post(format!("{}/signup", host.url))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("email", "a@example.org"),
+            ("password", PASSWORD),
+            ("phone", ACCOUNT_NUMBER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&own), "/verify-phone");
 }
 
 #[tokio::test]
@@ -744,16 +868,23 @@ async fn pages_speak_the_visitors_language_and_keep_their_tokens_to_themselves()
         .send()
         .await
         .unwrap();
-    assert_eq!(german.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(german.headers()["referrer-policy"], "same-origin");
     assert_eq!(german.headers()["cache-control"], "no-store");
     let html = german.text().await.unwrap();
     assert!(html.contains(r#"<html lang="de" dir="ltr">"#) && html.contains("Konto anlegen"));
     assert_eq!(location(&host.get("/lang/ar?back=/login").await), "/login");
     let arabic = Page::of(host.get("/login").await).await;
     assert!(arabic.html.contains(r#"<html lang="ar" dir="rtl">"#));
-    assert_eq!(
-        location(&host.get("/lang/en?back=//evil.example").await),
-        "/",
-        "no open redirect"
-    );
+    for back in [
+        "//evil.example",
+        "/%09/evil.example",
+        "https://evil.example/",
+        "/%0a",
+    ] {
+        assert_eq!(
+            location(&host.get(&format!("/lang/en?back={back}")).await),
+            "/",
+            "no open redirect: {back}"
+        );
+    }
 }

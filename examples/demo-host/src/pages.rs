@@ -166,6 +166,9 @@ pub fn refusal_message(t: &Texts, refusal: Refusal) -> &'static str {
         Refusal::Replayed => t.error_replayed,
         Refusal::Invalid => t.error_invalid_token,
         Refusal::OtherSession => t.error_other_session,
+        Refusal::ExpiredOrUsed => t.error_expired_or_used,
+        Refusal::InvalidNumber => t.error_phone,
+        Refusal::Misconfigured => t.error_internal,
         Refusal::Unavailable => t.error_unavailable,
     }
 }

@@ -22,6 +22,12 @@ pub enum Refusal {
     Invalid,
     /// Made in another visitor session of this site (`nonce` or `state`).
     OtherSession,
+    /// `siteverify`: older than five minutes, or redeemed already.
+    ExpiredOrUsed,
+    /// phone-verify refuses the number this site knows for it.
+    InvalidNumber,
+    /// phone-verify does not know this site's secret: the site's settings are wrong.
+    Misconfigured,
     /// phone-verify could not be asked.
     Unavailable,
 }
@@ -122,7 +128,11 @@ impl PhoneVerify {
             _ => {
                 return Err(match raw.error_codes.first().map(String::as_str) {
                     Some("sitekey-secret-mismatch") => Refusal::OtherSite,
-                    Some("timeout-or-duplicate") => Refusal::Replayed,
+                    Some("timeout-or-duplicate") => Refusal::ExpiredOrUsed,
+                    Some(code @ ("missing-input-secret" | "invalid-input-secret")) => {
+                        tracing::error!(code, "phone-verify does not take this site's secret");
+                        Refusal::Misconfigured
+                    }
                     Some("internal-error") | None => Refusal::Unavailable,
                     Some(_) => Refusal::Invalid,
                 });
@@ -202,8 +212,15 @@ impl PhoneVerify {
             .await
             .map_err(|_| Refusal::Unavailable)?;
         if !response.status().is_success() {
-            tracing::warn!(status = %response.status(), "phone-verify refused a session");
-            return Err(Refusal::Unavailable);
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let code = body["error-codes"][0].as_str().unwrap_or_default();
+            tracing::warn!(%status, code, "phone-verify refused a session");
+            return Err(match code {
+                "invalid-phone-number" => Refusal::InvalidNumber,
+                "missing-input-secret" | "invalid-input-secret" => Refusal::Misconfigured,
+                _ => Refusal::Unavailable,
+            });
         }
         let created: Created = response.json().await.map_err(|_| Refusal::Unavailable)?;
         Ok(created.session)

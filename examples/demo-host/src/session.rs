@@ -33,6 +33,10 @@ pub struct HostSession {
     pub pending_signup: Option<PendingSignup>,
     /// A password accepted, the second factor not yet.
     pub pending_login: Option<PendingLogin>,
+    /// Unix seconds when this visitor last proved the account's number (the second
+    /// factor, or verifying it): changing the number needs that to be recent.
+    #[serde(default)]
+    pub factor_at: Option<u64>,
     /// What the next page tells the visitor (after a redirect).
     #[serde(default)]
     pub notices: Vec<Notice>,
@@ -70,6 +74,16 @@ pub struct PendingLogin {
     pub started_at: u64,
 }
 
+/// How long a proven number lets the visitor change it.
+pub const RECENT_FACTOR_SECS: u64 = 600;
+
+impl HostSession {
+    pub fn factor_is_recent(&self, now: u64) -> bool {
+        self.factor_at
+            .is_some_and(|at| now < at + RECENT_FACTOR_SECS)
+    }
+}
+
 /// How long a password stays good for its second factor.
 pub const LOGIN_STEP_SECS: u64 = 600;
 
@@ -77,6 +91,10 @@ pub const LOGIN_STEP_SECS: u64 = 600;
 pub struct Loaded {
     pub id: String,
     pub data: HostSession,
+    /// Made by this request (new, or renewed): stored by inserting. A loaded one is
+    /// only ever updated, so a request that read it before another renewed or
+    /// ended it cannot bring it back.
+    fresh: bool,
 }
 
 fn random_token() -> String {
@@ -115,7 +133,11 @@ impl Loaded {
                 })
                 .await?;
             if let Some(data) = found.and_then(|json| serde_json::from_str(&json).ok()) {
-                return Ok(Self { id, data });
+                return Ok(Self {
+                    id,
+                    data,
+                    fresh: false,
+                });
             }
         }
         Ok(Self {
@@ -124,6 +146,7 @@ impl Loaded {
                 nonce: random_token(),
                 ..HostSession::default()
             },
+            fresh: true,
         })
     }
 
@@ -132,18 +155,20 @@ impl Loaded {
     /// # Errors
     /// When the database fails.
     pub async fn save(&self, db: &Db, now: u64) -> rusqlite::Result<()> {
-        let (id, json) = (
+        let (id, json, fresh) = (
             self.id.clone(),
             serde_json::to_string(&self.data).unwrap_or_default(),
+            self.fresh,
         );
         db.call(move |conn| {
             conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
-            conn.execute(
-                "INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-                params![id, json, now + TTL_SECS],
-            )
-            .map(drop)
+            let sql = if fresh {
+                "INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3)"
+            } else {
+                "UPDATE sessions SET data = ?2, expires_at = ?3 WHERE id = ?1"
+            };
+            conn.execute(sql, params![id, json, now + TTL_SECS])
+                .map(drop)
         })
         .await
     }
@@ -153,6 +178,7 @@ impl Loaded {
     pub async fn renew(&mut self, db: &Db) -> rusqlite::Result<()> {
         let old = std::mem::replace(&mut self.id, random_token());
         self.data.nonce = random_token();
+        self.fresh = true;
         db.call(move |conn| {
             conn.execute("DELETE FROM sessions WHERE id = ?1", params![old])
                 .map(drop)

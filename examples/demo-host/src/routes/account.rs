@@ -18,7 +18,9 @@ const CHANNEL: &str = "voice";
 
 pub async fn page(State(state): State<AppState>, mut visitor: Visitor) -> Response {
     let page = match visitor.account(&state).await {
-        Ok(Some(account)) => render(&state, &mut visitor, &account, None),
+        Ok(Some(account)) if account.phone_verified => render(&state, &mut visitor, &account, None),
+        // An account is used only once its number is verified.
+        Ok(Some(_)) => see("/verify-phone"),
         Ok(None) => see("/login"),
         Err(response) => return response,
     };
@@ -41,39 +43,42 @@ fn render(
     error: Option<&str>,
 ) -> Response {
     let t = visitor.t();
-    let (flag, state_name) = if account.phone_verified {
-        (t.verified_yes.to_owned(), "verified")
-    } else {
-        (
-            format!(
-                r#"{} · <a href="/verify-phone">{}</a>"#,
-                t.verified_no, t.verify_now
-            ),
-            "unverified",
-        )
-    };
     let verified_at = account
         .verified_at
         .map(|at| format!("<dt>{}</dt><dd>{}</dd>", t.verified_at, when(at)))
         .unwrap_or_default();
-    let form = WidgetForm {
-        action: ACTION,
-        post_to: "/account/phone",
-        return_path: "/account/return",
-        session: None,
-        channel: Some(CHANNEL),
-        submit: t.change_submit,
+    // Whoever holds the session may not move the account to their own number: the
+    // current number must have been proven in the last minutes.
+    let recent = visitor.session.data.factor_is_recent(state.now());
+    let change = if recent {
+        let form = WidgetForm {
+            action: ACTION,
+            post_to: "/account/phone",
+            return_path: "/account/return",
+            session: None,
+            channel: Some(CHANNEL),
+            submit: t.change_submit,
+        };
+        format!(
+            "<p>{}</p>\n{}",
+            t.change_lead,
+            visitor.widget_form(state, &form, error)
+        )
+    } else {
+        format!(
+            r#"<p data-testid="change-needs-factor">{}</p>"#,
+            t.change_needs_factor
+        )
     };
     let main = format!(
         r#"<dl>
 <dt>{email_label}</dt><dd>{email}</dd>
-<dt>{phone_label}</dt><dd><span dir="ltr">{phone}</span> <span class="flag" data-testid="phone-state" data-state="{state_name}">({flag})</span></dd>
+<dt>{phone_label}</dt><dd><span dir="ltr">{phone}</span> <span class="flag" data-testid="phone-state" data-state="verified">({flag})</span></dd>
 <dt>{created_label}</dt><dd>{created}</dd>
 {verified_at}
 </dl>
 <h2>{change_title}</h2>
-<p>{change_lead}</p>
-{form}"#,
+{change}"#,
         email_label = t.email,
         email = pages::escape(&account.email),
         phone_label = t.phone,
@@ -81,13 +86,12 @@ fn render(
         created_label = t.created,
         created = when(account.created_at),
         change_title = t.change_title,
-        change_lead = t.change_lead,
-        form = visitor.widget_form(state, &form, error),
+        flag = t.verified_yes,
     );
     visitor.page(
         "/account",
         t.account_title,
-        Some(&state.config.widget_url),
+        recent.then_some(state.config.widget_url.as_str()),
         &main,
         error.is_some(),
     )
@@ -115,10 +119,15 @@ pub async fn phone_returned(
 async fn change(state: AppState, mut visitor: Visitor, token: Result<String, Refusal>) -> Response {
     let t = visitor.t();
     let account = match visitor.account(&state).await {
-        Ok(Some(account)) => account,
+        Ok(Some(account)) if account.phone_verified => account,
+        Ok(Some(_)) => return visitor.finish(&state, see("/verify-phone")).await,
         Ok(None) => return visitor.finish(&state, see("/login")).await,
         Err(response) => return response,
     };
+    if !visitor.session.data.factor_is_recent(state.now()) {
+        let page = render(&state, &mut visitor, &account, None);
+        return visitor.finish(&state, page).await;
+    }
     let nonce = visitor.session.data.nonce.clone();
     let checked = match token {
         Ok(token) => state.phone_verify.siteverify(&token, ACTION, &nonce).await,

@@ -94,7 +94,7 @@ pub async fn submit(
     };
     if !account.phone_verified {
         // No second factor yet: signed in to verify the number first.
-        return sign_in(state, visitor, account.id, "/verify-phone").await;
+        return sign_in(state, visitor, account.id, false, "/verify-phone").await;
     }
     visitor.session.data.pending_login = Some(PendingLogin {
         account: account.id,
@@ -194,7 +194,7 @@ async fn second_factor(
         Err(page) => return visitor.finish(&state, page).await,
     };
     match check(&state, &visitor, &account, token).await {
-        Ok(()) => sign_in(state, visitor, account.id, "/account").await,
+        Ok(()) => sign_in(state, visitor, account.id, true, "/account").await,
         Err(refusal) => {
             tracing::info!(account = account.id, ?refusal, "second factor refused");
             let page = factor_form(
@@ -247,8 +247,9 @@ async fn check(
     if claims.nonce.as_deref() != Some(visitor.session.data.nonce.as_str()) {
         return Err(Refusal::OtherSession);
     }
+    // A session made for another account (of the same number, say).
     if claims.reference.as_deref() != Some(account_ref(account).as_str()) {
-        return Err(Refusal::OtherNumber);
+        return Err(Refusal::Invalid);
     }
     // Kept until the token could no longer pass the checks above anyway.
     let (jti, keep_until) = (claims.jti, claims.exp + 60);
@@ -270,13 +271,21 @@ async fn check(
     }
 }
 
-/// A new session id for the signed-in visitor, then on to `next`.
-async fn sign_in(state: AppState, mut visitor: Visitor, account: i64, next: &str) -> Response {
+/// A new session id for the signed-in visitor, then on to `next`; `factor`: the
+/// account's number was proven just now.
+async fn sign_in(
+    state: AppState,
+    mut visitor: Visitor,
+    account: i64,
+    factor: bool,
+    next: &str,
+) -> Response {
     if let Err(error) = visitor.session.renew(&state.db).await {
         return internal(&error);
     }
     visitor.session.data.pending_login = None;
     visitor.session.data.account = Some(account);
+    visitor.session.data.factor_at = factor.then(|| state.now());
     tracing::info!(account, "signed in");
     visitor.finish(&state, see(next)).await
 }

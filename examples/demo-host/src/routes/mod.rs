@@ -145,8 +145,8 @@ impl Visitor {
     }
 }
 
-/// Pages are private to their visitor, never framed, and send no Referer: a return
-/// from the hosted page has the token in its address.
+/// Pages are private to their visitor, never framed, and send no Referer to other
+/// sites: a return from the hosted page has the token in its address.
 fn protect(state: &AppState, headers: &mut HeaderMap) {
     let widget = &state.config.widget_url;
     let policy = format!(
@@ -155,7 +155,7 @@ fn protect(state: &AppState, headers: &mut HeaderMap) {
     );
     for (name, value) in [
         ("content-security-policy", policy.as_str()),
-        ("referrer-policy", "no-referrer"),
+        ("referrer-policy", "same-origin"),
         ("x-content-type-options", "nosniff"),
         ("cache-control", "no-store"),
     ] {
@@ -167,8 +167,10 @@ fn protect(state: &AppState, headers: &mut HeaderMap) {
 
 /// A form post from one of this site's own pages. The session cookie is
 /// SameSite=Lax, and this checks where the browser says the post came from:
-/// `Sec-Fetch-Site` first, because under `Referrer-Policy: no-referrer` Chromium
-/// sends `Origin: null` even for this site's own forms. Anything else gets a 403.
+/// `Sec-Fetch-Site` where the browser sends it, else `Origin`, which this site's own
+/// pages send in full (`Referrer-Policy: same-origin`; under `no-referrer` it would
+/// be `null`). `Origin: null` is a page that hides where it is. Anything else gets
+/// a 403.
 pub struct ThisSite;
 
 impl FromRequestParts<AppState> for ThisSite {
@@ -183,9 +185,7 @@ impl FromRequestParts<AppState> for ThisSite {
         };
         let foreign = match header("sec-fetch-site") {
             Some(site) => !matches!(site, "same-origin" | "none"),
-            None => {
-                header(ORIGIN.as_str()).is_some_and(|o| o != "null" && o != state.config.public_url)
-            }
+            None => header(ORIGIN.as_str()).is_some_and(|o| o != state.config.public_url),
         };
         if foreign {
             Err((
@@ -345,6 +345,17 @@ impl Returned {
     }
 }
 
+/// The pages a language switch may return to.
+const PAGES: [&str; 7] = [
+    "/",
+    "/register",
+    "/signup",
+    "/verify-phone",
+    "/login",
+    "/login/second-factor",
+    "/account",
+];
+
 #[derive(Deserialize)]
 struct Back {
     back: Option<String>,
@@ -359,10 +370,10 @@ async fn switch_language(
     if let Some(lang) = Lang::parse(&code) {
         visitor.session.data.lang = Some(lang);
     }
-    // Only a path of this site: never an open redirect.
+    // Only one of this site's pages: never an open redirect.
     let back = back
         .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .filter(|b| PAGES.contains(&b.as_str()))
         .unwrap_or_else(|| "/".into());
     visitor.finish(&state, see(&back)).await
 }

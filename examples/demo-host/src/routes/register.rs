@@ -271,6 +271,13 @@ pub async fn returned(
         return visitor.finish(&state, see("/register")).await;
     };
     visitor.session.data.pending_signup = None;
+    // Kept like a number verified on the form: if the email was taken meanwhile, the
+    // visitor picks another without verifying again.
+    visitor.session.data.signup_phone = Some(VerifiedNumber {
+        e164: answer.phone_number.clone(),
+        vid: answer.vid.clone(),
+        at: state.now(),
+    });
     let new = NewAccount {
         email,
         password_hash: pending.password_hash,
@@ -303,6 +310,7 @@ async fn create(
         return internal(&error);
     }
     visitor.session.data.account = Some(id);
+    visitor.session.data.factor_at = Some(state.now());
     visitor.session.data.signup_phone = None;
     visitor.notice(Notice::Created);
     visitor.notice(confirm_by_text(&state, vid, t.sms_account_created).await);

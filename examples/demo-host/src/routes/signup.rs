@@ -215,6 +215,7 @@ async fn accept(state: AppState, mut visitor: Visitor, token: Result<String, Ref
     {
         return internal(&error);
     }
+    visitor.session.data.factor_at = Some(state.now());
     visitor.notice(Notice::Verified);
     visitor.notice(confirm_by_text(&state, &answer.vid, t.sms_number_verified).await);
     visitor.finish(&state, see("/account")).await
