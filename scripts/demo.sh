@@ -15,16 +15,20 @@ cargo leptos build --release --precompress
 cargo build --locked --release -p demo-host
 
 widget_addr="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
-export WIDGET_URL="${WIDGET_URL:-http://$widget_addr}"
+# The host checks the tokens' issuer: phone-verify's public URL, when .env names one.
+public_url="${VERIFY_PUBLIC_URL:-$(sed -n 's/^VERIFY_PUBLIC_URL=//p' .env 2>/dev/null | tail -n 1)}"
+export WIDGET_URL="${WIDGET_URL:-${public_url:-http://$widget_addr}}"
 LEPTOS_SITE_ADDR="$widget_addr" LEPTOS_SITE_ROOT=target/site target/release/phone-verify &
 widget=$!
 trap 'kill "$widget" 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 
+ready=""
 for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "$WIDGET_URL/readyz" 2>/dev/null && break
-  kill -0 "$widget" 2>/dev/null || { echo "phone-verify did not start" >&2; exit 1; }
+  curl -fsS -o /dev/null "http://$widget_addr/readyz" 2>/dev/null && { ready=1; break; }
+  kill -0 "$widget" 2>/dev/null || break
   sleep 0.2
 done
+[ -n "$ready" ] || { echo "phone-verify did not become ready on http://$widget_addr" >&2; exit 1; }
 
 echo
 echo "  widget:    $WIDGET_URL   (codes and texts: $WIDGET_URL/dev/outbox)"
