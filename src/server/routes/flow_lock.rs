@@ -170,7 +170,7 @@ async fn renewed_by(store: &Arc<dyn StateStore>, session: &Session, call: &str) 
     let Session::Cookie { id, .. } = session else {
         return None;
     };
-    let note = store.get_note(&session::renewed_key(id)).await.ok()??;
+    let note = store.get(&session::renewed_key(id)).await.ok()??;
     let note = String::from_utf8(note).ok()?;
     let (renewed, by) = note.split_once('|')?;
     (by == call).then(|| renewed.to_owned())

@@ -109,7 +109,7 @@ impl SessionSlot for CookieSession {
         };
         let note = format!("{new}|{}", self.call);
         self.store
-            .set_note(
+            .set(
                 &renewed_key(&old.to_string()),
                 note.as_bytes(),
                 RENEWED_NOTE_TTL,

@@ -64,15 +64,6 @@ impl StateStore for Measured {
         self.time("admit", self.inner.admit(counters)).await
     }
 
-    async fn set_note(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        self.time("set_note", self.inner.set_note(key, value, ttl))
-            .await
-    }
-
-    async fn get_note(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.time("get_note", self.inner.get_note(key)).await
-    }
-
     fn is_shared(&self) -> bool {
         self.inner.is_shared()
     }

@@ -49,16 +49,6 @@ pub trait StateStore: Send + Sync {
     /// Atomically: if every counter is below its limit, adds one to each and answers
     /// `None`; otherwise changes nothing and answers the index of the first that is full.
     async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError>;
-    /// Stores a note that matters for seconds only, between two requests of one
-    /// visitor (a renewed session's new id): a store that only this process uses
-    /// keeps it in memory, where losing it in a restart costs nothing.
-    async fn set_note(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        self.set(key, value, ttl).await
-    }
-    /// A note stored by [`Self::set_note`], if it is live.
-    async fn get_note(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(key).await
-    }
     /// Whether other processes use this store too (Redis), or only this one
     /// (SQLite): what no other process can ask for may then be kept in memory.
     fn is_shared(&self) -> bool {

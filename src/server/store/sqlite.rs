@@ -34,40 +34,6 @@ struct Done {
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: Arc<Sender<Job>>,
-    /// [`StateStore::set_note`]'s notes: this process's alone, so in memory.
-    notes: Arc<Notes>,
-}
-
-/// Short-lived notes by key, with the instant each stops being live.
-#[derive(Default)]
-struct Notes(std::sync::Mutex<std::collections::HashMap<String, (Vec<u8>, std::time::Instant)>>);
-
-impl Notes {
-    /// Beyond this many notes, expired ones are dropped on the next write.
-    const PRUNE_ABOVE: usize = 1024;
-
-    fn set(&self, key: &str, value: &[u8], ttl: Duration) {
-        let now = std::time::Instant::now();
-        let mut notes = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if notes.len() > Self::PRUNE_ABOVE {
-            notes.retain(|_, (_, until)| *until > now);
-        }
-        notes.insert(key.to_owned(), (value.to_vec(), now + ttl));
-    }
-
-    fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let notes = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        notes
-            .get(key)
-            .filter(|(_, until)| *until > std::time::Instant::now())
-            .map(|(value, _)| value.clone())
-    }
 }
 
 const SCHEMA: &str = "
@@ -175,7 +141,6 @@ impl SqliteStore {
             .map_err(failed)?;
         Ok(Self {
             jobs: Arc::new(jobs),
-            notes: Arc::default(),
         })
     }
 
@@ -231,11 +196,7 @@ impl SqliteStore {
                 let Some(jobs) = jobs.upgrade() else {
                     return;
                 };
-                let store = SqliteStore {
-                    jobs,
-                    notes: Arc::default(),
-                };
-                match store.sweep_expired().await {
+                match (SqliteStore { jobs }).sweep_expired().await {
                     Ok(swept) => tracing::debug!(swept, "expired state swept"),
                     Err(error) => tracing::warn!(%error, "cannot sweep expired state"),
                 }
@@ -473,15 +434,6 @@ impl StateStore for SqliteStore {
     }
 
     /// One file, one process: a second instance needs Redis (README, Deploying).
-    async fn set_note(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        self.notes.set(key, value, ttl);
-        Ok(())
-    }
-
-    async fn get_note(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.notes.get(key))
-    }
-
     fn is_shared(&self) -> bool {
         false
     }
@@ -524,23 +476,6 @@ mod tests {
         );
         store.delete("k").await.unwrap();
         assert_eq!(store.get("k").await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn notes_live_in_memory_for_their_time_only() {
-        let store = SqliteStore::in_memory().unwrap();
-        store
-            .set_note("n", b"new-id|check", Duration::from_millis(40))
-            .await
-            .unwrap();
-        assert_eq!(
-            store.get_note("n").await.unwrap().as_deref(),
-            Some(&b"new-id|check"[..])
-        );
-        assert_eq!(rows(&store).await, 0, "no write to the file");
-        assert_eq!(store.get("n").await.unwrap(), None);
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        assert_eq!(store.get_note("n").await.unwrap(), None);
     }
 
     /// Rows, expired ones included.
