@@ -66,8 +66,14 @@ async function widget(page: Page) {
 /** Sends the code and types it into the frame (JavaScript on). */
 async function verifyInFrame(page: Page, request: APIRequestContext, e164: string, typed?: string, count = 1) {
   const frame = await widget(page);
+  // Typed into the hydrated widget, which sends the code on the sixth digit: a
+  // code typed into the server-rendered page before that would wait for a click.
+  const hydrated = frame.locator('body[data-hydrated]');
+  await expect(hydrated).toHaveCount(1);
   if (typed) await frame.locator('#pv-phone').fill(typed);
   await frame.locator('button.pv-button').click();
+  await expect(frame.locator('#pv-code')).toBeVisible();
+  await expect(hydrated).toHaveCount(1);
   await frame.locator('#pv-code').fill(await codeTo(request, e164, count));
   await expect(frame.locator('#pv-success-title')).toBeVisible();
   await expect.poll(() => page.locator('phone-verify').evaluate((el: any) => el.getResponse())).not.toBe('');

@@ -154,6 +154,16 @@ impl Host {
         assert_eq!(location(&done), "/account");
     }
 
+    /// Posts `token` as the second factor: refused with `message`, the form again.
+    async fn second_factor_refuses(&self, token: &str, message: &str) {
+        let refused = Page::of(
+            self.post("/login/second-factor", &[("phone-verify-token", token)])
+                .await,
+        )
+        .await;
+        assert_eq!((refused.status, refused.error()), (422, message));
+    }
+
     /// Logs in with the password; the second factor's page.
     async fn password_step(&self, email: &str) -> Page {
         let _ = self.post("/logout", &[]).await;
@@ -592,27 +602,18 @@ async fn the_second_factor_refuses_every_token_but_a_fresh_one_for_this_account(
             "The verification could not be confirmed. Verify your number again.",
         ),
     ] {
-        let refused = Page::of(
-            host.post("/login/second-factor", &[("phone-verify-token", token)])
-                .await,
-        )
-        .await;
-        assert_eq!((refused.status, refused.error()), (422, message));
+        host.second_factor_refuses(token, message).await;
     }
 
     // Verified three minutes ago: too old for a login (two minutes and a minute's skew).
     let page = Page::of(host.get("/login/second-factor").await).await;
     let old = verify_in_frame(&app, &own(&page), None).await;
     app.advance(181);
-    let refused = Page::of(
-        host.post("/login/second-factor", &[("phone-verify-token", &old)])
-            .await,
+    host.second_factor_refuses(
+        &old,
+        "That verification is too old. Verify your number again.",
     )
     .await;
-    assert_eq!(
-        refused.error(),
-        "That verification is too old. Verify your number again."
-    );
     assert_eq!(
         location(&host.get("/account").await),
         "/login",
@@ -656,12 +657,7 @@ async fn the_second_factor_refuses_every_token_but_a_fresh_one_for_this_account(
             "The verification could not be confirmed. Verify your number again.",
         ),
     ] {
-        let refused = Page::of(
-            host.post("/login/second-factor", &[("phone-verify-token", token)])
-                .await,
-        )
-        .await;
-        assert_eq!((refused.status, refused.error()), (422, message));
+        host.second_factor_refuses(token, message).await;
     }
 
     // A fresh one signs in.
@@ -679,15 +675,11 @@ async fn the_second_factor_refuses_every_token_but_a_fresh_one_for_this_account(
 
     // The same token again, at the next login: a replay.
     host.password_step("max@example.org").await;
-    let replayed = Page::of(
-        host.post("/login/second-factor", &[("phone-verify-token", &fresh)])
-            .await,
+    host.second_factor_refuses(
+        &fresh,
+        "That verification was used already. Verify your number again.",
     )
     .await;
-    assert_eq!(
-        replayed.error(),
-        "That verification was used already. Verify your number again."
-    );
     assert_eq!(location(&host.get("/account").await), "/login");
 }
 
