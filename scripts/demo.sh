@@ -16,7 +16,10 @@ cargo build --locked --release -p demo-host
 
 widget_addr="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 # The host checks the tokens' issuer: phone-verify's public URL, when .env names one.
-public_url="${VERIFY_PUBLIC_URL:-$(sed -n 's/^VERIFY_PUBLIC_URL=//p' .env 2>/dev/null | tail -n 1)}"
+public_url="${VERIFY_PUBLIC_URL:-}"
+if [ -z "$public_url" ] && [ -f .env ]; then
+  public_url="$(sed -n 's/^VERIFY_PUBLIC_URL=//p' .env | tail -n 1)"
+fi
 export WIDGET_URL="${WIDGET_URL:-${public_url:-http://$widget_addr}}"
 LEPTOS_SITE_ADDR="$widget_addr" LEPTOS_SITE_ROOT=target/site target/release/phone-verify &
 widget=$!
