@@ -80,32 +80,31 @@ pub fn password_matches(password: &str, hash: &str) -> bool {
     })
 }
 
-/// A number typed in international form, kept as E.164. The host does not decide
-/// whether the number exists: phone-verify does, when it sends the code.
+/// A number typed in international form, valid by the numbering plan of its
+/// country (libphonenumber's metadata), kept as E.164. Whether it can receive a
+/// code is phone-verify's to find out, when it sends one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct E164(String);
 
 impl E164 {
-    /// Accepts `+` and 8 to 15 digits, with spaces, dots, dashes and brackets
-    /// between them ignored.
+    /// Accepts `+` and the number, with the spaces, dots, dashes and brackets people type.
     ///
     /// # Errors
     /// [`InputError::Phone`] otherwise.
     pub fn parse(input: &str) -> Result<Self, InputError> {
-        let compact: String = input
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')' | '\u{a0}'))
-            .collect();
-        let digits = compact.strip_prefix('+').ok_or(InputError::Phone)?;
-        let valid = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
-        if valid {
-            Ok(Self(compact))
-        } else {
-            Err(InputError::Phone)
+        let input = input.trim();
+        // Letters would be read as a keypad's digits (vanity numbers): not here.
+        if !input.starts_with('+')
+            || input.chars().count() > 32
+            || input.chars().any(char::is_alphabetic)
+        {
+            return Err(InputError::Phone);
         }
+        phonenumber::parse(None, input)
+            .ok()
+            .filter(phonenumber::is_valid)
+            .map(|number| Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+            .ok_or(InputError::Phone)
     }
 
     pub fn as_str(&self) -> &str {
@@ -285,19 +284,20 @@ mod tests {
     }
 
     #[test]
-    fn numbers_are_international_and_compacted() {
+    fn numbers_are_international_valid_and_kept_as_e164() {
         assert_eq!(
-            E164::parse("+44 7911 123456").unwrap().as_str(),
+            E164::parse(" +44 7911 123456 ").unwrap().as_str(),
             "+447911123456"
         );
         assert_eq!(
-            E164::parse("+1 (415) 555-0100").unwrap().as_str(),
-            "+14155550100"
+            E164::parse("+1 (201) 555-0123").unwrap().as_str(),
+            "+12015550123"
         );
         for bad in [
             "07911123456",
             "+0447911123456",
             "+44",
+            "+44 7911 12345",
             "+4479111234567890",
             "+44 7911 12345a",
         ] {
