@@ -789,64 +789,31 @@ async fn a_profile_number_is_verified_by_a_call_even_on_a_landline() {
 #[tokio::test]
 async fn a_post_from_another_site_is_refused() {
     let (_app, host) = spawn().await;
-    let response = host
-        .browser
-        .post(format!("{}/signup", host.url))
-        .header("origin", "http://evil.example")
-        .form(&[
+    let sign_up = |headers: &[(&str, &str)]| {
+        let mut request = host.browser.post(format!("{}/signup", host.url)).form(&[
             ("email", "a@example.org"),
             ("password", PASSWORD),
             ("phone", ACCOUNT_NUMBER),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    let response = host
-        .browser
-        .post(format!("{}/signup", host.url))
-        .header("sec-fetch-site", "cross-site")
-        .header("origin", "null")
-        .form(&[
-            ("email", "a@example.org"),
-            ("password", PASSWORD),
-            ("phone", ACCOUNT_NUMBER),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    // Another site that hides where it is, in a browser without Sec-Fetch-Site;
-    // another site of the same registrable domain.
-    for (name, value) in [("origin", "null"), ("sec-fetch-site", "same-site")] {
-        let response = host
-            .browser
-            .post(format!("{}/signup", host.url))
-            .header(name, value)
-            .form(&[
-                ("email", "a@example.org"),
-                ("password", PASSWORD),
-                ("phone", ACCOUNT_NUMBER),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 403, "{name}: {value}");
+        ]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    for headers in [
+        &[("origin", "http://evil.example")][..],
+        &[("sec-fetch-site", "cross-site"), ("origin", "null")],
+        // Another site that hides where it is, in a browser without Sec-Fetch-Site.
+        &[("origin", "null")],
+        // Another site of the same registrable domain.
+        &[("sec-fetch-site", "same-site")],
+    ] {
+        let response = sign_up(headers).await.unwrap();
+        assert_eq!(response.status(), 403, "{headers:?}");
     }
     assert!(host.account("a@example.org").await.is_none());
     // This site's own page, as Chromium posts it.
-    let own = host
-        .browser
-        .post(format!("{}/signup", host.url))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
-            ("email", "a@example.org"),
-            ("password", PASSWORD),
-            ("phone", ACCOUNT_NUMBER),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let own = sign_up(&[("sec-fetch-site", "same-origin")]).await.unwrap();
     assert_eq!(location(&own), "/verify-phone");
 }
 

@@ -194,6 +194,20 @@ pub fn field(
     )
 }
 
+/// The email and new-password fields of both sign-up forms.
+pub fn new_credentials(t: &Texts, email: &str) -> String {
+    let email = field("email", t.email, "email", email, "email", None);
+    let password = field(
+        "password",
+        t.password,
+        "password",
+        "",
+        "new-password",
+        Some(t.password_hint),
+    );
+    format!("{email}{password}")
+}
+
 /// The widget element: its token arrives in the form as `phone-verify-token`.
 pub struct Widget<'a> {
     pub sitekey: &'a str,

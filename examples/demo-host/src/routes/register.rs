@@ -20,7 +20,7 @@ const ACTION: &str = "signup";
 /// phone-verify sends a confirmation for it.
 const VERIFIED_FOR_SECS: u64 = 600;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 pub struct RegisterForm {
     #[serde(default)]
     email: String,
@@ -74,20 +74,12 @@ fn form(state: &AppState, visitor: &mut Visitor, email: &str, error: Option<&str
     let main = format!(
         r#"<p>{lead}</p>
 <form method="post" action="/register">
-{error}{email}{password}{phone}
+{error}{credentials}{phone}
 <button>{submit}</button>
 </form>"#,
         lead = t.register_lead,
         error = form_error(error),
-        email = field("email", t.email, "email", email, "email", None),
-        password = field(
-            "password",
-            t.password,
-            "password",
-            "",
-            "new-password",
-            Some(t.password_hint)
-        ),
+        credentials = pages::new_credentials(t, email),
         submit = t.create_account,
     );
     let widget = verified

@@ -39,20 +39,12 @@ fn form(visitor: &mut Visitor, email: &str, phone: &str, error: Option<&str>) ->
     let main = format!(
         r#"<p>{lead}</p>
 <form method="post" action="/signup">
-{error}{email}{password}{phone}
+{error}{credentials}{phone}
 <button>{submit}</button>
 </form>"#,
         lead = t.signup_lead,
         error = form_error(error),
-        email = field("email", t.email, "email", email, "email", None),
-        password = field(
-            "password",
-            t.password,
-            "password",
-            "",
-            "new-password",
-            Some(t.password_hint)
-        ),
+        credentials = pages::new_credentials(t, email),
         phone = field("phone", t.phone, "tel", phone, "tel", Some(t.phone_hint)),
         submit = t.create_account,
     );
