@@ -29,7 +29,7 @@ use super::metrics::Metrics;
 use super::{AppState, Settings, build_router, metrics_routes};
 
 /// Serves the app on `listener` until `shutdown` completes, then lets requests in
-/// flight finish for up to the drain time.
+/// flight finish for up to the drain time, and writes down the state they left.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -37,6 +37,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let policy = state.settings.connections;
     let draining = state.draining.clone();
+    let store = state.store.clone();
     let router = build_router(state);
     let mut builder = http1::Builder::new();
     builder
@@ -112,6 +113,9 @@ pub async fn serve(
         () = tokio::time::sleep(policy.drain) => {
             tracing::warn!("drain time over: closing connections with requests still running");
         }
+    }
+    if let Err(error) = store.flush().await {
+        tracing::error!(%error, "state not written at shutdown");
     }
     Ok(())
 }

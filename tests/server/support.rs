@@ -299,7 +299,9 @@ async fn spawn_app_on(listener: tokio::net::TcpListener, vars: &[(&str, &str)]) 
 }
 
 impl TestApp {
-    /// Stops the app as a crash would: no goodbye, state only where it was stored.
+    /// Stops the app abruptly: no shutdown, requests cut. The state store goes with
+    /// it and, on SQLite, writes what it held in memory as its last handle drops; a
+    /// real crash could lose the last `store::sqlite::WRITE_BEHIND` of it.
     pub async fn kill(self) -> Option<Arc<RedisServer>> {
         self.server.abort();
         let _ = self.server.await;

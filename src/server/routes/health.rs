@@ -1,6 +1,6 @@
 //! What a load balancer and an orchestrator ask: is the process alive (`/healthz`),
-//! and should it get visitors (`/readyz`: the state store answers, and shutdown has
-//! not begun).
+//! and should it get visitors (`/readyz`: the state store answers and can write its
+//! file, and shutdown has not begun).
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -33,8 +33,8 @@ async fn ready(State(state): State<AppState>) -> Response {
             r#"{"ready":false,"reason":"shutting down"}"#,
         );
     }
-    match tokio::time::timeout(STORE_DEADLINE, state.store.get("readyz:probe")).await {
-        Ok(Ok(_)) => answer(
+    match tokio::time::timeout(STORE_DEADLINE, state.store.ready()).await {
+        Ok(Ok(())) => answer(
             StatusCode::OK,
             &format!(r#"{{"ready":true,"provider":"{}"}}"#, state.provider.name()),
         ),

@@ -64,6 +64,14 @@ impl StateStore for Measured {
         self.time("admit", self.inner.admit(counters)).await
     }
 
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.inner.ready().await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush().await
+    }
+
     fn is_shared(&self) -> bool {
         self.inner.is_shared()
     }

@@ -1,6 +1,7 @@
 //! Durable state shared by every instance: sessions, the local provider's pending
 //! codes, and (for the limits) counters. Two backends behind one trait:
-//! - [`SqliteStore`]: embedded, a file under `DATA_DIR`; the default, needs no server.
+//! - [`SqliteStore`]: embedded, a file under `DATA_DIR` with a working copy in
+//!   memory; the default, needs no server.
 //! - [`RedisStore`]: when `REDIS_URL` is set, so instances behind a load balancer
 //!   share everything.
 use std::fmt;
@@ -11,6 +12,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 mod measured;
+mod memory;
 mod redis;
 mod sqlite;
 
@@ -49,6 +51,15 @@ pub trait StateStore: Send + Sync {
     /// Atomically: if every counter is below its limit, adds one to each and answers
     /// `None`; otherwise changes nothing and answers the index of the first that is full.
     async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError>;
+    /// Whether the store can take work (`/readyz` asks): it answers, and whatever
+    /// it keeps on disk is being written.
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.get("readyz:probe").await.map(drop)
+    }
+    /// Writes down whatever the store holds only in memory so far; at shutdown.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Whether other processes use this store too (Redis), or only this one
     /// (SQLite): what no other process can ask for may then be kept in memory.
     fn is_shared(&self) -> bool {

@@ -1,70 +1,80 @@
-//! The embedded backend: one SQLite file in WAL mode, worked on by a thread of its
-//! own so that no request thread ever waits on the disk or on a lock.
+//! The embedded backend: one SQLite file in WAL mode, with every live key also in
+//! memory, where the store's calls are answered (`memory.rs`).
 //!
-//! Every call becomes a job for the store's thread. The thread runs whatever jobs
-//! are waiting in one transaction, each in a savepoint of its own (one job's failure
-//! undoes only that job), and answers them all after the commit: under load a
-//! commit carries many requests' writes, and a page written by several of them
-//! goes to the WAL once. A second thread copies the WAL into the database several
-//! times a second on its own connection (a passive checkpoint: the writer never
-//! waits for it). Under steady writes the WAL would still never start over, since
-//! the copy never quite catches up with the end; so once the file passes
-//! `WAL_SIZE_LIMIT`, the writer finishes the copy itself (little is left by then)
-//! and restarts the WAL from its beginning, trimmed back to the limit.
+//! A call changes the memory under one short lock and returns; no request waits
+//! for the disk. A thread of the store's own writes the changed keys to the file
+//! every [`WRITE_BEHIND`] in one transaction, each key once with its latest value:
+//! a session written several times, or a code made and used, between two writes
+//! costs one row or none. So an answer can go out up to [`WRITE_BEHIND`] before
+//! its state is on file: a crash loses at most that much; a shutdown, or the last
+//! handle going away, writes everything first. The same thread copies the WAL into
+//! the database now and then, so that it starts over and stays small.
+//!
+//! One process owns the file (`is_shared` is false): several instances need Redis.
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, params};
-use tokio::sync::oneshot;
+use rusqlite::{Connection, params};
 
+use super::memory::{Change, Row, Rows};
 use super::{Counter, StateStore, StoreError};
-
-/// A store call, run on the store's thread.
-type Job = Box<dyn FnOnce(&Connection) -> Done + Send>;
-
-/// A job that has run: whether it succeeded, and its answer, to give once the
-/// transaction has committed (`true`) or not.
-struct Done {
-    ok: bool,
-    answer: Box<dyn FnOnce(bool) + Send>,
-}
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    jobs: Arc<Sender<Job>>,
+    handles: Arc<Handles>,
 }
 
+/// What every handle on the store shares; when the last goes, it writes the changes
+/// the writer has not yet (`Drop`), before the drop returns.
+struct Handles(Arc<Shared>);
+
+struct Shared {
+    rows: Mutex<Rows>,
+    /// Held while writing: one write at a time, in the order the changes were taken.
+    file: Mutex<File>,
+    /// Why the last write failed, until one succeeds.
+    failure: Mutex<Option<String>>,
+}
+
+struct File {
+    connection: Connection,
+    wal: Option<Wal>,
+    writes: u32,
+}
+
+/// No index on `expires_at`: it would cost every write a second B-tree change, for
+/// the sweep's sake alone, which reads the whole table once a minute off the request
+/// path instead. The page cache (16 MiB) holds the whole table at the sizes seen
+/// under load.
 const SCHEMA: &str = "
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
     PRAGMA wal_autocheckpoint = 0;
+    PRAGMA cache_size = -16384;
     CREATE TABLE IF NOT EXISTS kv (
         key TEXT PRIMARY KEY,
         value BLOB NOT NULL,
         expires_at INTEGER NOT NULL
     ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS kv_expires_at ON kv (expires_at);
+    DROP INDEX IF EXISTS kv_expires_at;
 ";
 
+/// How often the changes in memory are written to the file: the most state a
+/// crash can lose.
+pub const WRITE_BEHIND: Duration = Duration::from_millis(50);
+
 /// How often expired rows are deleted. Reads ignore them already; the sweep keeps
-/// the file from growing with sessions, codes and counters nobody reads again.
+/// memory and the file from growing with sessions, codes and counters nobody reads
+/// again.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
-/// How often the WAL is copied into the database.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+/// The WAL is copied into the database after this many writes (about every 250 ms).
+const CHECKPOINT_EVERY: u32 = 5;
 
-/// Past this size the writer restarts the WAL; it is trimmed back to it when it
-/// starts over (`journal_size_limit`).
+/// Past this size the WAL is truncated after its copy; it is trimmed back to it
+/// whenever it starts over (`journal_size_limit`).
 const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
-
-/// The writer looks at the WAL's size after this many transactions.
-const WAL_SIZE_CHECK_EVERY: u32 = 32;
-
-/// The most jobs one transaction carries, so that the first of them is not kept
-/// waiting for the commit behind an endless queue.
-const MAX_BATCH: usize = 256;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -80,11 +90,20 @@ fn failed(error: impl std::fmt::Display) -> StoreError {
     StoreError(error.to_string())
 }
 
+/// A lock whose holder panicked still guards consistent rows: every change to them
+/// is a single insert or remove.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl SqliteStore {
-    /// Opens (or creates) the database at `path`, with its writer and checkpointer.
+    /// Opens (or creates) the database at `path`, loads its live rows, and starts
+    /// the thread that writes changes back.
     ///
     /// # Errors
-    /// When the file cannot be opened or the schema cannot be created.
+    /// When the file cannot be opened or read, or the schema cannot be created.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Self::open_with_wal_limit(path, WAL_SIZE_LIMIT)
     }
@@ -94,26 +113,13 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let store = Self::with_connection(
+        Self::with_connection(
             Connection::open(path).map_err(failed)?,
             Some(Wal {
                 path: wal_path(path),
                 limit: wal_limit,
             }),
-        )?;
-        let checkpoints = Connection::open(path).map_err(failed)?;
-        checkpoints
-            .busy_timeout(Duration::from_secs(5))
-            .map_err(failed)?;
-        checkpoints
-            .pragma_update(None, "journal_size_limit", wal_limit)
-            .map_err(failed)?;
-        let alive = Arc::downgrade(&store.jobs);
-        std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoint_while_open(&checkpoints, &alive))
-            .map_err(failed)?;
-        Ok(store)
+        )
     }
 
     /// A private database that lives as long as the store; for tests.
@@ -134,69 +140,65 @@ impl SqliteStore {
                 .pragma_update(None, "journal_size_limit", wal.limit)
                 .map_err(failed)?;
         }
-        let (jobs, queue) = mpsc::channel();
+        let rows = live_rows(&connection).map_err(failed)?;
+        let shared = Arc::new(Shared {
+            rows: Mutex::new(Rows::loaded(rows)),
+            file: Mutex::new(File {
+                connection,
+                wal,
+                writes: 0,
+            }),
+            failure: Mutex::new(None),
+        });
+        let handles = Arc::new(Handles(shared.clone()));
+        let alive = Arc::downgrade(&handles);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_jobs(&connection, &queue, wal.as_ref()))
+            .spawn(move || write_behind(&shared, &alive))
             .map_err(failed)?;
-        Ok(Self {
-            jobs: Arc::new(jobs),
-        })
+        Ok(Self { handles })
     }
 
-    /// Runs `job` on the store's thread and waits, without blocking this thread,
-    /// for its answer after the commit.
-    async fn with<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |connection| {
-            let result = job(connection).map_err(failed);
-            Done {
-                ok: result.is_ok(),
-                answer: Box::new(move |committed| {
-                    let _ = answer.send(match (result, committed) {
-                        (Ok(value), true) => Ok(value),
-                        (Ok(_), false) => Err(StoreError("the transaction did not commit".into())),
-                        (Err(error), _) => Err(error),
-                    });
-                }),
-            }
-        });
-        self.jobs
-            .send(job)
-            .map_err(|_| StoreError("the store's thread has stopped".into()))?;
-        answered
-            .await
-            .map_err(|_| StoreError("the store's thread has stopped".into()))?
+    fn shared(&self) -> &Arc<Shared> {
+        &self.handles.0
     }
 
-    /// Deletes every expired row; returns how many there were.
+    fn rows(&self) -> MutexGuard<'_, Rows> {
+        lock(&self.shared().rows)
+    }
+
+    /// Forgets every expired row, in memory and in the file; how many memory held.
     ///
     /// # Errors
     /// When SQLite fails.
     pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
-        self.with(|c| {
-            c.prepare_cached("DELETE FROM kv WHERE expires_at <= ?1")
-                .and_then(|mut statement| statement.execute(params![now_ms()]))
+        let now = now_ms();
+        let swept = self.rows().sweep(now);
+        let shared = self.shared().clone();
+        tokio::task::spawn_blocking(move || {
+            lock(&shared.file)
+                .connection
+                .prepare_cached("DELETE FROM kv WHERE expires_at <= ?1")
+                .and_then(|mut statement| statement.execute(params![now]))
+                .map_err(failed)
         })
         .await
+        .map_err(failed)??;
+        Ok(swept)
     }
 
-    /// Sweeps expired rows every `interval`, on the store's thread, for as long as
-    /// the store is in use.
+    /// Sweeps expired rows every `interval` for as long as the store is in use.
     pub fn sweep_every(&self, interval: Duration) {
-        let jobs = Arc::downgrade(&self.jobs);
+        let handles = Arc::downgrade(&self.handles);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                let Some(jobs) = jobs.upgrade() else {
+                let Some(handles) = handles.upgrade() else {
                     return;
                 };
-                match (SqliteStore { jobs }).sweep_expired().await {
+                match (SqliteStore { handles }).sweep_expired().await {
                     Ok(swept) => tracing::debug!(swept, "expired state swept"),
                     Err(error) => tracing::warn!(%error, "cannot sweep expired state"),
                 }
@@ -205,12 +207,113 @@ impl SqliteStore {
     }
 }
 
+/// Every row still live in the file.
+fn live_rows(connection: &Connection) -> rusqlite::Result<Vec<(String, Row)>> {
+    connection
+        .prepare("SELECT key, value, expires_at FROM kv WHERE expires_at > ?1")?
+        .query_map(params![now_ms()], |row| {
+            Ok((
+                row.get(0)?,
+                Row {
+                    value: row.get(1)?,
+                    expires_at: row.get(2)?,
+                },
+            ))
+        })?
+        .collect()
+}
+
+/// The writer: every [`WRITE_BEHIND`], writes what changed, until every handle on
+/// the store is gone (the last one writes the rest as it goes).
+fn write_behind(shared: &Shared, alive: &Weak<Handles>) {
+    loop {
+        std::thread::sleep(WRITE_BEHIND);
+        if alive.strong_count() == 0 {
+            return;
+        }
+        let _ = shared.write_changes();
+    }
+}
+
+impl Shared {
+    /// Writes the changes since the last write in one transaction; on failure they
+    /// stay to be written next time, and the store reports itself not ready.
+    fn write_changes(&self) -> Result<(), StoreError> {
+        let mut file = lock(&self.file);
+        let changes = lock(&self.rows).take_changes();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        match file.write(&changes) {
+            Ok(()) => {
+                *lock(&self.failure) = None;
+                file.keep_wal_small();
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(%error, keys = changes.len(), "cannot write state to the database file; kept in memory to retry");
+                lock(&self.rows).unwritten(changes.into_iter().map(|(key, _)| key));
+                *lock(&self.failure) = Some(error.to_string());
+                Err(failed(error))
+            }
+        }
+    }
+}
+
+impl Drop for Handles {
+    fn drop(&mut self) {
+        let _ = self.0.write_changes();
+    }
+}
+
+impl File {
+    fn write(&mut self, changes: &[Change]) -> rusqlite::Result<()> {
+        let transaction = self.connection.transaction()?;
+        {
+            let mut upsert = transaction.prepare_cached(
+                "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+            )?;
+            let mut delete = transaction.prepare_cached("DELETE FROM kv WHERE key = ?1")?;
+            for (key, row) in changes {
+                match row {
+                    Some(row) => upsert.execute(params![key, row.value, row.expires_at])?,
+                    None => delete.execute(params![key])?,
+                };
+            }
+        }
+        transaction.commit()
+    }
+
+    /// Copies the WAL into the database every [`CHECKPOINT_EVERY`] writes; nothing
+    /// else reads or writes the file, so the copy completes and the next write starts
+    /// the WAL over. Truncates it once it has passed its limit.
+    fn keep_wal_small(&mut self) {
+        let Some(wal) = &self.wal else {
+            return;
+        };
+        self.writes = self.writes.wrapping_add(1);
+        if !self.writes.is_multiple_of(CHECKPOINT_EVERY) {
+            return;
+        }
+        let size = std::fs::metadata(&wal.path).map_or(0, |meta| meta.len());
+        let mode = if size > wal.limit.unsigned_abs() {
+            "TRUNCATE"
+        } else {
+            "PASSIVE"
+        };
+        if let Err(error) = checkpoint(&self.connection, mode) {
+            tracing::warn!(%error, "WAL checkpoint failed");
+        }
+    }
+}
+
 /// Runs a checkpoint of `mode`; its answer (busy, frames, copied) is not needed.
 fn checkpoint(connection: &Connection, mode: &str) -> rusqlite::Result<()> {
     connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
 }
 
-/// A database file's WAL, and the size past which the writer restarts it.
+/// A database file's WAL, and the size past which it is truncated.
 struct Wal {
     path: std::path::PathBuf,
     limit: i64,
@@ -223,132 +326,15 @@ fn wal_path(path: &Path) -> std::path::PathBuf {
     wal.into()
 }
 
-/// The writer: takes the jobs waiting, runs them in one transaction, commits, then
-/// answers them; now and then keeps the WAL within its limit. Ends when every
-/// handle on the store is gone.
-fn run_jobs(connection: &Connection, queue: &Receiver<Job>, wal: Option<&Wal>) {
-    let mut transactions = 0u32;
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
-            tracing::error!(%error, "cannot begin a transaction");
-            for job in batch {
-                (job(connection).answer)(false);
-            }
-            continue;
-        }
-        let mut answers = Vec::with_capacity(batch.len());
-        for job in batch {
-            if let Err(error) = connection.execute_batch("SAVEPOINT job") {
-                tracing::error!(%error, "cannot set a savepoint");
-                (job(connection).answer)(false);
-                continue;
-            }
-            let done = job(connection);
-            // A job that failed half-way leaves nothing behind.
-            let end = if done.ok {
-                "RELEASE job"
-            } else {
-                "ROLLBACK TO job; RELEASE job"
-            };
-            let _ = connection.execute_batch(end);
-            answers.push(done.answer);
-        }
-        let committed = match connection.execute_batch("COMMIT") {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::error!(%error, "cannot commit");
-                let _ = connection.execute_batch("ROLLBACK");
-                false
-            }
-        };
-        for answer in answers {
-            answer(committed);
-        }
-        transactions = transactions.wrapping_add(1);
-        if let Some(wal) = wal
-            && transactions.is_multiple_of(WAL_SIZE_CHECK_EVERY)
-        {
-            keep_wal_bounded(connection, wal);
-        }
-    }
-}
-
-/// Restarts the WAL once it has passed its limit. Between requests, after the
-/// answers have gone out; the checkpointer has copied most of it already.
-fn keep_wal_bounded(connection: &Connection, wal: &Wal) {
-    let size = std::fs::metadata(&wal.path).map_or(0, |meta| meta.len());
-    if size <= wal.limit.unsigned_abs() {
-        return;
-    }
-    if let Err(error) = checkpoint(connection, "RESTART") {
-        tracing::warn!(%error, "cannot restart the WAL");
-    }
-}
-
-/// Copies the WAL into the database every [`CHECKPOINT_INTERVAL`], off the writer's
-/// thread, for as long as the store is open.
-fn checkpoint_while_open(connection: &Connection, alive: &Weak<Sender<Job>>) {
-    loop {
-        std::thread::sleep(CHECKPOINT_INTERVAL);
-        if alive.strong_count() == 0 {
-            return;
-        }
-        // PASSIVE: copies what it can without waiting for the writer or readers.
-        if let Err(error) = checkpoint(connection, "PASSIVE") {
-            tracing::warn!(%error, "WAL checkpoint failed");
-        }
-    }
-}
-
-fn read(c: &Connection, key: &str, now: i64) -> rusqlite::Result<Option<Vec<u8>>> {
-    c.prepare_cached("SELECT value FROM kv WHERE key = ?1 AND expires_at > ?2")?
-        .query_row(params![key, now], |row| row.get(0))
-        .optional()
-}
-
-fn upsert(c: &Connection, key: &str, value: &[u8], expires_at: i64) -> rusqlite::Result<()> {
-    c.prepare_cached(
-        "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-    )?
-    .execute(params![key, value, expires_at])
-    .map(drop)
-}
-
-/// Adds one to a live counter, or starts it at one.
-fn bump(c: &Connection, key: &str, ttl: Duration, now: i64) -> rusqlite::Result<u64> {
-    match read(c, key, now)? {
-        Some(bytes) => {
-            let count = parse_count(&bytes) + 1;
-            c.prepare_cached("UPDATE kv SET value = ?2 WHERE key = ?1")?
-                .execute(params![key, count.to_string().into_bytes()])?;
-            Ok(count)
-        }
-        None => {
-            upsert(c, key, b"1", expiry(ttl))?;
-            Ok(1)
-        }
-    }
-}
-
 #[async_trait::async_trait]
 impl StateStore for SqliteStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = key.to_owned();
-        self.with(move |c| read(c, &key, now_ms())).await
+        Ok(self.rows().get(key, now_ms()))
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        let (key, value) = (key.to_owned(), value.to_vec());
-        self.with(move |c| upsert(c, &key, &value, expiry(ttl)))
-            .await
+        self.rows().set(key, value, expiry(ttl));
+        Ok(())
     }
 
     async fn set_if_absent(
@@ -357,93 +343,56 @@ impl StateStore for SqliteStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let (key, value) = (key.to_owned(), value.to_vec());
-        self.with(move |c| {
-            let changed = c
-                .prepare_cached(
-                    "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
-                     WHERE kv.expires_at <= ?4",
-                )?
-                .execute(params![key, value, expiry(ttl), now_ms()])?;
-            Ok(changed == 1)
-        })
-        .await
+        Ok(self.rows().set_if_absent(key, value, expiry(ttl), now_ms()))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        let key = key.to_owned();
-        self.with(move |c| {
-            c.prepare_cached("DELETE FROM kv WHERE key = ?1")?
-                .execute(params![key])
-                .map(drop)
-        })
-        .await
+        self.rows().delete(key);
+        Ok(())
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = key.to_owned();
-        self.with(move |c| {
-            c.prepare_cached("DELETE FROM kv WHERE key = ?1 RETURNING value, expires_at")?
-                .query_row(params![key], |row| {
-                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?))
-                })
-                .optional()
-                .map(|taken| {
-                    taken.and_then(|(value, expires_at)| (expires_at > now_ms()).then_some(value))
-                })
-        })
-        .await
+        Ok(self.rows().take(key, now_ms()))
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        let key = key.to_owned();
-        self.with(move |c| {
-            if let Some(bytes) = read(c, &key, now_ms())? {
-                let count = parse_count(&bytes).saturating_sub(1);
-                c.prepare_cached("UPDATE kv SET value = ?2 WHERE key = ?1")?
-                    .execute(params![key, count.to_string().into_bytes()])?;
-            }
-            Ok(())
-        })
-        .await
+        self.rows().release(key, now_ms());
+        Ok(())
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
-        let key = key.to_owned();
-        self.with(move |c| bump(c, &key, ttl, now_ms())).await
+        Ok(self.rows().incr(key, expiry(ttl), now_ms()))
     }
 
     async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError> {
-        let counters = counters.to_vec();
-        // One job: nothing else runs between the reads and the counts.
-        self.with(move |c| {
-            let now = now_ms();
-            for (i, counter) in counters.iter().enumerate() {
-                let count = read(c, &counter.key, now)?.map_or(0, |bytes| parse_count(&bytes));
-                if count >= counter.limit {
-                    return Ok(Some(i));
-                }
-            }
-            for counter in &counters {
-                bump(c, &counter.key, counter.ttl, now)?;
-            }
-            Ok(None)
-        })
-        .await
+        let now = now_ms();
+        Ok(self
+            .rows()
+            .admit(counters, now, |counter| expiry(counter.ttl)))
+    }
+
+    /// Ready while the file takes the writes: a full disk shows here, though the
+    /// calls themselves still succeed in memory.
+    async fn ready(&self) -> Result<(), StoreError> {
+        match lock(&self.shared().failure).as_deref() {
+            None => Ok(()),
+            Some(error) => Err(StoreError(format!(
+                "cannot write the database file: {error}"
+            ))),
+        }
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        let shared = self.shared().clone();
+        tokio::task::spawn_blocking(move || shared.write_changes())
+            .await
+            .map_err(failed)?
     }
 
     /// One file, one process: a second instance needs Redis (README, Deploying).
     fn is_shared(&self) -> bool {
         false
     }
-}
-
-fn parse_count(bytes: &[u8]) -> u64 {
-    std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -478,12 +427,48 @@ mod tests {
         assert_eq!(store.get("k").await.unwrap(), None);
     }
 
-    /// Rows, expired ones included.
-    async fn rows(store: &SqliteStore) -> i64 {
-        store
-            .with(|c| c.query_row("SELECT count(*) FROM kv", [], |row| row.get(0)))
-            .await
+    /// The rows in the file, expired ones included.
+    fn rows_in_file(store: &SqliteStore) -> Vec<(String, Vec<u8>)> {
+        let file = lock(&store.shared().file);
+        let mut statement = file
+            .connection
+            .prepare("SELECT key, value FROM kv ORDER BY key")
+            .unwrap();
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
             .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_file_learns_each_change_once_without_being_asked() {
+        let store = SqliteStore::in_memory().unwrap();
+        let minute = Duration::from_secs(60);
+        store.set("session", b"first", minute).await.unwrap();
+        store.set("session", b"last", minute).await.unwrap();
+        store.set("code", b"123456", minute).await.unwrap();
+        assert_eq!(
+            store.take("code").await.unwrap().as_deref(),
+            Some(&b"123456"[..])
+        );
+        assert_eq!(store.incr("counter", minute).await.unwrap(), 1);
+        // The writer runs every WRITE_BEHIND; a slow machine gets many of them.
+        let expected = vec![
+            ("counter".to_owned(), b"1".to_vec()),
+            ("session".to_owned(), b"last".to_vec()),
+        ];
+        for _ in 0..200 {
+            if rows_in_file(&store) == expected {
+                break;
+            }
+            tokio::time::sleep(WRITE_BEHIND).await;
+        }
+        assert_eq!(
+            rows_in_file(&store),
+            expected,
+            "a code made and used never reached the file"
+        );
     }
 
     #[tokio::test]
@@ -500,37 +485,51 @@ mod tests {
             .set("live", b"v", Duration::from_secs(60))
             .await
             .unwrap();
-        assert_eq!(rows(&store).await, 51);
+        store.flush().await.unwrap();
+        assert_eq!(rows_in_file(&store).len(), 51);
         store.sweep_every(Duration::from_millis(20));
         let mut waited = 0;
-        while rows(&store).await > 1 && waited < 500 {
+        while (rows_in_file(&store).len() > 1 || store.rows().len() > 1) && waited < 500 {
             tokio::time::sleep(Duration::from_millis(10)).await;
             waited += 1;
         }
-        assert_eq!(rows(&store).await, 1, "only the live row is left");
+        assert_eq!(
+            rows_in_file(&store).len(),
+            1,
+            "only the live row is left on file"
+        );
+        assert_eq!(store.rows().len(), 1, "and in memory");
         assert_eq!(store.get("live").await.unwrap().as_deref(), Some(&b"v"[..]));
     }
 
     #[tokio::test]
-    async fn a_failing_call_leaves_nothing_behind_and_takes_no_other_call_with_it() {
+    async fn a_write_that_fails_is_kept_retried_and_reported_until_it_succeeds() {
         let store = SqliteStore::in_memory().unwrap();
         let minute = Duration::from_secs(60);
-        // Sent together, so that the store's thread most likely runs them in one
-        // transaction; the outcome must be the same either way.
-        let (failing, fine) = tokio::join!(
-            store.with(move |c| {
-                upsert(c, "half", b"v", expiry(minute))?;
-                c.execute_batch("SELECT * FROM nowhere")
-            }),
-            store.set("whole", b"v", minute),
+        store.ready().await.unwrap();
+        lock(&store.shared().file)
+            .connection
+            .execute_batch("ALTER TABLE kv RENAME TO away")
+            .unwrap();
+        store.set("k", b"v", minute).await.unwrap();
+        assert!(store.flush().await.is_err());
+        let not_ready = store.ready().await.unwrap_err();
+        assert!(
+            not_ready.0.contains("cannot write the database file"),
+            "{not_ready}"
         );
-        assert!(failing.is_err());
-        fine.unwrap();
-        assert_eq!(store.get("half").await.unwrap(), None, "undone");
         assert_eq!(
-            store.get("whole").await.unwrap().as_deref(),
-            Some(&b"v"[..])
+            store.get("k").await.unwrap().as_deref(),
+            Some(&b"v"[..]),
+            "still answered from memory"
         );
+        lock(&store.shared().file)
+            .connection
+            .execute_batch("ALTER TABLE away RENAME TO kv")
+            .unwrap();
+        store.flush().await.unwrap();
+        store.ready().await.unwrap();
+        assert_eq!(rows_in_file(&store), [("k".to_owned(), b"v".to_vec())]);
     }
 
     #[tokio::test]
@@ -571,28 +570,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn admit_counts_all_or_nothing() {
-        let store = SqliteStore::in_memory().unwrap();
-        let counter = |key: &str, limit| Counter {
-            key: key.into(),
-            limit,
-            ttl: Duration::from_secs(60),
-        };
-        let both = [counter("a", 2), counter("b", 1)];
-        assert_eq!(store.admit(&both).await.unwrap(), None);
-        assert_eq!(store.admit(&both).await.unwrap(), Some(1), "b is full");
-        assert_eq!(
-            store.get("a").await.unwrap().as_deref(),
-            Some(&b"1"[..]),
-            "a was not counted again"
-        );
-        store.release("b").await.unwrap();
-        assert_eq!(store.admit(&both).await.unwrap(), None, "b has room again");
-        store.release("gone").await.unwrap();
-        assert_eq!(store.get("gone").await.unwrap(), None, "nothing to release");
-    }
-
-    #[tokio::test]
     async fn the_wal_stays_near_its_limit_under_steady_writes() {
         let path = std::env::temp_dir().join(format!(
             "phone-verify-wal-test-{}.sqlite3",
@@ -603,12 +580,13 @@ mod tests {
         let store = SqliteStore::open_with_wal_limit(&path, limit).unwrap();
         let value = vec![7u8; 1024];
         let mut largest = 0;
-        // About 2,000 commits of a page or two each: some 12 MB of WAL, unchecked.
+        // 2,000 writes of a few pages each: some 12 MB of WAL, unchecked.
         for i in 0..2_000 {
             store
                 .set(&format!("k{}", i % 300), &value, Duration::from_secs(60))
                 .await
                 .unwrap();
+            store.flush().await.unwrap();
             largest = largest.max(std::fs::metadata(wal_path(&path)).map_or(0, |m| m.len()));
         }
         assert!(
@@ -625,20 +603,29 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("phone-verify-test-{}.sqlite3", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        SqliteStore::open(&path)
-            .unwrap()
-            .set("k", b"kept", Duration::from_secs(60))
+        let minute = Duration::from_secs(60);
+        let store = SqliteStore::open(&path).unwrap();
+        store.set("k", b"kept", minute).await.unwrap();
+        store
+            .set("gone", b"x", Duration::from_millis(1))
             .await
             .unwrap();
+        assert_eq!(store.incr("c", minute).await.unwrap(), 1);
+        // The last handle going away writes what the writer had not yet.
+        drop(store);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let reopened = SqliteStore::open(&path).unwrap();
         assert_eq!(
-            SqliteStore::open(&path)
-                .unwrap()
-                .get("k")
-                .await
-                .unwrap()
-                .as_deref(),
+            reopened.get("k").await.unwrap().as_deref(),
             Some(&b"kept"[..])
         );
+        assert_eq!(
+            reopened.get("gone").await.unwrap(),
+            None,
+            "expired: not loaded"
+        );
+        assert_eq!(reopened.incr("c", minute).await.unwrap(), 2, "counts go on");
+        drop(reopened);
         let _ = std::fs::remove_file(&path);
     }
 }
