@@ -30,7 +30,8 @@ impl fmt::Display for CountryCode {
 pub struct PhoneNumber {
     e164: String,
     international: String,
-    national: String,
+    /// The parsed number, for the formats only some callers ask for.
+    parsed: phonenumber::PhoneNumber,
     /// ISO 3166 code of the number's country, e.g. `GB`.
     country: Option<String>,
     kind: NumberKind,
@@ -134,30 +135,28 @@ impl PhoneNumber {
             (false, Some(CountryCode(id))) => (input.to_owned(), Some(id)),
             (false, None) => return Err(PhoneProblem::MissingCountryCode),
         };
-        // A number is valid when its type is known (that is what `is_valid` checks):
-        // the type is looked up once, not once for validity and again for the kind.
-        let kind_of =
-            |n: &phonenumber::PhoneNumber| n.number_type(&phonenumber::metadata::DATABASE);
-        let mut number =
-            phonenumber::parse(region, &input).map_err(|_| PhoneProblem::NotANumber)?;
-        let mut kind = kind_of(&number);
-        if kind == phonenumber::Type::Unknown && region.is_some() {
+        let number = phonenumber::parse(region, &input).map_err(|_| PhoneProblem::NotANumber)?;
+        let (number, kind) = match classify(&number) {
+            Some(known) => (number, known),
             // Autofill often drops the "+" of a full number (`447911123456`). Read it as
             // international only if it is not valid as a national one.
-            number =
-                phonenumber::parse(None, format!("+{input}")).map_err(|_| PhoneProblem::Invalid)?;
-            kind = kind_of(&number);
-        }
-        if kind == phonenumber::Type::Unknown {
-            return Err(PhoneProblem::Invalid);
-        }
+            None if region.is_some() => {
+                let number = phonenumber::parse(None, format!("+{input}"))
+                    .map_err(|_| PhoneProblem::Invalid)?;
+                let known = classify(&number).ok_or(PhoneProblem::Invalid)?;
+                (number, known)
+            }
+            None => return Err(PhoneProblem::Invalid),
+        };
         Ok(Self {
-            e164: number.format().mode(Mode::E164).to_string(),
+            // What the library's E.164 mode writes, without the search for a
+            // national format that its formatter makes first in every mode.
+            e164: format!("+{}{}", number.code().value(), number.national()),
             international: number.format().mode(Mode::International).to_string(),
-            national: number.format().mode(Mode::National).to_string(),
             country: number.country().id().map(|id| id.as_ref().to_owned()),
             kind: NumberKind::of(kind),
-            calling_code: number.country().code(),
+            calling_code: number.code().value(),
+            parsed: number,
         })
     }
 
@@ -179,8 +178,8 @@ impl PhoneNumber {
     }
 
     /// `07911 123456`: how it is dialled within its country.
-    pub fn national(&self) -> &str {
-        &self.national
+    pub fn national(&self) -> String {
+        self.parsed.format().mode(Mode::National).to_string()
     }
 
     /// ISO 3166 code of the number's country (`GB`), when the metadata knows it.
@@ -213,6 +212,20 @@ pub fn mask_e164(e164: &str) -> String {
         .collect();
     let hidden = e164.len().saturating_sub(head.len() + tail.len());
     format!("{head}{}{tail}", "*".repeat(hidden))
+}
+
+/// A valid number's type (`Unknown` for some valid ones); `None` when the number is
+/// not valid. The library's `is_valid` checks that the type of the national number
+/// with its leading zeros is known, while its type lookup drops those zeros. Without
+/// leading zeros the two read the same digits, so a known type is validity and one
+/// lookup serves both; with them (Italian landlines) `is_valid` decides.
+fn classify(number: &phonenumber::PhoneNumber) -> Option<phonenumber::Type> {
+    let kind = number.number_type(&phonenumber::metadata::DATABASE);
+    if number.national().zeros() == 0 {
+        (kind != phonenumber::Type::Unknown).then_some(kind)
+    } else {
+        phonenumber::is_valid(number).then_some(kind)
+    }
 }
 
 /// `0044 …` means `+44 …` when dialled from most of the world.
@@ -250,9 +263,39 @@ mod tests {
             "+1 555 555 5555",
             "+800 1234 5678",
             "+7 912 345 67 89",
+            "+39 06 6982 1234",
+            "+39 06 12",
         ] {
             let library = phonenumber::parse(None, input).is_ok_and(|n| phonenumber::is_valid(&n));
             assert_eq!(PhoneNumber::parse(input, None).is_ok(), library, "{input}");
+        }
+    }
+
+    #[test]
+    fn e164_and_national_are_what_the_library_writes() {
+        // Italian landlines keep their leading zero; shared calling codes (+1, +7,
+        // +44 with the Crown dependencies) and a 001 region included.
+        for input in [
+            "+39 06 6982 1234",
+            "+39 335 123 4567",
+            "+1 201 555 0123",
+            "+7 912 345 67 89",
+            "+44 1624 612345",
+            "+800 1234 5678",
+            "+49 30 1234567",
+        ] {
+            let library = phonenumber::parse(None, input).unwrap();
+            let number = PhoneNumber::parse(input, None).expect(input);
+            assert_eq!(
+                number.e164(),
+                library.format().mode(Mode::E164).to_string(),
+                "{input}"
+            );
+            assert_eq!(
+                number.national(),
+                library.format().mode(Mode::National).to_string(),
+                "{input}"
+            );
         }
     }
 

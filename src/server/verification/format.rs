@@ -16,7 +16,7 @@ pub fn format_phone(phone: &str, country: &str) -> FormattedPhone {
                 formatted: if international {
                     number.international().to_owned()
                 } else {
-                    number.national().to_owned()
+                    number.national()
                 },
                 country: number.country().unwrap_or_default().to_owned(),
                 problem: None,

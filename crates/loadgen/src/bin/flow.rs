@@ -1,6 +1,7 @@
 //! Load generator: full start+check round trips against a running server. Each
-//! worker is one browser session with its own number; a round trip is `start` →
-//! read the code → `check` (verified).
+//! worker is a browser with its own number; each round trip is a new visitor (its
+//! cookies cleared, so a fresh session), as real visitors verify once each: `start`
+//! → read the code → `check` (verified).
 //!
 //! Two paths, as the two kinds of visitor take them:
 //! - JSON (default): the hydrated widget's server-function calls, JSON answers;
@@ -14,8 +15,11 @@
 //! Run by `scripts/bench.sh`, or by hand against a server started with
 //! `VERIFY_RESEND_COOLDOWN_SECS=0`:
 //!   cargo run --release -p loadgen --bin flow -- http://127.0.0.1:3200 16 10 [--forms] [--fake URL]
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use reqwest::header::HeaderValue;
 use serde_json::Value;
 
 #[tokio::main]
@@ -41,15 +45,20 @@ async fn main() {
             let base = base.clone();
             let path = path.clone();
             tokio::spawn(async move {
+                let cookies = Arc::new(Cookies::default());
                 let client = reqwest::Client::builder()
-                    .cookie_store(true)
+                    .cookie_provider(cookies.clone())
                     .redirect(reqwest::redirect::Policy::none())
+                    // A request the server never finishes fails the run instead of
+                    // hanging it (above the server's own 30 s request timeout).
+                    .timeout(Duration::from_secs(40))
                     .build()
                     .unwrap();
                 let e164 = format!("+447400{worker:06}");
                 path.round_trip(&client, &base, &e164).await;
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
+                    cookies.clear();
                     let started = Instant::now();
                     path.round_trip(&client, &base, &e164).await;
                     latencies.push(started.elapsed());
@@ -138,6 +147,45 @@ async fn post_form(
         format!("{base}{location}")
     };
     client.get(page).send().await.unwrap().text().await.unwrap()
+}
+
+/// A browser's cookies for one site, which a new visitor starts without.
+#[derive(Default)]
+struct Cookies(Mutex<BTreeMap<String, String>>);
+
+impl Cookies {
+    fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl reqwest::cookie::CookieStore for Cookies {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &HeaderValue>, _url: &reqwest::Url) {
+        let mut jar = self.0.lock().unwrap();
+        for header in headers.filter_map(|h| h.to_str().ok()) {
+            let mut parts = header.split(';').map(str::trim);
+            let Some((name, value)) = parts.next().and_then(|c| c.split_once('=')) else {
+                continue;
+            };
+            let removed = parts.any(|a| a.eq_ignore_ascii_case("max-age=0")) || value.is_empty();
+            if removed {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn cookies(&self, _url: &reqwest::Url) -> Option<HeaderValue> {
+        let jar = self.0.lock().unwrap();
+        let header: Vec<String> = jar
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        (!header.is_empty())
+            .then(|| HeaderValue::from_str(&header.join("; ")).ok())
+            .flatten()
+    }
 }
 
 fn take_flag(args: &mut Vec<String>, flag: &str) -> bool {
