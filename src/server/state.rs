@@ -18,9 +18,13 @@ use crate::i18n::Lang;
 use crate::verify::PhoneNumber;
 
 /// What every request handler and server function can reach (server functions and the
-/// page render get it from Leptos context, see `routes::build_router`).
+/// page render get it from Leptos context, see `routes::build_router`). One pointer:
+/// the router's layers clone it for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+/// The parts of [`AppState`], reached through it (`state.store`).
+pub struct Parts {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<Settings>,
     pub provider: Arc<dyn VerifyProvider>,
@@ -99,7 +103,7 @@ impl AppState {
             Arc::new(Issuer::open(&settings.public_url, store.clone(), clock.unix_secs()).await?);
         rotate_hourly(&issuer, clock.clone());
         let _ = warming.await;
-        Ok(Self {
+        Ok(Self(Arc::new(Parts {
             leptos_options: settings.leptos.clone(),
             settings: Arc::new(settings),
             provider,
@@ -111,7 +115,15 @@ impl AppState {
             draining: Arc::new(AtomicBool::new(false)),
             assets,
             metrics,
-        })
+        })))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
     }
 }
 

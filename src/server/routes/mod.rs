@@ -23,6 +23,7 @@ mod host_api;
 mod openapi;
 mod pages;
 mod scrape;
+mod unowned;
 
 pub use scrape::routes as metrics_routes;
 
@@ -94,6 +95,7 @@ pub fn build_router(state: AppState) -> Router {
             state.metrics.clone(),
             access::log,
         ))
+        .layer(axum::middleware::from_fn(unowned::without_owner))
 }
 
 /// The built front end, precompressed, and cached for as long as its names allow.
