@@ -36,7 +36,7 @@ for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break;
 
 echo "== open loop, $RATE start+check/s for ${SECONDS_PER_RUN}s, through each provider against the fake upstream"
 for backend in sqlite redis; do
-  declare -A app_pid=()
+  declare -A app_pid=() app_port=()
   for provider in messagebird twilio; do
     port=$PORT; PORT=$((PORT + 1))
     vars=(DATA_DIR="$DATA_ROOT/$backend-$provider" LEPTOS_SITE_ADDR="127.0.0.1:$port")

@@ -5,7 +5,8 @@
 # the time from navigation to an interactive widget in headless Chromium,
 # start+check round trips per second on the local provider (closed loop), and
 # open-loop start+check through MessageBird and Twilio against the fake upstream at
-# 0 ms and 50 ms upstream latency, with the latency the app adds over the upstream;
+# 0 ms and 50 ms upstream latency, with the latency the app adds over the upstream,
+# on SQLite and on Redis (scripts/bench-upstream.sh);
 # the server's CPU time per verification on both paths (scripts/bench-cpu.sh), how
 # verifications per second scale with browsers at 50 ms upstream latency
 # (scripts/bench-scale.sh), time to interactive over an emulated Fast 3G network;
@@ -26,7 +27,6 @@ export VERIFY_LIMIT_SESSION_SENDS=1000000 VERIFY_LIMIT_NUMBER_PER_HOUR=1000000 V
   VERIFY_LIMIT_IP_PER_HOUR=1000000 VERIFY_LIMIT_PREFIX_PER_HOUR=1000000 VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR=100 \
   VERIFY_LIMIT_GLOBAL_PER_HOUR=1000000 VERIFY_LIMIT_COUNTRY_PER_HOUR=1000000 VERIFY_LIMIT_SESSIONS_PER_HOUR=1000000
 DATA_ROOT="target/bench-data/$(date +%s)"
-FAKE=http://127.0.0.1:4210
 
 cargo leptos build --release --precompress >/dev/null 2>&1 || cargo leptos build --release --precompress
 cargo build --locked --release -p fake-verify 2>/dev/null
@@ -93,39 +93,10 @@ wait_for "http://localhost:$((PORT + 20))/signup"
 ./target/release/siteverify "http://127.0.0.1:$PORT" 2000 "$WORKERS" 2>/dev/null
 
 echo
-echo "== open loop, $RATE start+check/s for ${SECONDS_PER_RUN}s, through each provider against the fake upstream"
-FAKE_VERIFY_ADDR="${FAKE#http://}" ./target/release/fake-verify 2>/dev/null &
-pids+=($!)
-wait_for "$FAKE/_fake/stats"
-declare -A app_pid
-port_of() { if [ "$1" = messagebird ]; then echo $((PORT + 11)); else echo $((PORT + 12)); fi; }
-for provider in messagebird twilio; do
-  port=$(port_of "$provider")
-  if [ "$provider" = messagebird ]; then
-    env DATA_DIR="$DATA_ROOT/$provider" LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=error VERIFY_PROVIDER=messagebird \
-      MESSAGEBIRD_ACCESS_KEY=test_fake_messagebird_key MESSAGEBIRD_API_URL="$FAKE" ./target/release/phone-verify &
-  else
-    env DATA_DIR="$DATA_ROOT/$provider" LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=error VERIFY_PROVIDER=twilio \
-      TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000 TWILIO_AUTH_TOKEN=test_fake_twilio_token \
-      TWILIO_VERIFY_SERVICE_SID=VA00000000000000000000000000000000 TWILIO_VERIFY_API_URL="$FAKE" ./target/release/phone-verify &
-  fi
-  app_pid[$provider]=$!
-  pids+=($!)
-  wait_for "http://127.0.0.1:$port/"
-done
-for latency in 0 50; do
-  curl -fs -o /dev/null -H 'content-type: application/json' -d "{\"latency_ms\": $latency}" "$FAKE/_fake/knobs"
-  for provider in messagebird twilio; do
-    port=$(port_of "$provider")
-    echo "-- $provider, upstream latency $latency ms"
-    ./target/release/upstream "$provider" "$FAKE" "$RATE" "$SECONDS_PER_RUN" 2>/dev/null
-    ./target/release/upstream app "$FAKE" "$RATE" "$SECONDS_PER_RUN" "http://127.0.0.1:$port" 2>/dev/null
-    echo "   app RSS: $(rss "${app_pid[$provider]}")"
-  done
-done
+kill "${pids[@]}" 2>/dev/null || true
+scripts/bench-upstream.sh "$RATE" "$SECONDS_PER_RUN"
 
 echo
-kill "${pids[@]}" 2>/dev/null || true
 scripts/bench-cpu.sh 32 "$SECONDS_PER_RUN"
 echo
 scripts/bench-scale.sh "$SECONDS_PER_RUN"
