@@ -5,10 +5,11 @@
 //! for the disk. A thread of the store's own writes the changed keys to the file
 //! every [`WRITE_BEHIND`] in one transaction, each key once with its latest value:
 //! a session written several times, or a code made and used, between two writes
-//! costs one row or none. So an answer can go out up to [`WRITE_BEHIND`] before
-//! its state is on file: a crash loses at most that much; a shutdown, or the last
-//! handle going away, writes everything first. The same thread copies the WAL into
-//! the database now and then, so that it starts over and stays small.
+//! costs one row or none. So an answer can go out before its state is on file, by
+//! up to [`WRITE_BEHIND`] and the write's own time: a crash loses what changed since
+//! the last write; a shutdown, or the last handle going away, writes everything
+//! first. The same thread copies the WAL into the database now and then, so that it
+//! starts over and stays small.
 //!
 //! One process owns the file (`is_shared` is false): several instances need Redis.
 use std::path::Path;
@@ -60,8 +61,8 @@ const SCHEMA: &str = "
     DROP INDEX IF EXISTS kv_expires_at;
 ";
 
-/// How often the changes in memory are written to the file: the most state a
-/// crash can lose.
+/// How often the changes in memory are written to the file: about what a crash
+/// can lose.
 pub const WRITE_BEHIND: Duration = Duration::from_millis(50);
 
 /// How often expired rows are deleted. Reads ignore them already; the sweep keeps
@@ -90,8 +91,8 @@ fn failed(error: impl std::fmt::Display) -> StoreError {
     StoreError(error.to_string())
 }
 
-/// A lock whose holder panicked still guards consistent rows: every change to them
-/// is a single insert or remove.
+/// A lock whose holder panicked still guards well-formed rows (each change is a map
+/// insert or remove), so the store goes on rather than failing every call after.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
