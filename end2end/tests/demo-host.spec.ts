@@ -77,6 +77,24 @@ async function verifyInFrame(page: Page, request: APIRequestContext, e164: strin
   await frame.locator('#pv-code').fill(await codeTo(request, e164, count));
   await expect(frame.locator('#pv-success-title')).toBeVisible();
   await expect.poll(() => page.locator('phone-verify').evaluate((el: any) => el.getResponse())).not.toBe('');
+  await frameSettled(page);
+}
+
+/** Waits until the frame's height stops changing: the frame resizes to its success
+ *  step around the time the token arrives, and a click on the host's button below
+ *  it must land where the button is. (Once in CI, a click on "Confirm" right after
+ *  the token submitted nothing.) */
+async function frameSettled(page: Page) {
+  const frame = page.locator('phone-verify iframe');
+  let last = -1;
+  await expect
+    .poll(async () => {
+      const height = (await frame.boundingBox())?.height ?? -1;
+      const same = height === last;
+      last = height;
+      return same;
+    }, { intervals: [100] })
+    .toBe(true);
 }
 
 /** On the hosted page (JavaScript off): send, type, submit; back at the host. */
