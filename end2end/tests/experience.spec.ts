@@ -147,15 +147,17 @@ test('the countdown follows the wall clock through a hidden tab and a reload', a
   await expect(resend).toHaveText(/Resend code in 0:0[1-3]/);
   // The tab goes to the background: its timers stop firing (the clock is paused for
   // timers) while the wall clock runs on by 10 s.
-  const now = await page.evaluate(() => Date.now());
-  await page.clock.pauseAt(now + 50);
+  // Paused a little ahead of the page's clock: far enough that this call gets there
+  // first on a loaded machine (50 ms did not once in CI: "fast-forward to the past").
+  const pausedAt = (await page.evaluate(() => Date.now())) + 300;
+  await page.clock.pauseAt(pausedAt);
   const before = await resend.textContent();
   await page.evaluate(() => {
     Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
     // As the browser fires it: at the document, bubbling to the window.
     document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
   });
-  await page.clock.setSystemTime(now + 10_050);
+  await page.clock.setSystemTime(pausedAt + 10_000);
   await page.waitForTimeout(500);
   await expect(resend).toHaveText(before!);
   // Back in front: the right time at once, not where the stalled timer left it.
