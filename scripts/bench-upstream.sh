@@ -15,11 +15,8 @@ PORT=3280
 FAKE=http://127.0.0.1:4280
 REDIS_PORT=6391
 DATA_ROOT="target/bench-data/upstream-$(date +%s)"
-# One client IP, many numbers: the abuse limits are lifted (measured elsewhere).
-export VERIFY_LIMIT_SESSION_SENDS=1000000 VERIFY_LIMIT_NUMBER_PER_HOUR=1000000 VERIFY_LIMIT_NUMBER_PER_DAY=1000000 \
-  VERIFY_LIMIT_IP_PER_HOUR=1000000 VERIFY_LIMIT_PREFIX_PER_HOUR=1000000 VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR=100 \
-  VERIFY_LIMIT_GLOBAL_PER_HOUR=1000000 VERIFY_LIMIT_COUNTRY_PER_HOUR=1000000 VERIFY_LIMIT_SESSIONS_PER_HOUR=1000000 \
-  RUST_LOG=error
+. scripts/lifted-limits.sh
+export RUST_LOG=error
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 wait_for() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }

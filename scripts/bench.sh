@@ -21,11 +21,7 @@ WORKERS="${1:-16}"
 SECONDS_PER_RUN="${2:-10}"
 RATE="${3:-200}"
 PORT=3200
-# The load comes from one IP and reuses numbers: lift the abuse limits for it (they
-# are measured separately, as rejections per second).
-export VERIFY_LIMIT_SESSION_SENDS=1000000 VERIFY_LIMIT_NUMBER_PER_HOUR=1000000 VERIFY_LIMIT_NUMBER_PER_DAY=1000000 \
-  VERIFY_LIMIT_IP_PER_HOUR=1000000 VERIFY_LIMIT_PREFIX_PER_HOUR=1000000 VERIFY_LIMIT_FAILED_CHECKS_PER_HOUR=100 \
-  VERIFY_LIMIT_GLOBAL_PER_HOUR=1000000 VERIFY_LIMIT_COUNTRY_PER_HOUR=1000000 VERIFY_LIMIT_SESSIONS_PER_HOUR=1000000
+. scripts/lifted-limits.sh
 DATA_ROOT="target/bench-data/$(date +%s)"
 
 cargo leptos build --release --precompress >/dev/null 2>&1 || cargo leptos build --release --precompress
