@@ -53,6 +53,28 @@ test('the country picker searches by name and dialling code, by keyboard', async
   await expect(button).toHaveAttribute('aria-label', 'Country: Germany +49');
 });
 
+test('after a reload on the code step, "Change number" brings back the picker with every country', async ({ page }) => {
+  // The page carries the list only as the phone step's options: a page rendered on
+  // the code step has none, and the widget asks the server for it.
+  await open(page);
+  await pickCountry(page, 'germ', /Germany/);
+  const number = uniqueNumber();
+  await sendCodeTo(page, number.e164);
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.locator('select[name=country]')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Change number' }).click();
+  const button = page.locator('.pv-picker-button');
+  await expect(button).toHaveAttribute('aria-label', 'Country: Germany +49');
+  await expect(page.locator('select[name=country]')).toBeHidden();
+  await expect(page.locator('select[name=country]')).toHaveValue('DE');
+  const options = await page.locator('select[name=country] option').count();
+  expect(options).toBeGreaterThan(230);
+  await pickCountry(page, 'switz', /Switzerland/);
+  await expect(button).toHaveAttribute('aria-label', 'Country: Switzerland +41');
+  await expect(page.locator('select[name=country]')).toHaveValue('CH');
+});
+
 test('the default country comes from the browser language', async ({ browser }) => {
   const context = await browser.newContext({ locale: 'en-GB' });
   const page = await context.newPage();

@@ -15,7 +15,8 @@ pub struct Flow {
     pub dev_outbox: bool,
     /// The language the visitor reads, hears and gets the SMS in.
     pub lang: Lang,
-    /// The country picker's list, named in `lang`.
+    /// The country picker's list, named in `lang`. Empty in the page's own copy
+    /// (`page_flow`): the page carries the list as the select's options.
     pub countries: Vec<CountryOption>,
 }
 

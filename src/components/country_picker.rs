@@ -1,18 +1,24 @@
 use leptos::prelude::*;
 
 use super::context::texts;
+#[cfg(feature = "ssr")]
+use crate::i18n::Lang;
 use crate::verify::CountryOption;
 
 /// The country as a plain `<select>`: what the server renders, and all a browser
 /// without JavaScript gets. Type-ahead and the keyboard work as in any select. Once
-/// the widget is interactive, [`enhance`] puts a searchable picker in its place.
+/// the widget is interactive, [`enhance`] puts a searchable picker in its place
+/// (and fills the select, when the browser built this step).
 #[component]
-pub fn CountrySelect(
-    countries: StoredValue<Vec<CountryOption>>,
-    selected: RwSignal<String>,
-) -> impl IntoView {
+pub fn CountrySelect(selected: RwSignal<String>) -> impl IntoView {
     let t = texts();
-    let current = selected.get_untracked();
+    #[cfg(feature = "ssr")]
+    let options = options_for(
+        use_context::<Lang>().unwrap_or_default(),
+        &selected.get_untracked(),
+    );
+    #[cfg(not(feature = "ssr"))]
+    let options = String::new();
     view! {
         <select
             name="country"
@@ -21,30 +27,72 @@ pub fn CountrySelect(
             aria-label=t.country_label
             on:change=move |ev| selected.set(event_target_value(&ev))
             // Hundreds of options as one piece of text: cheap to render and to hydrate.
-            inner_html=countries.with_value(|countries| options_html(countries, &current, t.country_label))
+            inner_html=options
         >
         </select>
     }
 }
 
-/// The select's options, `current` selected, as HTML.
-fn options_html(countries: &[CountryOption], current: &str, placeholder: &str) -> String {
-    let mut html = format!(
-        r#"<option value=""{}>{}</option>"#,
-        if current.is_empty() { " selected" } else { "" },
-        escape(placeholder)
-    );
+/// The select's options in `lang`, `current` selected, from the language's list
+/// rendered once. A page carries the list only here: the browser reads it back.
+#[cfg(feature = "ssr")]
+fn options_for(lang: Lang, current: &str) -> String {
+    use std::sync::OnceLock;
+    static RENDERED: OnceLock<Vec<String>> = OnceLock::new();
+    let rendered = RENDERED.get_or_init(|| {
+        Lang::ALL
+            .into_iter()
+            .map(|lang| {
+                let list = crate::server::countries::options(lang);
+                options_html(list, lang.texts().country_label)
+            })
+            .collect()
+    });
+    let index = Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0);
+    with_selected(&rendered[index], current)
+}
+
+/// The select's options as HTML: a placeholder, then each country as
+/// `<option value="ISO">flag name +dial</option>`, which [`read_option`] reads back.
+fn options_html(countries: &[CountryOption], placeholder: &str) -> String {
+    let mut html = format!(r#"<option value="">{}</option>"#, escape(placeholder));
     for c in countries {
         html.push_str(&format!(
-            r#"<option value="{iso}"{selected}>{flag} {name} +{dial}</option>"#,
+            r#"<option value="{iso}">{flag} {name} +{dial}</option>"#,
             iso = escape(&c.iso),
-            selected = if c.iso == current { " selected" } else { "" },
             flag = c.flag(),
             name = escape(&c.name),
             dial = c.dial,
         ));
     }
     html
+}
+
+/// `options` with the option of value `current` selected (none when no option has
+/// it, and the browser shows the first, the placeholder).
+#[cfg(any(feature = "ssr", test))]
+fn with_selected(options: &str, current: &str) -> String {
+    let value = format!(r#"<option value="{}">"#, escape(current));
+    match options.find(&value) {
+        Some(at) => {
+            let end = at + value.len() - 1;
+            [&options[..end], " selected", &options[end..]].concat()
+        }
+        None => options.to_owned(),
+    }
+}
+
+/// A country back from its option (`value`, and the text the browser shows, with
+/// the entities decoded): the browser's copy of the list is read off the page.
+#[cfg(any(feature = "hydrate", test))]
+fn read_option(value: String, text: &str) -> Option<CountryOption> {
+    let (_flag, rest) = text.split_once(' ')?;
+    let (name, dial) = rest.rsplit_once(" +")?;
+    Some(CountryOption {
+        dial: dial.parse().ok()?,
+        name: name.to_owned(),
+        iso: value,
+    })
 }
 
 fn escape(text: &str) -> String {
@@ -73,7 +121,7 @@ pub mod enhance {
         Element, Event, FocusEvent, HtmlElement, HtmlSelectElement, KeyboardEvent, Node,
     };
 
-    use super::escape;
+    use super::{escape, options_html};
     use crate::i18n::Texts;
     use crate::verify::CountryOption;
 
@@ -99,15 +147,21 @@ pub mod enhance {
     }
 
     impl Picker {
-        /// Builds the picker; `on_pick` hears every country picked.
+        /// Builds the picker, `current` chosen; `on_pick` hears every country picked.
         pub fn new(
             countries: Vec<CountryOption>,
+            current: &str,
             texts: &'static Texts,
             on_pick: impl Fn(String) + 'static,
         ) -> Option<Self> {
             let document = document();
             let select: HtmlSelectElement =
                 document.get_element_by_id("pv-country")?.dyn_into().ok()?;
+            // Only a select the server rendered has its options (see `CountrySelect`).
+            if select.length() == 0 {
+                select.set_inner_html(&options_html(&countries, texts.country_label));
+                select.set_value(current);
+            }
             let root = document.create_element("div").ok()?;
             root.set_class_name("pv-picker");
             root.set_inner_html(&format!(
@@ -279,6 +333,23 @@ pub mod enhance {
         }
     }
 
+    /// The list the server rendered into the select with id `pv-country`, read back
+    /// from its options; `None` when the page has no such select.
+    pub fn listed() -> Option<Vec<CountryOption>> {
+        let select: HtmlSelectElement = document()
+            .get_element_by_id("pv-country")?
+            .dyn_into()
+            .ok()?;
+        let list: Vec<CountryOption> = (0..select.length())
+            .filter_map(|i| select.item(i))
+            .filter_map(|option| {
+                let value = option.get_attribute("value")?;
+                super::read_option(value, &option.text_content()?)
+            })
+            .collect();
+        (!list.is_empty()).then_some(list)
+    }
+
     impl Drop for Picker {
         fn drop(&mut self) {
             self.root.remove();
@@ -405,5 +476,73 @@ pub mod enhance {
                 ));
         }
         html
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::{options_html, read_option, with_selected};
+    use crate::i18n::Lang;
+    use crate::verify::CountryOption;
+
+    /// The options' values and texts as a browser reads them, entities decoded.
+    fn options_in(html: &str) -> Vec<(String, String)> {
+        let decode = |text: &str| {
+            text.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&")
+        };
+        html.split("<option value=\"")
+            .skip(1)
+            .map(|option| {
+                let (value, rest) = option.split_once('"').unwrap();
+                let text = rest.split_once('>').unwrap().1;
+                let text = text.strip_suffix("</option>").unwrap();
+                (decode(value), decode(text))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_browser_reads_back_the_list_the_server_rendered() {
+        for lang in Lang::ALL {
+            let list = crate::server::countries::options(lang);
+            let html = options_html(list, lang.texts().country_label);
+            let read: Vec<CountryOption> = options_in(&html)
+                .into_iter()
+                .filter_map(|(value, text)| read_option(value, &text))
+                .collect();
+            assert_eq!(read, list, "{lang:?}");
+        }
+        let odd = [CountryOption {
+            iso: "XY".into(),
+            dial: 7,
+            name: "Trinidad & <Tobago> \"+1\" Isles".into(),
+        }];
+        let html = options_html(&odd, "Land & Meer");
+        let read: Vec<_> = options_in(&html)
+            .into_iter()
+            .filter_map(|(value, text)| read_option(value, &text))
+            .collect();
+        assert_eq!(read, odd);
+    }
+
+    #[test]
+    fn one_option_is_selected_the_current_one_or_the_placeholder() {
+        let list = crate::server::countries::options(Lang::De);
+        let html = options_html(list, "Land");
+        let selected = |current: &str| {
+            let html = with_selected(&html, current);
+            let found: Vec<_> = html.match_indices(" selected").map(|(at, _)| at).collect();
+            assert!(found.len() <= 1, "{current}: {found:?}");
+            found
+                .first()
+                .map(|&at| html[..at].rsplit_once("value=\"").unwrap().1.to_owned())
+        };
+        assert_eq!(selected("CH").as_deref(), Some("CH\""));
+        assert_eq!(selected("").as_deref(), Some("\""));
+        assert_eq!(selected("ZZ"), None);
+        assert_eq!(selected("C"), None);
     }
 }

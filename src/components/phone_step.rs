@@ -15,7 +15,7 @@ pub fn PhoneStep(
     country: String,
     channel: Channel,
     locked: Option<String>,
-    countries: StoredValue<Vec<CountryOption>>,
+    countries: RwSignal<Vec<CountryOption>>,
     error: RwSignal<Option<VerifyError>>,
     actions: FlowActions,
 ) -> impl IntoView {
@@ -26,14 +26,34 @@ pub fn PhoneStep(
     // searchable picker takes its place, and follows the country a number names.
     #[cfg(feature = "hydrate")]
     if locked.is_none() {
-        use super::country_picker::enhance::Picker;
+        use super::country_picker::enhance::{Picker, listed};
+        // The browser's copy of the list: read off the select the server rendered
+        // (hydrating this step), or, when this step is built in the browser with no
+        // copy yet (the page came on another step), asked of the server.
+        if countries.with_untracked(Vec::is_empty) {
+            match listed() {
+                Some(list) => countries.set(list),
+                None => leptos::task::spawn_local(async move {
+                    if let Ok(flow) = crate::api::current_flow().await {
+                        countries.try_set(flow.countries);
+                    }
+                }),
+            }
+        }
         let picker = StoredValue::new_local(None::<Picker>);
         Effect::new(move |_| {
+            let list = countries.get();
+            if list.is_empty() {
+                return;
+            }
             let on_pick = move |iso: String| {
                 country.set(iso);
                 super::context::focus("pv-phone");
             };
-            picker.set_value(Picker::new(countries.get_value(), t, on_pick));
+            // The old picker goes first: dropping it shows the select again.
+            picker.set_value(None);
+            let current = country.get_untracked();
+            picker.set_value(Picker::new(list, &current, t, on_pick));
         });
         Effect::new(move |_| {
             let iso = country.get();
@@ -45,6 +65,9 @@ pub fn PhoneStep(
         });
         on_cleanup(move || picker.set_value(None));
     }
+    // The server renders the options from its own copy (see `CountrySelect`).
+    #[cfg(not(feature = "hydrate"))]
+    let _ = countries;
     view! {
         <ActionForm action=actions.start attr:class="pv-step pv-phone-step">
             <h2 class="pv-title">{t.phone_title}</h2>
@@ -56,7 +79,7 @@ pub fn PhoneStep(
             // is shown masked in a read-only field, without the country picker (the
             // same elements as ever: a second layout would cost the bundle 2 KB).
             <div class=if locked.is_some() { "pv-phone-row pv-locked" } else { "pv-phone-row" } dir="ltr">
-                <CountrySelect countries selected=country/>
+                <CountrySelect selected=country/>
                 <PhoneInput value=locked.clone().unwrap_or(phone) readonly=locked.is_some() country error/>
             </div>
             <fieldset class="pv-channels">

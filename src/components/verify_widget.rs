@@ -10,7 +10,7 @@ use super::context::{Announcer, FlowActions};
 use super::language_switch::LanguageSwitch;
 use super::phone_step::PhoneStep;
 use super::success_step::SuccessStep;
-use crate::api::{Flow, current_flow};
+use crate::api::{Flow, page_flow};
 use crate::i18n::Lang;
 use crate::verify::{CountryOption, PhoneEntry, Step, VerifiedPhone, VerifyError};
 
@@ -25,7 +25,7 @@ use crate::verify::{CountryOption, PhoneEntry, Step, VerifiedPhone, VerifyError}
 pub fn VerifyWidget(
     #[prop(optional, into)] on_verified: Option<Callback<VerifiedPhone>>,
 ) -> impl IntoView {
-    let flow = Resource::new(|| (), |()| current_flow());
+    let flow = Resource::new(|| (), |()| page_flow());
     view! {
         <section class="pv-widget">
             <Suspense fallback=|| view! { <p class="pv-loading">"…"</p> }>
@@ -63,7 +63,7 @@ fn Steps(flow: Flow, on_verified: Option<Callback<VerifiedPhone>>) -> impl IntoV
             }
         });
     }
-    let countries = StoredValue::new(flow.countries);
+    let countries = RwSignal::new(flow.countries);
     let t = lang.texts();
     view! {
         <div
@@ -105,10 +105,10 @@ pub fn StepView(
     step: RwSignal<Step>,
     error: RwSignal<Option<VerifyError>>,
     actions: FlowActions,
-    #[prop(optional)] countries: Option<StoredValue<Vec<CountryOption>>>,
+    #[prop(optional)] countries: Option<RwSignal<Vec<CountryOption>>>,
     #[prop(optional)] dev_outbox: bool,
 ) -> impl IntoView {
-    let countries = countries.unwrap_or_else(|| StoredValue::new(Vec::new()));
+    let countries = countries.unwrap_or_else(|| RwSignal::new(Vec::new()));
     Effect::new(move |first: Option<()>| {
         step.track();
         if first.is_some() {

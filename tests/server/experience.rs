@@ -221,3 +221,31 @@ async fn the_page_guesses_the_country_from_the_language() {
         .await;
     assert_eq!(state.body["step"]["EnterPhone"]["country"], "NL");
 }
+
+#[tokio::test]
+async fn the_page_carries_the_country_list_once_as_the_selects_options() {
+    let app = spawn_app(&[]).await;
+    let browser = browser_speaking(&app, "de-CH");
+    let listed = phone_verify::server::countries::options(phone_verify::i18n::Lang::De).len();
+    let page = browser.page().await;
+    // Once, in the select, named in the visitor's language and with theirs chosen;
+    // the data handed to the browser for hydration does not repeat it.
+    assert_eq!(page.matches("Schweiz").count(), 1, "{page}");
+    assert_eq!(page.matches("<option ").count(), 1 + listed);
+    assert!(page.contains(r#"<option value="CH" selected>🇨🇭 Schweiz +41</option>"#));
+    assert_eq!(page.matches(" selected").count(), 1);
+    // The code step has no select: no list at all.
+    let started = browser
+        .call(
+            "start",
+            &[("phone", "+41 79 123 45 67"), ("channel", "sms")],
+        )
+        .await;
+    assert_eq!(started.status, 200);
+    let page = browser.page().await;
+    assert!(page.contains(r#"data-step="code""#));
+    assert_eq!(page.matches("Schweiz").count(), 0, "{page}");
+    // The widget's own server function still answers the whole list.
+    let state = browser.call("state", &[]).await;
+    assert_eq!(state.body["countries"].as_array().unwrap().len(), listed);
+}
