@@ -1,13 +1,14 @@
 //! The development outbox: where the local provider's texts and calls end up, so a
-//! newcomer can read their code at `/dev/outbox` (HTML) or `/dev/outbox.json`.
+//! newcomer can read their code at `/dev/outbox` (HTML) or `/dev/outbox.json`
+//! (`?to=+44…` for one number's).
 //! Mounted only while the local provider is in use.
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Html;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -59,17 +60,32 @@ impl Outbox {
 
     /// Newest first.
     pub fn messages(&self) -> Vec<OutboxMessage> {
+        self.messages_to(None)
+    }
+
+    /// Newest first, only those to the E.164 number `to` when given.
+    pub fn messages_to(&self, to: Option<&str>) -> Vec<OutboxMessage> {
         self.messages
             .lock()
             .expect("outbox lock")
             .iter()
+            .filter(|m| to.is_none_or(|to| m.to == to))
             .cloned()
             .collect()
     }
 }
 
-pub async fn json(State(outbox): State<Arc<Outbox>>) -> Json<Vec<OutboxMessage>> {
-    Json(outbox.messages())
+#[derive(Deserialize)]
+pub struct OutboxQuery {
+    /// Only the messages to this E.164 number.
+    to: Option<String>,
+}
+
+pub async fn json(
+    State(outbox): State<Arc<Outbox>>,
+    Query(query): Query<OutboxQuery>,
+) -> Json<Vec<OutboxMessage>> {
+    Json(outbox.messages_to(query.to.as_deref()))
 }
 
 pub async fn page(State(outbox): State<Arc<Outbox>>) -> Html<String> {
@@ -129,6 +145,29 @@ mod tests {
         }
         let texts: Vec<String> = outbox.messages().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["three", "two"]);
+    }
+
+    #[test]
+    fn lists_one_numbers_messages_on_request() {
+        let outbox = Outbox::new(10);
+        for (number, text) in [
+            ("+447911123456", "one"),
+            ("+447911000000", "other"),
+            ("+447911123456", "two"),
+        ] {
+            outbox.deliver(
+                &PhoneNumber::parse(number, None).unwrap(),
+                Channel::Sms,
+                text.to_owned(),
+            );
+        }
+        let texts = |to: Option<&str>| -> Vec<String> {
+            outbox.messages_to(to).into_iter().map(|m| m.text).collect()
+        };
+        assert_eq!(texts(Some("+447911123456")), ["two", "one"]);
+        assert_eq!(texts(Some("+447911000000")), ["other"]);
+        assert_eq!(texts(Some("+15005550006")), Vec::<String>::new());
+        assert_eq!(texts(None), ["two", "other", "one"]);
     }
 
     #[test]

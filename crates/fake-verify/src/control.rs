@@ -1,6 +1,7 @@
 //! `/_fake/*`: what tests read and turn.
-//! `GET /_fake/messages?to=+44…` and `GET /_fake/texts?to=+44…` filter by number.
-use std::collections::HashMap;
+//! `GET /_fake/messages?to=+44…` and `GET /_fake/texts?to=+44…` filter by number,
+//! `&limit=N` keeps the newest N.
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -25,28 +26,33 @@ pub fn routes() -> Router<Fake> {
 struct MessagesQuery {
     /// Only messages to this E.164 number.
     to: Option<String>,
+    /// Only the newest this many (a benchmark reading the last code).
+    limit: Option<usize>,
+}
+
+impl MessagesQuery {
+    /// What the query asks for of `all` (newest first), in that order.
+    fn pick<T: Clone>(&self, all: &VecDeque<T>, to: impl Fn(&T) -> &String) -> Vec<T> {
+        all.iter()
+            .filter(|m| self.to.as_ref().is_none_or(|wanted| to(m) == wanted))
+            .take(self.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
 }
 
 async fn messages(
     State(fake): State<Fake>,
     Query(query): Query<MessagesQuery>,
 ) -> Json<Vec<SentMessage>> {
-    let world = fake.world();
-    Json(match query.to {
-        Some(to) => world.sent.iter().filter(|m| m.to == to).cloned().collect(),
-        None => world.sent.clone(),
-    })
+    Json(query.pick(&fake.world().sent, |m| &m.to))
 }
 
 async fn texts(
     State(fake): State<Fake>,
     Query(query): Query<MessagesQuery>,
 ) -> Json<Vec<SentText>> {
-    let world = fake.world();
-    Json(match query.to {
-        Some(to) => world.texts.iter().filter(|m| m.to == to).cloned().collect(),
-        None => world.texts.clone(),
-    })
+    Json(query.pick(&fake.world().texts, |t| &t.to))
 }
 
 async fn stats(State(fake): State<Fake>) -> Json<Value> {

@@ -520,3 +520,34 @@ async fn the_fault_knobs_apply_to_the_messaging_apis_too() {
         "every protocol request counts, faults too"
     );
 }
+
+#[tokio::test]
+async fn the_text_list_is_newest_first_by_number_and_limited_on_request() {
+    let fake = Fake::default();
+    let auth = messagebird_auth();
+    for (to, body) in [
+        ("447911123456", "one"),
+        ("447911000000", "other"),
+        ("447911123456", "two"),
+    ] {
+        let text = json!({"originator": "PhoneVerify", "recipients": [to], "body": body});
+        let (status, _, answer) = send(&fake, json_post("/messages", &auth, &text)).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let bodies = |list: Vec<Value>| -> Vec<String> {
+        list.iter()
+            .map(|t| t["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(bodies(texts(&fake, "").await), ["two", "other", "one"]);
+    assert_eq!(
+        bodies(texts(&fake, "?to=%2B447911123456").await),
+        ["two", "one"]
+    );
+    assert_eq!(
+        bodies(texts(&fake, "?to=%2B447911123456&limit=1").await),
+        ["two"]
+    );
+    assert_eq!(bodies(texts(&fake, "?limit=2").await), ["two", "other"]);
+    assert_eq!(bodies(texts(&fake, "?limit=0").await), Vec::<String>::new());
+}

@@ -6,7 +6,7 @@ use serde_json::Value;
 pub async fn code_for(client: &reqwest::Client, fake: &str, e164: &str) -> Option<String> {
     let sent: Value = client
         .get(format!("{fake}/_fake/messages"))
-        .query(&[("to", e164)])
+        .query(&[("to", e164), ("limit", "1")])
         .send()
         .await
         .ok()?
@@ -25,6 +25,7 @@ pub async fn code_for(client: &reqwest::Client, fake: &str, e164: &str) -> Optio
 pub async fn outbox_code(client: &reqwest::Client, base: &str, e164: &str) -> String {
     let outbox: Value = client
         .get(format!("{base}/dev/outbox.json"))
+        .query(&[("to", e164)])
         .send()
         .await
         .unwrap()
