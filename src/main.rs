@@ -11,6 +11,11 @@ const USAGE: &str = "usage: phone-verify [--check-config | --version | --help]
                    would run with (secrets masked), exit 2 on any problem
   --version        print the version";
 
+/// mimalloc rather than the system allocator: under load, glibc's malloc and free
+/// were a fifth of the server's CPU (BENCHMARKS.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let argument = std::env::args().nth(1);
