@@ -37,9 +37,17 @@ pub fn CountrySelect(selected: RwSignal<String>) -> impl IntoView {
 /// rendered once. A page carries the list only here: the browser reads it back.
 #[cfg(feature = "ssr")]
 fn options_for(lang: Lang, current: &str) -> String {
+    let index = Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0);
+    with_selected(&rendered_options()[index], current)
+}
+
+/// Each language's options, rendered on first use; the server calls this at start-up
+/// (`AppState::new`), so that no page waits for it.
+#[cfg(feature = "ssr")]
+pub fn rendered_options() -> &'static [String] {
     use std::sync::OnceLock;
     static RENDERED: OnceLock<Vec<String>> = OnceLock::new();
-    let rendered = RENDERED.get_or_init(|| {
+    RENDERED.get_or_init(|| {
         Lang::ALL
             .into_iter()
             .map(|lang| {
@@ -47,9 +55,7 @@ fn options_for(lang: Lang, current: &str) -> String {
                 options_html(list, lang.texts().country_label)
             })
             .collect()
-    });
-    let index = Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0);
-    with_selected(&rendered[index], current)
+    })
 }
 
 /// The select's options as HTML: a placeholder, then each country as

@@ -16,5 +16,7 @@ mod verify_widget;
 
 pub use context::{Announcer, FlowActions};
 pub use countdown::{ResendCountdown, use_countdown};
+#[cfg(feature = "ssr")]
+pub use country_picker::rendered_options as rendered_country_options;
 pub use phone_input::caret_after_digits;
 pub use verify_widget::{StepView, VerifyWidget};

@@ -63,6 +63,7 @@ impl AppState {
             for lang in Lang::ALL {
                 countries::options(lang);
             }
+            crate::components::rendered_country_options();
         });
         let metrics = Arc::new(Metrics::new());
         let store: Arc<dyn StateStore> =
