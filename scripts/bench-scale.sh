@@ -18,7 +18,8 @@ DATA_ROOT="target/bench-data/scale-$(date +%s)"
 export VERIFY_RESEND_COOLDOWN_SECS=0 RUST_LOG=error \
   UPSTREAM_MAX_IN_FLIGHT=1024
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+# The data of these throwaway servers reaches gigabytes over many runs: not kept.
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$DATA_ROOT"' EXIT
 wait_for() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
 FAKE_VERIFY_ADDR="${FAKE#http://}" ./target/release/fake-verify 2>/dev/null &

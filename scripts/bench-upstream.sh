@@ -18,7 +18,8 @@ DATA_ROOT="target/bench-data/upstream-$(date +%s)"
 . scripts/lifted-limits.sh
 export RUST_LOG=error
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+# The data of these throwaway servers reaches gigabytes over many runs: not kept.
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$DATA_ROOT"' EXIT
 wait_for() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 rss() { echo "$(($(awk '/VmRSS/ { print $2 }' "/proc/$1/status") / 1024)) MiB"; }
 

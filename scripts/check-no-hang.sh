@@ -11,6 +11,7 @@ RUNS="${1:-12}"
 SECONDS_PER_RUN="${2:-8}"
 PORT=3299
 DATA_ROOT="target/bench-data/no-hang-$(date +%s)"
+trap 'rm -rf "$DATA_ROOT"' EXIT
 . scripts/lifted-limits.sh
 export VERIFY_RESEND_COOLDOWN_SECS=0 RUST_LOG=error
 wait_for() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
