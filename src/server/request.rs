@@ -57,15 +57,12 @@ impl ServerCall {
                     VerifyError::Internal
                 })?,
                 store: state.store.clone(),
-                call: parts
-                    .as_ref()
-                    .map(|parts| parts.uri.path().to_owned())
-                    .unwrap_or_default(),
                 client: client.clone(),
                 settings: state.settings.clone(),
                 metrics: state.metrics.clone(),
                 now: state.clock.unix_secs(),
                 counted: std::sync::atomic::AtomicBool::new(false),
+                renewed: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         // A form post that wants a page back; the page's own render (a GET) is not one.

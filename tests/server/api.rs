@@ -1,6 +1,6 @@
 //! The server functions over real HTTP, on the built-in local provider.
 
-use crate::support::spawn_app;
+use crate::support::{Backend, Upstream, spawn_app};
 use serde_json::{Value, json};
 
 const NUMBER: &str = "+44 7911 123456";
@@ -447,7 +447,17 @@ async fn the_session_id_changes_when_a_code_is_sent_and_when_the_number_is_verif
 
 #[tokio::test]
 async fn a_double_submit_follows_the_renewed_session_and_sends_once() {
-    let app = spawn_app(&[]).await;
+    a_double_submit_follows_the_renewed_session(spawn_app(&[]).await).await;
+}
+
+/// With Redis the flow lock and the renewal note are in the store, not the process.
+#[tokio::test]
+async fn a_double_submit_follows_the_renewed_session_and_sends_once_on_redis() {
+    let app = crate::support::spawn_on(Upstream::Local, Backend::Redis, &[]).await;
+    a_double_submit_follows_the_renewed_session(app).await;
+}
+
+async fn a_double_submit_follows_the_renewed_session(app: crate::support::TestApp) {
     let first = draft_session(&app).await;
     let form = [("phone", "+44 7400 123456")];
     let (a, b) = tokio::join!(

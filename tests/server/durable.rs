@@ -93,3 +93,47 @@ async fn a_redis_that_evicts_keys_is_refused_at_start_up() {
     let keeping = RedisServer::start().await;
     assert!(RedisStore::connect(&keeping.url, "test:").await.is_ok());
 }
+
+/// The calls the flow lock makes in one trip (a Redis pipeline) answer as the same
+/// calls made one by one (SQLite, through the trait's own versions).
+#[tokio::test]
+async fn the_stores_answer_a_trip_of_several_calls_alike() {
+    use phone_verify::server::store::{SqliteStore, StateStore, Write};
+    use std::time::Duration;
+
+    let redis = RedisServer::start().await;
+    let on_redis = RedisStore::connect(&redis.url, "test:").await.unwrap();
+    let on_sqlite = SqliteStore::open(&fresh_data_dir().join("state.sqlite3")).unwrap();
+    let minute = Duration::from_secs(60);
+    for store in [&on_redis as &dyn StateStore, &on_sqlite] {
+        store.set("note", b"left", minute).await.unwrap();
+        let first = store
+            .set_if_absent_and_read("lock", b"1", minute, &["note", "nothing"])
+            .await
+            .unwrap();
+        assert_eq!(first, (true, vec![Some(b"left".to_vec()), None]));
+        let second = store
+            .set_if_absent_and_read("lock", b"2", minute, &["note"])
+            .await
+            .unwrap();
+        assert_eq!(second, (false, vec![Some(b"left".to_vec())]));
+        let (taken, read) = store
+            .set_if_absent_and_read("other", b"1", minute, &[])
+            .await
+            .unwrap();
+        assert!(taken && read.is_empty());
+
+        let writes = [
+            Write::Set {
+                key: "note",
+                value: b"new",
+                ttl: minute,
+            },
+            Write::Delete("lock"),
+        ];
+        store.write_all(&writes).await.unwrap();
+        assert_eq!(store.get("note").await.unwrap(), Some(b"new".to_vec()));
+        assert_eq!(store.get("lock").await.unwrap(), None, "freed");
+        store.write_all(&[]).await.unwrap();
+    }
+}

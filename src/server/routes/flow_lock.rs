@@ -10,7 +10,8 @@
 //!
 //! When a request renews its session's id (a code sent, a number verified), a
 //! double submit of the same call with the old id, for a few seconds, follows the
-//! session to its new id (the note `session::renewed_key`); nothing else does.
+//! session to its new id (the note [`renewed_key`], left as the lock is freed);
+//! nothing else does.
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,8 +24,8 @@ use tokio::sync::Notify;
 
 use super::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::server::embed::SESSION_HEADER;
-use crate::server::store::StateStore;
-use crate::server::{hardening, request, session};
+use crate::server::store::{Sessions, StateStore, StoreError, Write};
+use crate::server::{hardening, request};
 use crate::verify::VerifyError;
 
 /// The use cases that write the session; the number check and the state read do not
@@ -100,80 +101,141 @@ pub async fn one_at_a_time(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let store = &locks.store;
     let Some(mut session) = session_of(&request) else {
         return next.run(request).await;
     };
     let call = request.uri().path().to_owned();
     // A session renewed by the same call a moment ago is followed, once or twice.
     for _ in 0..3 {
-        let held = match take_turn(&locks, &session).await {
-            Ok(held) => held,
+        let mut turn = match take_turn(&locks, &session).await {
+            Ok(turn) => turn,
             Err(refusal) => return refusal,
         };
-        let Some(renewed) = renewed_by(store, &session, &call).await else {
+        let Session::Cookie { name, id } = &session else {
             return next.run(request).await;
         };
-        drop(held);
-        let Session::Cookie { name, .. } = session else {
-            return next.run(request).await;
+        let followed = turn
+            .note
+            .as_deref()
+            .and_then(|note| renewed_by(note, &call));
+        let Some(renewed) = followed else {
+            let response = match turn.record.take() {
+                Some(record) => {
+                    Sessions::with_read_ahead(id.clone(), record, next.run(request)).await
+                }
+                None => next.run(request).await,
+            };
+            if let Some(new) = renewed_in(&response, name, id) {
+                turn.held.note = Some((renewed_key(id), format!("{new}|{call}")));
+            }
+            return response;
         };
+        let name = *name;
+        drop(turn);
         set_cookie(&mut request, name, &renewed);
         session = Session::Cookie { name, id: renewed };
     }
     hardening::refuse(VerifyError::ServiceBusy { retry_after: 1 })
 }
 
+/// Where a renewed session id is noted: `renewed:<old id>` holds the new id and the
+/// call that changed it, so that a double submit of that call, sent with the old id
+/// just before or after, follows the session.
+fn renewed_key(old_id: &str) -> String {
+    format!("renewed:{old_id}")
+}
+
+/// How long a double submit may follow a renewed id: a double click, or a form sent
+/// again while the first answer is on its way. Later, the old id is worth nothing.
+const RENEWED_NOTE_TTL: Duration = Duration::from_secs(10);
+
+/// A session's turn: its lock, and for a cookie session the renewal note left under
+/// its id and, from a shared store, its record, read in the trip that took the lock.
+struct Turn {
+    held: Held,
+    note: Option<Vec<u8>>,
+    /// `None`: not read ahead.
+    record: Option<Option<Vec<u8>>>,
+}
+
 /// Waits for the session's lock, up to [`WAIT`].
-async fn take_turn(locks: &FlowLocks, session: &Session) -> Result<Held, Response> {
+async fn take_turn(locks: &FlowLocks, session: &Session) -> Result<Turn, Response> {
     let key = session.lock_key();
+    let cookie_id = match session {
+        Session::Cookie { id, .. } => Some(id),
+        Session::Embed(_) => None,
+    };
     let deadline = Instant::now() + WAIT;
-    if let Some(local) = &locks.local {
-        if local.take(&key, deadline).await {
-            return Ok(Held::Local {
-                locks: local.clone(),
-                key,
-            });
-        }
-        tracing::info!("a session's flow request waited too long for its turn");
-        return Err(hardening::refuse(VerifyError::ServiceBusy {
-            retry_after: 1,
-        }));
-    }
     let store = &locks.store;
-    loop {
-        match store.set_if_absent(&key, b"1", HELD_AT_MOST).await {
-            Ok(true) => {
-                return Ok(Held::Stored {
-                    store: store.clone(),
-                    key,
-                });
-            }
-            Ok(false) if Instant::now() < deadline => tokio::time::sleep(POLL).await,
-            Ok(false) => {
-                tracing::info!("a session's flow request waited too long for its turn");
-                return Err(hardening::refuse(VerifyError::ServiceBusy {
-                    retry_after: 1,
-                }));
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot take a session's flow lock");
-                return Err(hardening::refuse(VerifyError::ServiceUnavailable));
-            }
+    let held = |local: Option<Arc<LocalLocks>>, key: String| Held {
+        store: store.clone(),
+        local,
+        key,
+        note: None,
+    };
+    let unavailable = |error: StoreError| {
+        tracing::error!(%error, "cannot take a session's flow lock");
+        hardening::refuse(VerifyError::ServiceUnavailable)
+    };
+    if let Some(local) = &locks.local {
+        if !local.take(&key, deadline).await {
+            return Err(waited_too_long());
         }
+        let held = held(Some(local.clone()), key);
+        let note = match cookie_id {
+            Some(id) => store.get(&renewed_key(id)).await.map_err(unavailable)?,
+            None => None,
+        };
+        let record = None;
+        return Ok(Turn { held, note, record });
+    }
+    let reads = cookie_id.map(|id| [renewed_key(id), Sessions::key_for(id)]);
+    let reads: Vec<&str> = reads.iter().flatten().map(String::as_str).collect();
+    loop {
+        let (taken, mut values) = store
+            .set_if_absent_and_read(&key, b"1", HELD_AT_MOST, &reads)
+            .await
+            .map_err(unavailable)?;
+        if taken {
+            let mut values = values.drain(..);
+            let (note, record) = (values.next().flatten(), values.next());
+            let held = held(None, key);
+            return Ok(Turn { held, note, record });
+        }
+        if Instant::now() >= deadline {
+            return Err(waited_too_long());
+        }
+        tokio::time::sleep(POLL).await;
     }
 }
 
-/// The new id of a cookie session that `call` renewed within the note's lifetime: a
-/// double submit follows the session; another call with the old id does not.
-async fn renewed_by(store: &Arc<dyn StateStore>, session: &Session, call: &str) -> Option<String> {
-    let Session::Cookie { id, .. } = session else {
-        return None;
-    };
-    let note = store.get(&session::renewed_key(id)).await.ok()??;
-    let note = String::from_utf8(note).ok()?;
-    let (renewed, by) = note.split_once('|')?;
+fn waited_too_long() -> Response {
+    tracing::info!("a session's flow request waited too long for its turn");
+    hardening::refuse(VerifyError::ServiceBusy { retry_after: 1 })
+}
+
+/// The new id in a renewal `note` when `call` renewed it: a double submit follows
+/// the session; another call with the old id does not.
+fn renewed_by(note: &[u8], call: &str) -> Option<String> {
+    let (renewed, by) = std::str::from_utf8(note).ok()?.split_once('|')?;
     (by == call).then(|| renewed.to_owned())
+}
+
+/// The id `response` gives the cookie `name` in place of `id`: the request renewed
+/// its session.
+fn renewed_in(response: &Response, name: &str, id: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|cookie| {
+            let pair = cookie.split(';').next()?.trim();
+            pair.strip_prefix(name)?
+                .strip_prefix('=')
+                .map(str::to_owned)
+        })
+        .filter(|new| !new.is_empty() && new != id)
 }
 
 /// Points the request's session cookie `name` at `id`.
@@ -196,32 +258,50 @@ fn set_cookie(request: &mut Request, name: &str, id: &str) {
     }
 }
 
-/// Frees the lock however the request ends, a timeout or a closed connection
-/// included.
-enum Held {
-    Stored {
-        store: Arc<dyn StateStore>,
-        key: String,
-    },
-    Local {
-        locks: Arc<LocalLocks>,
-        key: String,
-    },
+/// A session's flow lock, freed however the request ends (a timeout or a closed
+/// connection included), after the note of a renewal is written: a double submit
+/// waiting on it then finds the note. Both happen after the answer has left, in one
+/// trip to a shared store.
+struct Held {
+    store: Arc<dyn StateStore>,
+    /// The process's own locks, when the lock is one of them.
+    local: Option<Arc<LocalLocks>>,
+    key: String,
+    /// The renewal note to leave (key, value), if the request renewed its session.
+    note: Option<(String, String)>,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        match self {
-            Held::Stored { store, key } => {
-                let (store, key) = (store.clone(), std::mem::take(key));
-                tokio::spawn(async move {
-                    if let Err(error) = store.delete(&key).await {
-                        tracing::error!(%error, "cannot free a session's flow lock");
-                    }
+        let (key, note, local) = (
+            std::mem::take(&mut self.key),
+            self.note.take(),
+            self.local.take(),
+        );
+        if let (Some(local), None) = (&local, &note) {
+            local.release(&key);
+            return;
+        }
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let mut writes = Vec::with_capacity(2);
+            if let Some((note_key, value)) = &note {
+                writes.push(Write::Set {
+                    key: note_key,
+                    value: value.as_bytes(),
+                    ttl: RENEWED_NOTE_TTL,
                 });
             }
-            Held::Local { locks, key } => locks.release(key),
-        }
+            if local.is_none() {
+                writes.push(Write::Delete(&key));
+            }
+            if let Err(error) = store.write_all(&writes).await {
+                tracing::error!(%error, "cannot free a session's flow lock and note its renewal");
+            }
+            if let Some(local) = local {
+                local.release(&key);
+            }
+        });
     }
 }
 
@@ -351,6 +431,40 @@ mod tests {
             !locks.take("b", soon).await,
             "a turn that never comes is given up at the deadline"
         );
+    }
+
+    #[test]
+    fn a_renewal_is_read_off_the_answers_cookie_and_followed_by_the_same_call_only() {
+        let answer = |cookies: &[&str]| {
+            let mut response = Response::new(Body::empty());
+            for cookie in cookies {
+                let value = HeaderValue::from_str(cookie).unwrap();
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        };
+        let renewed = answer(&["pv_lang=de; Path=/", "pv_session=new; HttpOnly; Path=/"]);
+        assert_eq!(
+            renewed_in(&renewed, SESSION_COOKIE, "old").as_deref(),
+            Some("new")
+        );
+        let saved = answer(&["pv_session=old; HttpOnly"]);
+        assert_eq!(renewed_in(&saved, SESSION_COOKIE, "old"), None, "same id");
+        let other = answer(&["pv_session_x=new", "__Host-pv_session=new"]);
+        assert_eq!(
+            renewed_in(&other, SESSION_COOKIE, "old"),
+            None,
+            "other names"
+        );
+        assert_eq!(renewed_in(&answer(&[]), SESSION_COOKIE, "old"), None);
+
+        let note = b"new|/api/verify/check";
+        assert_eq!(
+            renewed_by(note, "/api/verify/check").as_deref(),
+            Some("new")
+        );
+        assert_eq!(renewed_by(note, "/api/verify/start"), None);
+        assert_eq!(renewed_by(b"garbage", "/api/verify/check"), None);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! sessions, and given a new id when its worth changes.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use tower_sessions::Session;
 
@@ -14,13 +13,11 @@ use crate::server::metrics::Metrics;
 use crate::server::store::StateStore;
 use crate::verify::VerifyError;
 
-/// The cookie session of the widget's own page, with the store where a renewed id
-/// leaves a forwarding note for the requests already waiting on it.
+/// The cookie session of the widget's own page, with the store that counts new
+/// sessions.
 pub struct CookieSession {
     pub session: Session,
     pub store: Arc<dyn StateStore>,
-    /// The request's path, noted with a renewed id: only the same call follows it.
-    pub call: String,
     /// Who asks, for the limit on new sessions per client.
     pub client: String,
     pub settings: Arc<Settings>,
@@ -30,18 +27,10 @@ pub struct CookieSession {
     pub now: u64,
     /// Whether this request's new session was counted already.
     pub counted: AtomicBool,
+    /// Whether this request gave the session a new id: it has none until the end of
+    /// the request, and is not a new session all the same.
+    pub renewed: AtomicBool,
 }
-
-/// Where a renewed session id is noted: `renewed:<old id>` holds the new id and the
-/// call that changed it, so that a double submit of that call, sent
-/// with the old id just before or after, follows the session (`routes::flow_lock`).
-pub fn renewed_key(old_id: &str) -> String {
-    format!("renewed:{old_id}")
-}
-
-/// How long a double submit may follow a renewed id: a double click, or a form sent
-/// again while the first answer is on its way. Later, the old id is worth nothing.
-pub const RENEWED_NOTE_TTL: Duration = Duration::from_secs(10);
 
 #[async_trait::async_trait]
 impl SessionSlot for CookieSession {
@@ -57,7 +46,7 @@ impl SessionSlot for CookieSession {
     }
 
     async fn save(&self, state: &VerifySession) -> Result<(), VerifyError> {
-        if self.session.id().is_none() {
+        if self.session.id().is_none() && !self.renewed.load(Ordering::SeqCst) {
             // A visitor without a stored session gets one only for something that
             // must outlive the request: otherwise any page could fill the store with
             // `<img>` tags pointing at ours. The language goes to a cookie of its own
@@ -86,38 +75,17 @@ impl SessionSlot for CookieSession {
 
     async fn renew_id(&self) -> Result<(), VerifyError> {
         // A session stored by no earlier request has no id anyone could know.
-        let Some(old) = self.session.id() else {
+        if self.session.id().is_none() {
             return Ok(());
-        };
-        let failed = |what: &'static str| {
-            move |error: tower_sessions::session::Error| {
-                tracing::error!(%error, "cannot {what}");
-                VerifyError::Internal
-            }
-        };
-        self.session
-            .cycle_id()
-            .await
-            .map_err(failed("renew the session id"))?;
-        // Stored now, so the new id exists before the note points at it.
-        self.session
-            .save()
-            .await
-            .map_err(failed("store the renewed session"))?;
-        let Some(new) = self.session.id() else {
-            return Ok(());
-        };
-        let note = format!("{new}|{}", self.call);
-        self.store
-            .set(
-                &renewed_key(&old.to_string()),
-                note.as_bytes(),
-                RENEWED_NOTE_TTL,
-            )
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, "cannot note the renewed session id");
-                VerifyError::Internal
-            })
+        }
+        // The old record goes now; the new one is stored with the rest at the end of
+        // the request, and the flow lock leaves the note for a double submit
+        // (`routes::flow_lock`) when it is freed.
+        self.session.cycle_id().await.map_err(|error| {
+            tracing::error!(%error, "cannot renew the session id");
+            VerifyError::Internal
+        })?;
+        self.renewed.store(true, Ordering::SeqCst);
+        Ok(())
     }
 }

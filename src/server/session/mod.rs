@@ -10,7 +10,7 @@ use crate::verify::{Channel, CodeEntry, PhoneEntry, Step, VerifiedPhone, VerifyE
 
 mod cookie;
 
-pub use cookie::{CookieSession, renewed_key};
+pub use cookie::CookieSession;
 
 const KEY: &str = "verify";
 

@@ -2,7 +2,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Counter, StateStore, StoreError};
+use super::{Counter, StateStore, StoreError, Write};
 use crate::server::metrics::Metrics;
 
 /// A store whose calls show in the metrics.
@@ -46,6 +46,21 @@ impl StateStore for Measured {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.time("delete", self.inner.delete(key)).await
+    }
+
+    async fn set_if_absent_and_read(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        reads: &[&str],
+    ) -> Result<(bool, Vec<Option<Vec<u8>>>), StoreError> {
+        let call = self.inner.set_if_absent_and_read(key, value, ttl, reads);
+        self.time("set_if_absent_and_read", call).await
+    }
+
+    async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError> {
+        self.time("write_all", self.inner.write_all(writes)).await
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

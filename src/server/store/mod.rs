@@ -4,6 +4,7 @@
 //!   memory; the default, needs no server.
 //! - [`RedisStore`]: when `REDIS_URL` is set, so instances behind a load balancer
 //!   share everything.
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,33 @@ pub trait StateStore: Send + Sync {
         ttl: Duration,
     ) -> Result<bool, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// [`Self::set_if_absent`] on `key`, and the live values under `reads`, in one
+    /// trip to the store where it is a server (a lock taken with what it guards).
+    async fn set_if_absent_and_read(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        reads: &[&str],
+    ) -> Result<(bool, Vec<Option<Vec<u8>>>), StoreError> {
+        let taken = self.set_if_absent(key, value, ttl).await?;
+        let mut values = Vec::with_capacity(reads.len());
+        for read in reads {
+            values.push(self.get(read).await?);
+        }
+        Ok((taken, values))
+    }
+    /// Applies `writes` in their order, in one trip to the store where it is a
+    /// server: for what belongs together once a request has been answered.
+    async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError> {
+        for write in writes {
+            match *write {
+                Write::Set { key, value, ttl } => self.set(key, value, ttl).await?,
+                Write::Delete(key) => self.delete(key).await?,
+            }
+        }
+        Ok(())
+    }
     /// Removes the live value under `key` and returns it, in one step: of two callers
     /// racing for one value, exactly one gets it (a code that works once).
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
@@ -67,6 +95,17 @@ pub trait StateStore: Send + Sync {
     }
 }
 
+/// One write of [`StateStore::write_all`].
+#[derive(Clone, Copy, Debug)]
+pub enum Write<'a> {
+    Set {
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+    },
+    Delete(&'a str),
+}
+
 /// A fixed-window counter as [`StateStore::admit`] sees it.
 #[derive(Clone, Debug)]
 pub struct Counter {
@@ -80,6 +119,49 @@ pub struct Counter {
 #[derive(Clone)]
 pub struct Sessions(pub Arc<dyn StateStore>);
 
+tokio::task_local! {
+    /// A session's id as its cookie carries it, and its stored record, read ahead
+    /// for this request ([`Sessions::with_read_ahead`]).
+    static READ_AHEAD: RefCell<Option<(String, Option<Vec<u8>>)>>;
+}
+
+impl Sessions {
+    /// The key of the session whose cookie carries `id`.
+    pub fn key_for(id: &str) -> String {
+        format!("session:{id}")
+    }
+
+    /// Runs `request` with the session under `id` already read from the store
+    /// (`record`, from [`Self::key_for`]): the request's first load of that session
+    /// takes it instead of a trip to the store. The flow lock reads it in the trip
+    /// that takes the lock; nothing else writes a session while its lock is held.
+    pub async fn with_read_ahead<F: Future>(
+        id: String,
+        record: Option<Vec<u8>>,
+        request: F,
+    ) -> F::Output {
+        READ_AHEAD
+            .scope(RefCell::new(Some((id, record))), request)
+            .await
+    }
+}
+
+/// The record read ahead for the session `id`, once.
+fn read_ahead(id: &Id) -> Option<Option<Vec<u8>>> {
+    READ_AHEAD
+        .try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            let theirs = slot
+                .as_ref()
+                .is_some_and(|(read, _)| *read == id.to_string());
+            theirs
+                .then(|| slot.take().map(|(_, record)| record))
+                .flatten()
+        })
+        .ok()
+        .flatten()
+}
+
 impl fmt::Debug for Sessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Sessions")
@@ -87,7 +169,7 @@ impl fmt::Debug for Sessions {
 }
 
 fn session_key(id: &Id) -> String {
-    format!("session:{id}")
+    Sessions::key_for(&id.to_string())
 }
 
 fn ttl_until(record: &Record) -> Duration {
@@ -134,7 +216,11 @@ impl SessionStore for Sessions {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self.0.get(&session_key(id)).await.map_err(backend)? {
+        let record = match read_ahead(id) {
+            Some(record) => record,
+            None => self.0.get(&session_key(id)).await.map_err(backend)?,
+        };
+        match record {
             None => Ok(None),
             Some(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
@@ -144,5 +230,49 @@ impl SessionStore for Sessions {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         self.0.delete(&session_key(id)).await.map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: Id, mark: &str) -> Record {
+        Record {
+            id,
+            data: [("mark".to_owned(), serde_json::json!(mark))].into(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        }
+    }
+
+    fn mark(loaded: Option<Record>) -> Option<String> {
+        Some(loaded?.data["mark"].as_str()?.to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_session_read_ahead_is_loaded_once_and_only_for_its_id() {
+        let dir = std::env::temp_dir().join(format!("pv-read-ahead-{}", std::process::id()));
+        let store = SqliteStore::open(&dir.join("state.sqlite3")).unwrap();
+        let sessions = Sessions(Arc::new(store));
+        let id = Id::default();
+        sessions.save(&record(id, "stored")).await.unwrap();
+        let ahead = encode(&record(id, "read ahead")).unwrap();
+
+        Sessions::with_read_ahead(id.to_string(), Some(ahead), async {
+            let other = sessions.load(&Id::default()).await.unwrap();
+            assert_eq!(mark(other), None, "another id asks the store");
+            let first = sessions.load(&id).await.unwrap();
+            assert_eq!(mark(first).as_deref(), Some("read ahead"));
+            let again = sessions.load(&id).await.unwrap();
+            assert_eq!(mark(again).as_deref(), Some("stored"), "used once");
+        })
+        .await;
+        Sessions::with_read_ahead(id.to_string(), None, async {
+            assert_eq!(mark(sessions.load(&id).await.unwrap()), None, "read: none");
+        })
+        .await;
+        let outside = sessions.load(&id).await.unwrap();
+        assert_eq!(mark(outside).as_deref(), Some("stored"));
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

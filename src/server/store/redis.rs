@@ -5,7 +5,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
-use super::{Counter, StateStore, StoreError};
+use super::{Counter, StateStore, StoreError, Write};
 
 #[derive(Clone)]
 pub struct RedisStore {
@@ -21,6 +21,16 @@ fn failed(error: redis::RedisError) -> StoreError {
 
 fn millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// `SET … PX ttl`.
+fn for_ttl(ttl: Duration) -> redis::SetOptions {
+    redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(millis(ttl)))
+}
+
+/// `SET … NX PX ttl`: only where nothing is.
+fn absent_for(ttl: Duration) -> redis::SetOptions {
+    for_ttl(ttl).conditional_set(redis::ExistenceCheck::NX)
 }
 
 impl RedisStore {
@@ -79,11 +89,9 @@ impl StateStore for RedisStore {
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        let options =
-            redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(millis(ttl)));
         self.connection
             .clone()
-            .set_options(self.key(key), value, options)
+            .set_options(self.key(key), value, for_ttl(ttl))
             .await
             .map_err(failed)
     }
@@ -94,13 +102,10 @@ impl StateStore for RedisStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let options = redis::SetOptions::default()
-            .conditional_set(redis::ExistenceCheck::NX)
-            .with_expiration(redis::SetExpiry::PX(millis(ttl)));
         let answer: Option<String> = self
             .connection
             .clone()
-            .set_options(self.key(key), value, options)
+            .set_options(self.key(key), value, absent_for(ttl))
             .await
             .map_err(failed)?;
         Ok(answer.is_some())
@@ -110,6 +115,46 @@ impl StateStore for RedisStore {
         self.connection
             .clone()
             .del(self.key(key))
+            .await
+            .map_err(failed)
+    }
+
+    async fn set_if_absent_and_read(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        reads: &[&str],
+    ) -> Result<(bool, Vec<Option<Vec<u8>>>), StoreError> {
+        if reads.is_empty() {
+            return Ok((self.set_if_absent(key, value, ttl).await?, Vec::new()));
+        }
+        let reads: Vec<String> = reads.iter().map(|read| self.key(read)).collect();
+        let (taken, values): (Option<String>, Vec<Option<Vec<u8>>>) = redis::pipe()
+            .set_options(self.key(key), value, absent_for(ttl))
+            .cmd("MGET")
+            .arg(reads)
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(failed)?;
+        Ok((taken.is_some(), values))
+    }
+
+    async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        // A pipeline: one trip, applied in order.
+        let mut pipe = redis::pipe();
+        for write in writes {
+            match *write {
+                Write::Set { key, value, ttl } => pipe
+                    .set_options(self.key(key), value, for_ttl(ttl))
+                    .ignore(),
+                Write::Delete(key) => pipe.del(self.key(key)).ignore(),
+            };
+        }
+        pipe.query_async::<()>(&mut self.connection.clone())
             .await
             .map_err(failed)
     }
