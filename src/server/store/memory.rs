@@ -20,6 +20,10 @@ pub struct Rows {
     rows: HashMap<String, Row>,
     /// Keys whose row changed (or went) since [`Self::take_changes`] last ran.
     changed: HashSet<String>,
+    /// The changed keys the file cannot have: made since then, where no row was and
+    /// no change was waiting. Removed again before the next write, they are no
+    /// change at all (a session renewed, a code taken, moments after they were made).
+    fresh: HashSet<String>,
 }
 
 impl Rows {
@@ -27,7 +31,7 @@ impl Rows {
     pub fn loaded(rows: impl IntoIterator<Item = (String, Row)>) -> Self {
         Self {
             rows: rows.into_iter().collect(),
-            changed: HashSet::new(),
+            ..Self::default()
         }
     }
 
@@ -36,8 +40,23 @@ impl Rows {
     }
 
     fn put(&mut self, key: &str, value: Vec<u8>, expires_at: i64) {
-        self.rows.insert(key.to_owned(), Row { value, expires_at });
+        let made = self
+            .rows
+            .insert(key.to_owned(), Row { value, expires_at })
+            .is_none();
+        if made && !self.changed.contains(key) {
+            self.fresh.insert(key.to_owned());
+        }
         self.changed.insert(key.to_owned());
+    }
+
+    /// Notes that the row under `key` went.
+    fn removed(&mut self, key: &str) {
+        if self.fresh.remove(key) {
+            self.changed.remove(key);
+        } else {
+            self.changed.insert(key.to_owned());
+        }
     }
 
     pub fn get(&self, key: &str, now: i64) -> Option<Vec<u8>> {
@@ -59,14 +78,14 @@ impl Rows {
 
     pub fn delete(&mut self, key: &str) {
         if self.rows.remove(key).is_some() {
-            self.changed.insert(key.to_owned());
+            self.removed(key);
         }
     }
 
     /// Removes the row under `key`; its value if it was live.
     pub fn take(&mut self, key: &str, now: i64) -> Option<Vec<u8>> {
         let row = self.rows.remove(key)?;
-        self.changed.insert(key.to_owned());
+        self.removed(key);
         (row.expires_at > now).then_some(row.value)
     }
 
@@ -121,6 +140,7 @@ impl Rows {
 
     /// The changes since the last call, each key once with its latest row.
     pub fn take_changes(&mut self) -> Vec<Change> {
+        self.fresh.clear();
         self.changed
             .drain()
             .map(|key| {
@@ -165,24 +185,42 @@ mod tests {
         let mut rows = Rows::default();
         rows.set("k", b"one", 100);
         rows.set("k", b"two", 200);
-        rows.set("other", b"x", 100);
-        rows.delete("other");
-        let mut changes = rows.take_changes();
-        changes.sort_by(|a, b| a.0.cmp(&b.0));
-        assert_eq!(
-            changes,
-            [
-                (
-                    "k".to_owned(),
-                    Some(Row {
-                        value: b"two".to_vec(),
-                        expires_at: 200
-                    })
-                ),
-                ("other".to_owned(), None),
-            ]
-        );
+        let row = Row {
+            value: b"two".to_vec(),
+            expires_at: 200,
+        };
+        assert_eq!(rows.take_changes(), [("k".to_owned(), Some(row))]);
         assert!(rows.take_changes().is_empty(), "nothing new since");
+    }
+
+    #[test]
+    fn a_key_made_and_removed_between_two_writes_is_no_change_unless_the_file_had_it() {
+        let mut rows = Rows::loaded([(
+            "filed".to_owned(),
+            Row {
+                value: b"v".to_vec(),
+                expires_at: 100,
+            },
+        )]);
+        rows.set("brief", b"x", 100);
+        rows.set("brief", b"y", 100);
+        assert_eq!(rows.take("brief", 0).as_deref(), Some(&b"y"[..]));
+        rows.delete("filed");
+        rows.set("filed", b"again", 100);
+        rows.delete("filed");
+        assert_eq!(
+            rows.take_changes(),
+            [("filed".to_owned(), None)],
+            "the file forgets what it had, and never hears of the rest"
+        );
+        rows.set("kept", b"x", 100);
+        assert_eq!(rows.take_changes().len(), 1);
+        rows.delete("kept");
+        assert_eq!(
+            rows.take_changes(),
+            [("kept".to_owned(), None)],
+            "written once, so removed from the file too"
+        );
     }
 
     #[test]
