@@ -2,7 +2,8 @@
 # Measures and prints the latency the app adds over the upstream: open-loop start+check
 # round trips (each a fresh session and number, started on schedule whatever the
 # answers) through MessageBird and Twilio against the fake upstream at 0 ms and 50 ms
-# of upstream latency, against the same three steps sent straight to the fake, with
+# of upstream latency, against the same three steps sent straight to the fake in the
+# same run (in turns of one second, each at the rate), with
 # the state in SQLite and in Redis (target: added p50 <= 1 ms, p99 <= 5 ms). Run by
 # scripts/bench.sh; by hand after `cargo leptos build --release` and
 # `cargo build --release -p loadgen -p fake-verify`:
@@ -56,8 +57,10 @@ for backend in sqlite redis; do
     curl -fs -o /dev/null -H 'content-type: application/json' -d "{\"latency_ms\": $latency}" "$FAKE/_fake/knobs"
     for provider in messagebird twilio; do
       echo "-- $backend, $provider, upstream latency $latency ms"
-      ./target/release/upstream "$provider" "$FAKE" "$RATE" "$SECONDS_PER_RUN" 2>/dev/null
-      ./target/release/upstream app "$FAKE" "$RATE" "$SECONDS_PER_RUN" "http://127.0.0.1:${app_port[$provider]}" 2>/dev/null
+      # Through the app and straight to the fake in turns, so that both see
+      # the same machine (crates/loadgen/src/bin/upstream.rs).
+      ./target/release/upstream "paired-$provider" "$FAKE" "$RATE" "$SECONDS_PER_RUN" \
+        "http://127.0.0.1:${app_port[$provider]}" 2>/dev/null
       echo "   app RSS: $(rss "${app_pid[$provider]}")"
     done
   done

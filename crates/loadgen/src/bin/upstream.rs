@@ -8,7 +8,11 @@
 //!
 //! `target` is `app` (through the app at `app-url`, whose provider is set by how it
 //! was started) or `messagebird` / `twilio` (straight to the fake: the baseline the
-//! app's added latency is measured against).
+//! app's added latency is measured against). `paired-messagebird` and
+//! `paired-twilio` run both for `seconds` each, in turns of one second (through the
+//! app, then straight, and so on), and print the difference: the two then see the
+//! same machine, so a machine busier in one run than in the next does not show as
+//! latency the app added, and neither runs alongside the other.
 
 use std::time::{Duration, Instant};
 
@@ -59,45 +63,98 @@ async fn main() {
     // Each run uses its own block of numbers, so runs never meet a pending verification.
     let base = std::process::id() as u64 % 90 * 10_000;
 
+    let paired = target.kind.strip_prefix("paired-").map(str::to_owned);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let total = rate * seconds;
+    // Paired: twice the seconds, the app's and the straight ones in turn.
+    let total = rate * seconds * if paired.is_some() { 2 } else { 1 };
     let period = Duration::from_nanos(1_000_000_000 / rate);
     let begun = Instant::now();
     for i in 0..total {
         let scheduled = begun + period * u32::try_from(i).unwrap();
         tokio::time::sleep_until(scheduled.into()).await;
-        let (target, tx) = (target.clone(), tx.clone());
+        let kind = match &paired {
+            Some(provider) if (i / rate) % 2 == 1 => provider.clone(),
+            Some(_) => "app".to_owned(),
+            None => target.kind.clone(),
+        };
+        let target = Target {
+            kind,
+            ..target.clone()
+        };
         let e164 = format!("+447400{:06}", base + i);
+        let tx = tx.clone();
         tokio::spawn(async move {
             let ok = round_trip(&target, &e164).await;
-            let _ = tx.send((scheduled.elapsed(), ok));
+            let _ = tx.send((target.kind == "app", scheduled.elapsed(), ok));
         });
     }
     drop(tx);
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    while let Some((latency, ok)) = rx.recv().await {
-        if ok {
-            latencies.push(latency)
-        } else {
-            errors += 1
-        }
+    let (mut through_app, mut straight) = (Latencies::default(), Latencies::default());
+    while let Some((app, latency, ok)) = rx.recv().await {
+        let latencies = if app { &mut through_app } else { &mut straight };
+        latencies.add(latency, ok);
     }
     let elapsed = begun.elapsed().as_secs_f64();
-    latencies.sort();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-    };
-    let ms = |d: Option<&Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
-    println!(
-        "{:<11} offered {rate}/s for {seconds}s: done {}, errors {errors}, throughput {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
-        target.kind,
-        latencies.len(),
-        latencies.len() as f64 / elapsed,
-        ms(pct(0.50)),
-        ms(pct(0.99)),
-    );
+    through_app.answered.sort_unstable();
+    straight.answered.sort_unstable();
+    match &paired {
+        Some(provider) => {
+            // Each ran half the time.
+            through_app.print("app", rate, seconds, elapsed / 2.0);
+            straight.print(provider, rate, seconds, elapsed / 2.0);
+            println!(
+                "{:<11} added p50 {:.2} ms, p99 {:.2} ms",
+                "",
+                through_app.ms(0.50) - straight.ms(0.50),
+                through_app.ms(0.99) - straight.ms(0.99),
+            );
+        }
+        None => {
+            let latencies = if target.kind == "app" {
+                &through_app
+            } else {
+                &straight
+            };
+            latencies.print(&target.kind, rate, seconds, elapsed);
+        }
+    }
+}
+
+/// One target's answered round trips, and its errors.
+#[derive(Default)]
+struct Latencies {
+    answered: Vec<Duration>,
+    errors: usize,
+}
+
+impl Latencies {
+    fn add(&mut self, latency: Duration, ok: bool) {
+        if ok {
+            self.answered.push(latency);
+        } else {
+            self.errors += 1;
+        }
+    }
+
+    /// The `p` quantile in milliseconds, once sorted.
+    fn ms(&self, p: f64) -> f64 {
+        let last = self.answered.len().saturating_sub(1);
+        let at = ((self.answered.len() as f64 * p) as usize).min(last);
+        self.answered
+            .get(at)
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+    }
+
+    fn print(&self, kind: &str, rate: u64, seconds: u64, elapsed: f64) {
+        println!(
+            "{kind:<11} offered {rate}/s for {seconds}s: done {}, errors {}, throughput {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+            self.answered.len(),
+            self.errors,
+            self.answered.len() as f64 / elapsed,
+            self.ms(0.50),
+            self.ms(0.99),
+        );
+    }
 }
 
 /// start → read the code from the fake → check; true when verified.
