@@ -1,7 +1,7 @@
 //! The SQLite backend's working copy: every live key in memory, with the store's
 //! operations done on it under one lock, and the keys changed since the file last
 //! had them written down. Expiry as in the file: milliseconds since the epoch.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::Counter;
 
@@ -18,12 +18,11 @@ pub type Change = (String, Option<Row>);
 #[derive(Default)]
 pub struct Rows {
     rows: HashMap<String, Row>,
-    /// Keys whose row changed (or went) since [`Self::take_changes`] last ran.
-    changed: HashSet<String>,
-    /// The changed keys the file cannot have: made since then, where no row was and
-    /// no change was waiting. Removed again before the next write, they are no
+    /// Keys whose row changed (or went) since [`Self::take_changes`] last ran, each
+    /// with whether the file cannot have it: made since then, where no row was and
+    /// no change was waiting. Such a key removed again before the next write is no
     /// change at all (a session renewed, a code taken, moments after they were made).
-    fresh: HashSet<String>,
+    changed: HashMap<String, bool>,
 }
 
 impl Rows {
@@ -44,18 +43,16 @@ impl Rows {
             .rows
             .insert(key.to_owned(), Row { value, expires_at })
             .is_none();
-        if made && !self.changed.contains(key) {
-            self.fresh.insert(key.to_owned());
-        }
-        self.changed.insert(key.to_owned());
+        // A change already waiting decides: the file may have had the key before it.
+        self.changed.entry(key.to_owned()).or_insert(made);
     }
 
     /// Notes that the row under `key` went.
     fn removed(&mut self, key: &str) {
-        if self.fresh.remove(key) {
+        if self.changed.get(key) == Some(&true) {
             self.changed.remove(key);
         } else {
-            self.changed.insert(key.to_owned());
+            self.changed.insert(key.to_owned(), false);
         }
     }
 
@@ -140,10 +137,9 @@ impl Rows {
 
     /// The changes since the last call, each key once with its latest row.
     pub fn take_changes(&mut self) -> Vec<Change> {
-        self.fresh.clear();
         self.changed
             .drain()
-            .map(|key| {
+            .map(|(key, _)| {
                 let row = self.rows.get(&key).cloned();
                 (key, row)
             })
@@ -152,7 +148,8 @@ impl Rows {
 
     /// Marks `keys` changed again: their write did not reach the file.
     pub fn unwritten(&mut self, keys: impl IntoIterator<Item = String>) {
-        self.changed.extend(keys);
+        self.changed
+            .extend(keys.into_iter().map(|key| (key, false)));
     }
 
     #[cfg(test)]
