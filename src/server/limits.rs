@@ -323,13 +323,16 @@ fn ipv6_network(client: &str) -> Option<String> {
 }
 
 /// Refuses a send that any limit forbids; otherwise counts it. Called before the
-/// provider is asked, so a refused send costs nothing.
+/// provider is asked, so a refused send costs nothing. A send that makes the
+/// client's session (`new_session`) is counted against the limit on new sessions in
+/// the same step: one trip to the store, and a refused session counts no send.
 pub async fn admit_send(
     store: &dyn StateStore,
     policy: &LimitPolicy,
     to: &PhoneNumber,
     client: &str,
     site: Option<&SiteBudget>,
+    new_session: bool,
     now: u64,
 ) -> Result<(), Refusal> {
     if !policy.allowed_countries.is_empty()
@@ -342,7 +345,10 @@ pub async fn admit_send(
             VerifyError::CountryNotAllowed,
         ));
     }
-    let counters = send_counters(policy, to, client, site, now);
+    let mut counters = send_counters(policy, to, client, site, now);
+    if new_session {
+        counters.push(new_session_counter(policy, client, now));
+    }
     let specs: Vec<StoreCounter> = counters.iter().map(Counter::spec).collect();
     match store.admit(&specs).await.map_err(store_failed)? {
         None => Ok(()),
@@ -467,7 +473,7 @@ pub async fn admit_new_session(
     client: &str,
     now: u64,
 ) -> Result<(), Refusal> {
-    let counter = Counter::new("sessions-hour", client, policy.sessions_per_hour, HOUR, now);
+    let counter = new_session_counter(policy, client, now);
     match store.admit(&[counter.spec()]).await.map_err(store_failed)? {
         None => Ok(()),
         Some(_) => {
@@ -475,6 +481,10 @@ pub async fn admit_new_session(
             Err(counter.refusal(now))
         }
     }
+}
+
+fn new_session_counter(policy: &LimitPolicy, client: &str, now: u64) -> Counter {
+    Counter::new("sessions-hour", client, policy.sessions_per_hour, HOUR, now)
 }
 
 /// The resend wait after `sends` codes: the base, doubling with each send, up to 16×.

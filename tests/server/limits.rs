@@ -442,6 +442,40 @@ async fn one_client_stores_a_bounded_number_of_sessions() {
     assert_eq!(frame.status(), 429);
 }
 
+/// A first send that would make one session too many is refused whole: none of the
+/// send's counters move, so the client's sends are left for the sessions it has.
+async fn a_new_session_over_the_limit_counts_nothing_of_its_send(app: crate::support::TestApp) {
+    let first = app.browser();
+    let sent = first.call("start", &[("phone", &number(1))]).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let newcomer = app.browser().call("start", &[("phone", &number(2))]).await;
+    assert_eq!(newcomer.status, 429, "{}", newcomer.body);
+    assert_eq!(app.outbox().await.len(), 1, "nothing sent to the newcomer");
+    let again = first.call("start", &[("phone", &number(3))]).await;
+    assert_eq!(
+        again.status, 200,
+        "the client's second send of two: {}",
+        again.body
+    );
+}
+
+const ONE_SESSION_TWO_SENDS: [(&str, &str); 2] = [
+    ("VERIFY_LIMIT_SESSIONS_PER_HOUR", "1"),
+    ("VERIFY_LIMIT_IP_PER_HOUR", "2"),
+];
+
+#[tokio::test]
+async fn a_new_session_over_the_limit_counts_nothing_of_its_send_on_sqlite() {
+    let app = spawn_app(&ONE_SESSION_TWO_SENDS).await;
+    a_new_session_over_the_limit_counts_nothing_of_its_send(app).await;
+}
+
+#[tokio::test]
+async fn a_new_session_over_the_limit_counts_nothing_of_its_send_on_redis() {
+    let app = spawn_on(Upstream::Local, Backend::Redis, &ONE_SESSION_TWO_SENDS).await;
+    a_new_session_over_the_limit_counts_nothing_of_its_send(app).await;
+}
+
 /// A code with every digit changed.
 fn wrong_code(code: &str) -> String {
     code.chars()

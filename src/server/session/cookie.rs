@@ -73,6 +73,18 @@ impl SessionSlot for CookieSession {
         })
     }
 
+    fn needs_admission(&self) -> bool {
+        self.session.id().is_none()
+            && !self.renewed.load(Ordering::SeqCst)
+            && !self.counted.load(Ordering::SeqCst)
+    }
+
+    fn admitted_with_send(&self) {
+        if !self.counted.swap(true, Ordering::SeqCst) {
+            self.metrics.session_created("cookie");
+        }
+    }
+
     async fn renew_id(&self) -> Result<(), VerifyError> {
         // A session stored by no earlier request has no id anyone could know.
         if self.session.id().is_none() {

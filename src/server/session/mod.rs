@@ -95,6 +95,14 @@ pub trait SessionSlot: Send + Sync {
     async fn renew_id(&self) -> Result<(), VerifyError> {
         Ok(())
     }
+    /// Whether the next save stores a session no earlier request stored, which the
+    /// limit on new sessions must admit first: a send admits it with its own
+    /// counters, in one step ([`Self::admitted_with_send`]).
+    fn needs_admission(&self) -> bool {
+        false
+    }
+    /// Notes that a send's admission admitted this new session too.
+    fn admitted_with_send(&self) {}
 }
 
 impl VerifySession {

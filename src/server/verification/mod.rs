@@ -60,9 +60,11 @@ impl Verifier<'_> {
         stored.step(policy, &self.default_country(caller), now)
     }
 
-    /// Checks every limit before a send and counts the send; see [`limits`].
+    /// Checks every limit before a send and counts the send, with the session it
+    /// makes if it is the visitor's first; see [`limits`].
     async fn admit_send(
         &self,
+        slot: &dyn SessionSlot,
         stored: &mut VerifySession,
         caller: &Caller,
         number: &PhoneNumber,
@@ -71,16 +73,21 @@ impl Verifier<'_> {
         let policy = &self.settings.limits;
         limits::admit_session_send(&mut stored.sends_at, policy, now)
             .map_err(|refusal| refusal.counted(self.metrics))?;
+        let new_session = slot.needs_admission();
         limits::admit_send(
             self.store,
             policy,
             number,
             &caller.client,
             caller.site.as_ref(),
+            new_session,
             now,
         )
         .await
         .map_err(|refusal| refusal.counted(self.metrics))?;
+        if new_session {
+            slot.admitted_with_send();
+        }
         stored.sends_at.push(now);
         Ok(())
     }
@@ -99,7 +106,7 @@ impl Verifier<'_> {
     ) -> Result<Started, VerifyError> {
         // A number no verification needs is refused before anything is counted.
         let admitted = match limits::admit_number(&self.settings.limits, number, channel) {
-            Ok(()) => self.admit_send(stored, caller, number, now).await,
+            Ok(()) => self.admit_send(slot, stored, caller, number, now).await,
             Err(refusal) => Err(refusal.counted(self.metrics)),
         };
         let saved = slot.save(stored).await;
