@@ -27,9 +27,16 @@ pub struct CookieSession {
     pub now: u64,
     /// Whether this request's new session was counted already.
     pub counted: AtomicBool,
-    /// Whether this request gave the session a new id: it has none until the end of
-    /// the request, and is not a new session all the same.
+    /// Whether this request gave the session a new id.
     pub renewed: AtomicBool,
+}
+
+impl CookieSession {
+    /// Whether the session is one no earlier request stored (a renewed one has no
+    /// id either until the end of the request, and is not new).
+    fn is_new(&self) -> bool {
+        self.session.id().is_none() && !self.renewed.load(Ordering::SeqCst)
+    }
 }
 
 #[async_trait::async_trait]
@@ -46,7 +53,7 @@ impl SessionSlot for CookieSession {
     }
 
     async fn save(&self, state: &VerifySession) -> Result<(), VerifyError> {
-        if self.session.id().is_none() && !self.renewed.load(Ordering::SeqCst) {
+        if self.is_new() {
             // A visitor without a stored session gets one only for something that
             // must outlive the request: otherwise any page could fill the store with
             // `<img>` tags pointing at ours. The language goes to a cookie of its own
@@ -74,9 +81,7 @@ impl SessionSlot for CookieSession {
     }
 
     fn needs_admission(&self) -> bool {
-        self.session.id().is_none()
-            && !self.renewed.load(Ordering::SeqCst)
-            && !self.counted.load(Ordering::SeqCst)
+        self.is_new() && !self.counted.load(Ordering::SeqCst)
     }
 
     fn admitted_with_send(&self) {
