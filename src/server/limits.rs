@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 
 use super::metrics::Metrics;
 use super::proxies::TrustedProxies;
-use super::store::{Counter as StoreCounter, StateStore, StoreError};
+use super::store::{Counter as StoreCounter, Later, StateStore, StoreError, after_answer};
 use crate::verify::{Channel, NumberKind, PhoneNumber, VerifyError};
 
 /// The configured limits (`VERIFY_LIMIT_*`, see `.env.example`).
@@ -435,7 +435,8 @@ pub async fn admit_check(
     }
 }
 
-/// Gives back the number's count for a try that was the right code.
+/// Gives back the number's count for a try that was the right code: in a flow
+/// request once the answer is out ([`after_answer`]), since no answer depends on it.
 pub async fn right_code(
     store: &dyn StateStore,
     policy: &LimitPolicy,
@@ -443,8 +444,7 @@ pub async fn right_code(
     now: u64,
 ) -> Result<(), VerifyError> {
     let counter = failed_checks_counter(policy, subject.e164, subject.client, now);
-    store
-        .release(&counter.key)
+    after_answer(store, Later::Release(counter.key))
         .await
         .map_err(|error| store_failed(error).error)
 }

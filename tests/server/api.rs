@@ -457,6 +457,37 @@ async fn a_double_submit_follows_the_renewed_session_and_sends_once_on_redis() {
     a_double_submit_follows_the_renewed_session(app).await;
 }
 
+/// The check that verifies a number leaves the old record's delete and the right
+/// code's give-back for after its answer, in the trip that frees its lock: a later
+/// flow request with the old id waits for that lock, and then finds both made.
+#[tokio::test]
+async fn what_a_verifying_check_leaves_for_after_its_answer_is_made_before_its_lock_is_free() {
+    let app = crate::support::spawn_on(Upstream::Local, Backend::Redis, &[]).await;
+    let sent = post_with_cookie(&app, "start", "", &[("phone", "+44 7400 123456")]).await;
+    assert_eq!(sent.status(), 200);
+    let pending = session_cookie(&sent).expect("a stored session");
+    let code = app.latest_code().await;
+    let verified = post_with_cookie(&app, "check", &pending, &[("code", &code)]).await;
+    assert_eq!(verified.status(), 200);
+    let fresh = session_cookie(&verified).expect("a new id");
+
+    let late = post_with_cookie(&app, "resend", &pending, &[]).await;
+    let status = late.status().as_u16();
+    let body: Value = late.json().await.unwrap();
+    assert_eq!(
+        (status, body),
+        (409, json!("NoVerificationInProgress")),
+        "the old record is gone"
+    );
+    let sessions = app.redis_values("*session:*").await;
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert!(sessions[0].0.ends_with(&fresh), "{sessions:?}");
+    let failed = app.redis_values("*failed-hour:*").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].1, "0", "the right code is given back");
+    assert_eq!(app.sent().await.len(), 1, "nothing sent for the old id");
+}
+
 async fn a_double_submit_follows_the_renewed_session(app: crate::support::TestApp) {
     let first = draft_session(&app).await;
     let form = [("phone", "+44 7400 123456")];

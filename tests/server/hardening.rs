@@ -248,13 +248,5 @@ async fn requests_without_a_cookie_store_no_session() {
 }
 
 async fn stored_sessions(app: &crate::support::TestApp) -> usize {
-    let redis = app.redis.as_ref().unwrap();
-    let client = redis::Client::open(redis.url.as_str()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("*session:*")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
-    keys.len()
+    app.redis_values("*session:*").await.len()
 }

@@ -378,6 +378,30 @@ impl TestApp {
         body.as_array().expect("the outbox is a JSON array").clone()
     }
 
+    /// The keys in the app's Redis matching `pattern` (`KEYS`), with their values
+    /// (empty for a value that is not a string).
+    pub async fn redis_values(&self, pattern: &str) -> Vec<(String, String)> {
+        let redis = self.redis.as_ref().expect("an app on Redis");
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        keys.sort();
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            let value: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .unwrap_or_default();
+            values.push((key, value.unwrap_or_default()));
+        }
+        values
+    }
+
     /// The code in the newest message, read as a person reads it.
     pub async fn latest_code(&self) -> String {
         if self.fake.is_some() {

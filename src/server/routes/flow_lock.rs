@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 
 use super::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::server::embed::SESSION_HEADER;
-use crate::server::store::{Sessions, StateStore, StoreError, Write};
+use crate::server::store::{AfterAnswer, Sessions, StateStore, StoreError, Write};
 use crate::server::{hardening, request};
 use crate::verify::VerifyError;
 
@@ -112,19 +112,26 @@ pub async fn one_at_a_time(
             Err(refusal) => return refusal,
         };
         let Session::Cookie { name, id } = &session else {
-            return next.run(request).await;
+            return turn.held.later.scope(next.run(request)).await;
         };
         let followed = turn
             .note
             .as_deref()
             .and_then(|note| renewed_by(note, &call));
         let Some(renewed) = followed else {
-            let response = match turn.record.take() {
-                Some(record) => {
-                    Sessions::with_read_ahead(id.clone(), record, next.run(request)).await
-                }
-                None => next.run(request).await,
-            };
+            let record = turn.record.take();
+            let response = turn
+                .held
+                .later
+                .scope(async move {
+                    match record {
+                        Some(record) => {
+                            Sessions::with_read_ahead(id.clone(), record, next.run(request)).await
+                        }
+                        None => next.run(request).await,
+                    }
+                })
+                .await;
             if let Some(new) = renewed_in(&response, name, id) {
                 turn.held.note = Some((renewed_key(id), format!("{new}|{call}")));
             }
@@ -172,6 +179,7 @@ async fn take_turn(locks: &FlowLocks, session: &Session) -> Result<Turn, Respons
         local,
         key,
         note: None,
+        later: AfterAnswer::default(),
     };
     let unavailable = |error: StoreError| {
         tracing::error!(%error, "cannot take a session's flow lock");
@@ -259,9 +267,9 @@ fn set_cookie(request: &mut Request, name: &str, id: &str) {
 }
 
 /// A session's flow lock, freed however the request ends (a timeout or a closed
-/// connection included), after the note of a renewal is written: a double submit
-/// waiting on it then finds the note. Both happen after the answer has left, in one
-/// trip to a shared store.
+/// connection included), after the writes the request left for after its answer
+/// and the note of a renewal: a double submit waiting on it then finds them made.
+/// All happen after the answer has left, in one trip to a shared store.
 struct Held {
     store: Arc<dyn StateStore>,
     /// The process's own locks, when the lock is one of them.
@@ -269,22 +277,25 @@ struct Held {
     key: String,
     /// The renewal note to leave (key, value), if the request renewed its session.
     note: Option<(String, String)>,
+    /// What the request left for after its answer.
+    later: AfterAnswer,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        let (key, note, local) = (
+        let (key, note, local, later) = (
             std::mem::take(&mut self.key),
             self.note.take(),
             self.local.take(),
+            self.later.take(),
         );
-        if let (Some(local), None) = (&local, &note) {
+        if let (Some(local), None, true) = (&local, &note, later.is_empty()) {
             local.release(&key);
             return;
         }
         let store = self.store.clone();
         tokio::spawn(async move {
-            let mut writes = Vec::with_capacity(2);
+            let mut writes: Vec<Write> = later.iter().map(|write| write.as_write()).collect();
             if let Some((note_key, value)) = &note {
                 writes.push(Write::Set {
                     key: note_key,
@@ -296,7 +307,7 @@ impl Drop for Held {
                 writes.push(Write::Delete(&key));
             }
             if let Err(error) = store.write_all(&writes).await {
-                tracing::error!(%error, "cannot free a session's flow lock and note its renewal");
+                tracing::error!(%error, "cannot free a session's flow lock after its answer");
             }
             if let Some(local) = local {
                 local.release(&key);

@@ -12,11 +12,13 @@ use std::time::Duration;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+mod after_answer;
 mod measured;
 mod memory;
 mod redis;
 mod sqlite;
 
+pub use self::after_answer::{AfterAnswer, Later, after_answer};
 pub use self::measured::Measured;
 pub use self::redis::RedisStore;
 pub use self::sqlite::{SWEEP_INTERVAL as SQLITE_SWEEP_INTERVAL, SqliteStore};
@@ -63,6 +65,7 @@ pub trait StateStore: Send + Sync {
             match *write {
                 Write::Set { key, value, ttl } => self.set(key, value, ttl).await?,
                 Write::Delete(key) => self.delete(key).await?,
+                Write::Release(key) => self.release(key).await?,
             }
         }
         Ok(())
@@ -104,6 +107,8 @@ pub enum Write<'a> {
         ttl: Duration,
     },
     Delete(&'a str),
+    /// [`StateStore::release`].
+    Release(&'a str),
 }
 
 /// A fixed-window counter as [`StateStore::admit`] sees it.
@@ -192,6 +197,7 @@ impl SessionStore for Sessions {
         // overwriting another visitor's session must be impossible.
         loop {
             let (key, value) = (session_key(&record.id), encode(record)?);
+            after_answer::forget(&key);
             if self
                 .0
                 .set_if_absent(&key, &value, ttl_until(record))
@@ -205,12 +211,10 @@ impl SessionStore for Sessions {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let key = session_key(&record.id);
+        after_answer::forget(&key);
         self.0
-            .set(
-                &session_key(&record.id),
-                &encode(record)?,
-                ttl_until(record),
-            )
+            .set(&key, &encode(record)?, ttl_until(record))
             .await
             .map_err(backend)
     }
@@ -228,8 +232,13 @@ impl SessionStore for Sessions {
         }
     }
 
+    /// In a flow request, the record goes once the answer is out
+    /// ([`after_answer`]): a session is deleted only when the answer gives its cookie
+    /// a new id or none, so a request that still carries the old id was sent before
+    /// that answer arrived, and could as well have come a moment before the delete.
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.delete(&session_key(id)).await.map_err(backend)
+        let key = Later::Delete(session_key(id));
+        after_answer(self.0.as_ref(), key).await.map_err(backend)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The shared backend: Redis, so that several instances see the same sessions, codes
 //! and counters. Expiry is Redis' own.
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::AsyncCommands;
@@ -32,6 +33,33 @@ fn for_ttl(ttl: Duration) -> redis::SetOptions {
 fn absent_for(ttl: Duration) -> redis::SetOptions {
     for_ttl(ttl).conditional_set(redis::ExistenceCheck::NX)
 }
+
+/// Takes one from a live counter, never below zero: a counter whose window ended
+/// meanwhile is not made again (as `DECR` would, with no expiry).
+const RELEASE_SOURCE: &str = r"
+    local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if count > 0 then redis.call('DECR', KEYS[1]) end
+    return 0
+";
+static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RELEASE_SOURCE));
+
+/// Every counter below its limit, then one more on each; else the first full one.
+/// One script, so no other instance can slip in between the check and the count.
+static ADMIT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        for i, key in ipairs(KEYS) do
+            local count = tonumber(redis.call('GET', key) or '0')
+            if count >= tonumber(ARGV[2 * i - 1]) then return i end
+        end
+        for i, key in ipairs(KEYS) do
+            redis.call('INCR', key)
+            redis.call('PEXPIRE', key, ARGV[2 * i], 'NX')
+        end
+        return 0
+        ",
+    )
+});
 
 impl RedisStore {
     /// Connects to `url` (`redis://[:password@]host:port[/db]`).
@@ -152,6 +180,13 @@ impl StateStore for RedisStore {
                     .set_options(self.key(key), value, for_ttl(ttl))
                     .ignore(),
                 Write::Delete(key) => pipe.del(self.key(key)).ignore(),
+                // EVAL, not EVALSHA: a pipeline cannot load a script it misses.
+                Write::Release(key) => pipe
+                    .cmd("EVAL")
+                    .arg(RELEASE_SOURCE)
+                    .arg(1)
+                    .arg(self.key(key))
+                    .ignore(),
             };
         }
         pipe.query_async::<()>(&mut self.connection.clone())
@@ -168,14 +203,7 @@ impl StateStore for RedisStore {
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        let script = redis::Script::new(
-            r"
-            local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-            if count > 0 then redis.call('DECR', KEYS[1]) end
-            return 0
-            ",
-        );
-        script
+        RELEASE
             .key(self.key(key))
             .invoke_async::<i64>(&mut self.connection.clone())
             .await
@@ -200,21 +228,7 @@ impl StateStore for RedisStore {
     }
 
     async fn admit(&self, counters: &[Counter]) -> Result<Option<usize>, StoreError> {
-        // One script, so no other instance can slip in between the check and the count.
-        let script = redis::Script::new(
-            r"
-            for i, key in ipairs(KEYS) do
-                local count = tonumber(redis.call('GET', key) or '0')
-                if count >= tonumber(ARGV[2 * i - 1]) then return i end
-            end
-            for i, key in ipairs(KEYS) do
-                redis.call('INCR', key)
-                redis.call('PEXPIRE', key, ARGV[2 * i], 'NX')
-            end
-            return 0
-            ",
-        );
-        let mut invocation = script.prepare_invoke();
+        let mut invocation = ADMIT.prepare_invoke();
         for counter in counters {
             invocation
                 .key(self.key(&counter.key))
