@@ -233,9 +233,10 @@ impl SessionStore for Sessions {
     }
 
     /// In a flow request, the record goes once the answer is out
-    /// ([`after_answer`]): a session is deleted only when the answer gives its cookie
-    /// a new id or none, so a request that still carries the old id was sent before
-    /// that answer arrived, and could as well have come a moment before the delete.
+    /// ([`after_answer`]). A record is deleted only when its session's id is renewed
+    /// (`Session::cycle_id`), and the answer then gives the cookie the new id: a
+    /// request still carrying the old one was sent before that answer arrived, and
+    /// could as well have come a moment before the delete.
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let key = Later::Delete(session_key(id));
         after_answer(self.0.as_ref(), key).await.map_err(backend)
