@@ -137,3 +137,81 @@ async fn the_stores_answer_a_trip_of_several_calls_alike() {
         store.write_all(&[]).await.unwrap();
     }
 }
+
+/// Counters answer alike on both stores: all counted or none, the first full one
+/// named, a count given back never below zero; and on Redis a counter's window runs
+/// from its first hit, whatever comes after.
+#[tokio::test]
+async fn the_stores_count_alike_and_redis_never_lengthens_a_window() {
+    use phone_verify::server::store::{Counter, SqliteStore, StateStore, Write};
+    use std::time::Duration;
+
+    let redis = RedisServer::start().await;
+    let on_redis = RedisStore::connect(&redis.url, "test:").await.unwrap();
+    let on_sqlite = SqliteStore::open(&fresh_data_dir().join("state.sqlite3")).unwrap();
+    let counter = |key: &str, limit| Counter {
+        key: key.to_owned(),
+        limit,
+        ttl: Duration::from_secs(60),
+    };
+    let (shared, own) = (counter("shared", 3), counter("own", 1));
+    for store in [&on_redis as &dyn StateStore, &on_sqlite] {
+        store.incr("shared", Duration::from_secs(60)).await.unwrap();
+        let both = [shared.clone(), own.clone()];
+        assert_eq!(
+            store.admit(&both).await.unwrap(),
+            None,
+            "new and old counted"
+        );
+        assert_eq!(store.admit(&both).await.unwrap(), Some(1), "own is full");
+        assert_eq!(store.admit(&both[..1]).await.unwrap(), None, "none counted");
+        assert_eq!(store.admit(&both[..1]).await.unwrap(), Some(0), "3 of 3");
+        store
+            .write_all(&[Write::Release("own"), Write::Release("never")])
+            .await
+            .unwrap();
+        store.release("own").await.unwrap();
+        assert_eq!(
+            store.get("never").await.unwrap(),
+            None,
+            "nothing to give back"
+        );
+        assert_eq!(
+            store.admit(&both[1..]).await.unwrap(),
+            None,
+            "own given back"
+        );
+        assert_eq!(store.incr("own", Duration::from_secs(60)).await.unwrap(), 2);
+    }
+
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let raw = client.get_multiplexed_async_connection().await.unwrap();
+    let pttl = |key: &'static str| {
+        let mut raw = raw.clone();
+        async move {
+            redis::cmd("PTTL")
+                .arg(format!("test:{key}"))
+                .query_async::<i64>(&mut raw)
+                .await
+                .unwrap()
+        }
+    };
+    let fresh = counter("fresh", 10);
+    on_redis.admit(&[fresh.clone()]).await.unwrap();
+    assert!((1..=60_000).contains(&pttl("fresh").await), "its window");
+    // As if 55 seconds had passed.
+    redis::cmd("PEXPIRE")
+        .arg("test:fresh")
+        .arg(5_000)
+        .query_async::<()>(&mut raw.clone())
+        .await
+        .unwrap();
+    on_redis.admit(&[fresh.clone()]).await.unwrap();
+    on_redis.release("fresh").await.unwrap();
+    on_redis.release("fresh").await.unwrap();
+    on_redis.admit(&[fresh]).await.unwrap();
+    assert!(
+        (1..=5_000).contains(&pttl("fresh").await),
+        "counted again, given back to zero and counted: the same window"
+    );
+}
