@@ -38,6 +38,7 @@ pub async fn serve(
     let policy = state.settings.connections;
     let draining = state.draining.clone();
     let store = state.store.clone();
+    let after_answers = state.after_answers.clone();
     let router = build_router(state);
     let mut builder = http1::Builder::new();
     builder
@@ -114,11 +115,23 @@ pub async fn serve(
             tracing::warn!("drain time over: closing connections with requests still running");
         }
     }
+    // What the last requests left for after their answers (a lock's release, a
+    // renewal's note): one store trip each, already under way.
+    after_answers.close();
+    if tokio::time::timeout(AFTER_ANSWERS_WAIT, after_answers.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("writes left for after their answers still running at shutdown");
+    }
     if let Err(error) = store.flush().await {
         tracing::error!(%error, "state not written at shutdown");
     }
     Ok(())
 }
+
+/// How long shutdown waits for the writes requests left for after their answers.
+const AFTER_ANSWERS_WAIT: Duration = Duration::from_secs(5);
 
 /// A pause after a failed accept, so that running out of descriptors is not a busy loop.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);

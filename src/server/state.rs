@@ -2,6 +2,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use leptos::config::LeptosOptions;
+use tokio_util::task::TaskTracker;
 
 use super::assets::Assets;
 use super::clock::Clock;
@@ -40,6 +41,9 @@ pub struct Parts {
     pub issuer: Arc<Issuer>,
     /// Set when shutdown begins: `/readyz` answers 503 from then on.
     pub draining: Arc<AtomicBool>,
+    /// The writes flow requests left for after their answers, while they run:
+    /// shutdown waits for them before it writes the state down.
+    pub after_answers: TaskTracker,
     /// The built front end's names, as the shell links them.
     pub assets: Arc<Assets>,
     /// This app's metrics (its own registry: tests run many apps in one process).
@@ -114,6 +118,7 @@ impl AppState {
             store,
             issuer,
             draining: Arc::new(AtomicBool::new(false)),
+            after_answers: TaskTracker::new(),
             assets,
             metrics,
         })))

@@ -21,6 +21,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 
 use super::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::server::embed::SESSION_HEADER;
@@ -49,12 +50,19 @@ const HELD_AT_MOST: Duration = Duration::from_secs(35);
 pub struct FlowLocks {
     store: Arc<dyn StateStore>,
     local: Option<Arc<LocalLocks>>,
+    /// Where each lock's release runs, with what its request left for after its
+    /// answer: shutdown waits for them (`serve`).
+    after_answers: TaskTracker,
 }
 
 impl FlowLocks {
-    pub fn new(store: Arc<dyn StateStore>) -> Self {
+    pub fn new(store: Arc<dyn StateStore>, after_answers: TaskTracker) -> Self {
         let local = (!store.is_shared()).then(Arc::default);
-        Self { store, local }
+        Self {
+            store,
+            local,
+            after_answers,
+        }
     }
 }
 
@@ -176,6 +184,7 @@ async fn take_turn(locks: &FlowLocks, session: &Session) -> Result<Turn, Respons
     let store = &locks.store;
     let held = |local: Option<Arc<LocalLocks>>, key: String| Held {
         store: store.clone(),
+        after_answers: locks.after_answers.clone(),
         local,
         key,
         note: None,
@@ -272,6 +281,7 @@ fn set_cookie(request: &mut Request, name: &str, id: &str) {
 /// All happen after the answer has left, in one trip to a shared store.
 struct Held {
     store: Arc<dyn StateStore>,
+    after_answers: TaskTracker,
     /// The process's own locks, when the lock is one of them.
     local: Option<Arc<LocalLocks>>,
     key: String,
@@ -294,7 +304,7 @@ impl Drop for Held {
             return;
         }
         let store = self.store.clone();
-        tokio::spawn(async move {
+        self.after_answers.spawn(async move {
             let mut writes: Vec<Write> = later.iter().map(|write| write.as_write()).collect();
             if let Some((note_key, value)) = &note {
                 writes.push(Write::Set {
@@ -476,6 +486,51 @@ mod tests {
         );
         assert_eq!(renewed_by(note, "/api/verify/start"), None);
         assert_eq!(renewed_by(b"garbage", "/api/verify/check"), None);
+    }
+
+    /// Shutdown waits for the lock's holder to make what its request left for after
+    /// the answer, before it writes the state down.
+    #[tokio::test]
+    async fn what_a_request_left_after_its_answer_is_made_before_shutdown_goes_on() {
+        use crate::server::store::{Later, SqliteStore, after_answer};
+
+        let dir = std::env::temp_dir().join(format!("pv-flow-lock-{}", std::process::id()));
+        let store: Arc<dyn StateStore> =
+            Arc::new(SqliteStore::open(&dir.join("state.sqlite3")).unwrap());
+        let locks = FlowLocks::new(store.clone(), TaskTracker::new());
+        let session = Session::Cookie {
+            name: SESSION_COOKIE,
+            id: "old".to_owned(),
+        };
+        let old_record = Sessions::key_for("old");
+        store
+            .set(&old_record, b"{}", Duration::from_secs(60))
+            .await
+            .unwrap();
+        let Ok(mut turn) = take_turn(&locks, &session).await else {
+            panic!("a free lock is taken");
+        };
+        turn.held
+            .later
+            .scope(after_answer(
+                store.as_ref(),
+                Later::Delete(old_record.clone()),
+            ))
+            .await
+            .unwrap();
+        turn.held.note = Some((renewed_key("old"), "new|/api/verify/check".to_owned()));
+        drop(turn);
+
+        locks.after_answers.close();
+        locks.after_answers.wait().await;
+        assert_eq!(store.get(&old_record).await.unwrap(), None, "deleted");
+        assert!(store.get(&renewed_key("old")).await.unwrap().is_some());
+        let local = locks.local.as_ref().unwrap();
+        assert!(
+            local.take(&session.lock_key(), Instant::now()).await,
+            "freed"
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

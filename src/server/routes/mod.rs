@@ -77,7 +77,10 @@ pub fn build_router(state: AppState) -> Router {
         // Outside the sessions: a session is read after the lock is taken, and saved
         // before it is freed.
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(flow_lock::FlowLocks::new(state.store.clone())),
+            Arc::new(flow_lock::FlowLocks::new(
+                state.store.clone(),
+                state.after_answers.clone(),
+            )),
             flow_lock::one_at_a_time,
         ))
         .layer(axum::middleware::map_response(

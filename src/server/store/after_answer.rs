@@ -35,7 +35,8 @@ impl Later {
 }
 
 /// The writes one request left for after its answer. Its holder makes them even
-/// when the request ends early (a timeout, a closed connection).
+/// when the request ends early (a timeout, a closed connection), and shutdown waits
+/// for them (`AppState::after_answers`).
 #[derive(Clone, Default)]
 pub struct AfterAnswer(Arc<Mutex<Vec<Later>>>);
 
