@@ -67,9 +67,11 @@ impl AfterAnswer {
 /// # Errors
 /// When it is made now and the store fails.
 pub async fn after_answer(store: &dyn StateStore, write: Later) -> Result<(), StoreError> {
-    let left = SCOPE.try_with(|scope| scope.writes().push(write.clone()));
-    match left {
-        Ok(()) => Ok(()),
+    match SCOPE.try_with(AfterAnswer::clone) {
+        Ok(scope) => {
+            scope.writes().push(write);
+            Ok(())
+        }
         Err(_) => store.write_all(&[write.as_write()]).await,
     }
 }
