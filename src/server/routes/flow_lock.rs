@@ -25,7 +25,9 @@ use tokio_util::task::TaskTracker;
 
 use super::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::server::embed::SESSION_HEADER;
-use crate::server::store::{AfterAnswer, Sessions, StateStore, StoreError, Write};
+use crate::server::store::{
+    AfterAnswer, SQLITE_MEMORY_ONLY_UNDER, Sessions, StateStore, StoreError, Write,
+};
 use crate::server::{hardening, request};
 use crate::verify::VerifyError;
 
@@ -162,7 +164,9 @@ fn renewed_key(old_id: &str) -> String {
 
 /// How long a double submit may follow a renewed id: a double click, or a form sent
 /// again while the first answer is on its way. Later, the old id is worth nothing.
+/// So short a life is not worth writing to SQLite's file: kept in memory there.
 const RENEWED_NOTE_TTL: Duration = Duration::from_secs(10);
+const _: () = assert!(RENEWED_NOTE_TTL.as_millis() < SQLITE_MEMORY_ONLY_UNDER.as_millis());
 
 /// A session's turn: its lock, and for a cookie session the renewal note left under
 /// its id and, from a shared store, its record, read in the trip that took the lock.

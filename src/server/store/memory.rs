@@ -135,13 +135,16 @@ impl Rows {
         before - self.rows.len()
     }
 
-    /// The changes since the last call, each key once with its latest row.
-    pub fn take_changes(&mut self) -> Vec<Change> {
+    /// The changes since the last call, each key once with its latest row. A row
+    /// that expires before `lasting_until` is not worth a write: the file never
+    /// hears of it when it cannot have the key, and forgets its older row otherwise.
+    pub fn take_changes(&mut self, lasting_until: i64) -> Vec<Change> {
+        let rows = &self.rows;
         self.changed
             .drain()
-            .map(|(key, _)| {
-                let row = self.rows.get(&key).cloned();
-                (key, row)
+            .filter_map(|(key, made)| match rows.get(&key) {
+                Some(row) if row.expires_at < lasting_until => (!made).then_some((key, None)),
+                row => Some((key, row.cloned())),
             })
             .collect()
     }
@@ -186,8 +189,8 @@ mod tests {
             value: b"two".to_vec(),
             expires_at: 200,
         };
-        assert_eq!(rows.take_changes(), [("k".to_owned(), Some(row))]);
-        assert!(rows.take_changes().is_empty(), "nothing new since");
+        assert_eq!(rows.take_changes(0), [("k".to_owned(), Some(row))]);
+        assert!(rows.take_changes(0).is_empty(), "nothing new since");
     }
 
     #[test]
@@ -206,15 +209,15 @@ mod tests {
         rows.set("filed", b"again", 100);
         rows.delete("filed");
         assert_eq!(
-            rows.take_changes(),
+            rows.take_changes(0),
             [("filed".to_owned(), None)],
             "the file forgets what it had, and never hears of the rest"
         );
         rows.set("kept", b"x", 100);
-        assert_eq!(rows.take_changes().len(), 1);
+        assert_eq!(rows.take_changes(0).len(), 1);
         rows.delete("kept");
         assert_eq!(
-            rows.take_changes(),
+            rows.take_changes(0),
             [("kept".to_owned(), None)],
             "written once, so removed from the file too"
         );
@@ -259,6 +262,41 @@ mod tests {
     }
 
     #[test]
+    fn a_row_about_to_expire_stays_in_memory_and_the_file_forgets_its_older_row() {
+        let lasting_until = 15_000;
+        let mut rows = Rows::loaded([(
+            "filed".to_owned(),
+            Row {
+                value: b"v".to_vec(),
+                expires_at: 60_000,
+            },
+        )]);
+        rows.set("note", b"n", 10_000);
+        rows.set("filed", b"brief", 5_000);
+        rows.set("lasting", b"l", 15_000);
+        let mut changes = rows.take_changes(lasting_until);
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        let lasting = Row {
+            value: b"l".to_vec(),
+            expires_at: 15_000,
+        };
+        assert_eq!(
+            changes,
+            [
+                ("filed".to_owned(), None),
+                ("lasting".to_owned(), Some(lasting))
+            ],
+            "the note is never written; the file's longer-lived row goes"
+        );
+        assert_eq!(
+            rows.get("note", 0).as_deref(),
+            Some(&b"n"[..]),
+            "answered from memory"
+        );
+        assert_eq!(rows.get("filed", 0).as_deref(), Some(&b"brief"[..]));
+    }
+
+    #[test]
     fn a_sweep_forgets_expired_rows_without_writing_them() {
         let mut rows = Rows::loaded([
             (
@@ -278,6 +316,6 @@ mod tests {
         ]);
         assert_eq!(rows.sweep(10), 1);
         assert_eq!(rows.len(), 1);
-        assert!(rows.take_changes().is_empty());
+        assert!(rows.take_changes(0).is_empty());
     }
 }

@@ -21,7 +21,10 @@ mod sqlite;
 pub use self::after_answer::{AfterAnswer, Later, after_answer};
 pub use self::measured::Measured;
 pub use self::redis::RedisStore;
-pub use self::sqlite::{SWEEP_INTERVAL as SQLITE_SWEEP_INTERVAL, SqliteStore};
+pub use self::sqlite::{
+    MEMORY_ONLY_UNDER as SQLITE_MEMORY_ONLY_UNDER, SWEEP_INTERVAL as SQLITE_SWEEP_INTERVAL,
+    SqliteStore,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[error("state store: {0}")]

@@ -8,7 +8,8 @@
 //! costs one row or none. So an answer can go out before its state is on file, by
 //! up to [`WRITE_BEHIND`] and the write's own time: a crash loses what changed since
 //! the last write; a shutdown, or the last handle going away, writes everything
-//! first. The same thread copies the WAL into the database now and then, so that it
+//! first. A key made about to expire anyway ([`MEMORY_ONLY_UNDER`]) is not written
+//! at all. The same thread copies the WAL into the database now and then, so that it
 //! starts over and stays small.
 //!
 //! One process owns the file (`is_shared` is false): several instances need Redis.
@@ -64,6 +65,13 @@ const SCHEMA: &str = "
 /// How often the changes in memory are written to the file: about what a crash
 /// can lose.
 pub const WRITE_BEHIND: Duration = Duration::from_millis(50);
+
+/// A key made since the file's last write, with less than this left to live, is
+/// kept in memory only, like the note that lets a double submit follow its session
+/// to a new id (10 s): a crash or a restart then costs at most such a double
+/// submit, while writing it would cost every verification a row written and, later,
+/// swept. A key the file has is written as ever.
+pub const MEMORY_ONLY_UNDER: Duration = Duration::from_secs(15);
 
 /// How often expired rows are deleted. Reads ignore them already; the sweep keeps
 /// memory and the file from growing with sessions, codes and counters nobody reads
@@ -241,7 +249,8 @@ impl Shared {
     /// stay to be written next time, and the store reports itself not ready.
     fn write_changes(&self) -> Result<(), StoreError> {
         let mut file = lock(&self.file);
-        let changes = lock(&self.rows).take_changes();
+        let lasting_until = expiry(MEMORY_ONLY_UNDER);
+        let changes = lock(&self.rows).take_changes(lasting_until);
         if changes.is_empty() {
             return Ok(());
         }
@@ -454,6 +463,8 @@ mod tests {
             Some(&b"123456"[..])
         );
         assert_eq!(store.incr("counter", minute).await.unwrap(), 1);
+        let note = MEMORY_ONLY_UNDER - Duration::from_secs(5);
+        store.set("renewed", b"new id", note).await.unwrap();
         // The writer runs every WRITE_BEHIND; a slow machine gets many of them.
         let expected = vec![
             ("counter".to_owned(), b"1".to_vec()),
@@ -468,19 +479,33 @@ mod tests {
         assert_eq!(
             rows_in_file(&store),
             expected,
-            "a code made and used never reached the file"
+            "a code made and used, and a note about to expire, never reached the file"
+        );
+        assert_eq!(
+            store.get("renewed").await.unwrap().as_deref(),
+            Some(&b"new id"[..]),
+            "the note is answered from memory"
         );
     }
 
     #[tokio::test]
     async fn expired_rows_are_swept_on_a_timer_however_few_the_writes() {
         let store = SqliteStore::in_memory().unwrap();
-        for i in 0..50 {
-            let key = format!("session:{i}");
-            store
-                .set(&key, b"v", Duration::from_millis(1))
-                .await
-                .unwrap();
+        // Rows written while they had long to live, and expiring now: set through
+        // the store, so short a life would never reach the file.
+        let soon = expiry(Duration::from_millis(1));
+        let written: Vec<Change> = (0..50)
+            .map(|i| {
+                let row = Row {
+                    value: b"v".to_vec(),
+                    expires_at: soon,
+                };
+                (format!("session:{i}"), Some(row))
+            })
+            .collect();
+        lock(&store.shared().file).write(&written).unwrap();
+        for (key, _) in &written {
+            store.rows().set(key, b"v", soon);
         }
         store
             .set("live", b"v", Duration::from_secs(60))
