@@ -419,7 +419,7 @@ pub async fn admit_check(
         Counter::new("checks-ip-hour", subject.client, per_client, HOUR, now),
     ];
     let mut specs = vec![StoreCounter {
-        key: format!("limit:code-tries:{}", subject.reference),
+        key: code_tries_key(subject.reference),
         limit: u64::from(subject.max_attempts),
         ttl: subject.lifetime,
     }];
@@ -435,8 +435,11 @@ pub async fn admit_check(
     }
 }
 
-/// Gives back the number's count for a try that was the right code: in a flow
-/// request once the answer is out ([`after_answer`]), since no answer depends on it.
+/// Settles a try that was the right code: gives the number's count back, and
+/// forgets the code's tries, which nothing asks for once its verification is done
+/// (the session holds no pending code after it). In a flow request both are made
+/// once the answer is out ([`after_answer`]), since no answer depends on them; on
+/// SQLite a count made and forgotten within one write-behind never reaches the file.
 pub async fn right_code(
     store: &dyn StateStore,
     policy: &LimitPolicy,
@@ -444,9 +447,17 @@ pub async fn right_code(
     now: u64,
 ) -> Result<(), VerifyError> {
     let counter = failed_checks_counter(policy, subject.e164, subject.client, now);
-    after_answer(store, Later::Release(counter.key))
+    let settled = [
+        Later::Release(counter.key),
+        Later::Delete(code_tries_key(subject.reference)),
+    ];
+    after_answer(store, settled)
         .await
         .map_err(|error| store_failed(error).error)
+}
+
+fn code_tries_key(reference: &str) -> String {
+    format!("limit:code-tries:{reference}")
 }
 
 /// Wrong codes count per number and requester: the tries of each code are limited

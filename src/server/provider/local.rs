@@ -22,7 +22,7 @@ use super::{CodePolicy, MessageTemplates};
 use crate::i18n::Lang;
 use crate::server::clock::Clock;
 use crate::server::outbox::Outbox;
-use crate::server::store::{StateStore, StoreError};
+use crate::server::store::{Later, StateStore, StoreError, after_answer};
 use crate::verify::{Channel, OtpCode, PhoneNumber};
 
 type Digest = [u8; 32];
@@ -161,6 +161,14 @@ impl LocalProvider {
             .map(|taken| taken.is_some())
             .map_err(store_failed)
     }
+
+    /// Forgets the tries of a code that was used: a check of it finds no code now,
+    /// before it would count one. Once the answer is out, in a flow request.
+    async fn forget_attempts(&self, id: &str) -> Result<(), ProviderError> {
+        after_answer(self.store.as_ref(), [Later::Delete(attempts_key(id))])
+            .await
+            .map_err(store_failed)
+    }
 }
 
 fn new_id() -> String {
@@ -233,11 +241,11 @@ impl VerifyProvider for LocalProvider {
         }
         if bool::from(entry.code_mac.ct_eq(&self.mac(id, code.as_str()))) {
             // Single use: of two right codes sent at once, one verifies.
-            return Ok(if self.consume(id).await? {
-                CheckOutcome::Approved
-            } else {
-                CheckOutcome::NotFound
-            });
+            if !self.consume(id).await? {
+                return Ok(CheckOutcome::NotFound);
+            }
+            self.forget_attempts(id).await?;
+            return Ok(CheckOutcome::Approved);
         }
         Ok(if tries < max_attempts {
             CheckOutcome::Wrong

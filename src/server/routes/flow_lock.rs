@@ -518,7 +518,7 @@ mod tests {
             .later
             .scope(after_answer(
                 store.as_ref(),
-                Later::Delete(old_record.clone()),
+                [Later::Delete(old_record.clone())],
             ))
             .await
             .unwrap();

@@ -61,18 +61,25 @@ impl AfterAnswer {
     }
 }
 
-/// Leaves `write` for after the answer when the request runs in a scope; makes it
-/// now otherwise.
+/// Leaves `writes` for after the answer when the request runs in a scope; makes
+/// them now, in one trip, otherwise.
 ///
 /// # Errors
-/// When it is made now and the store fails.
-pub async fn after_answer(store: &dyn StateStore, write: Later) -> Result<(), StoreError> {
+/// When they are made now and the store fails.
+pub async fn after_answer(
+    store: &dyn StateStore,
+    writes: impl IntoIterator<Item = Later>,
+) -> Result<(), StoreError> {
     match SCOPE.try_with(AfterAnswer::clone) {
         Ok(scope) => {
-            scope.writes().push(write);
+            scope.writes().extend(writes);
             Ok(())
         }
-        Err(_) => store.write_all(&[write.as_write()]).await,
+        Err(_) => {
+            let writes: Vec<Later> = writes.into_iter().collect();
+            let writes: Vec<Write> = writes.iter().map(Later::as_write).collect();
+            store.write_all(&writes).await
+        }
     }
 }
 
@@ -101,13 +108,13 @@ mod tests {
         let later = AfterAnswer::default();
         later
             .scope(async {
-                after_answer(&store, Later::Delete("a".into()))
+                after_answer(&store, [Later::Delete("a".into())])
                     .await
                     .unwrap();
-                after_answer(&store, Later::Release("n".into()))
+                after_answer(&store, [Later::Release("n".into())])
                     .await
                     .unwrap();
-                after_answer(&store, Later::Delete("b".into()))
+                after_answer(&store, [Later::Delete("b".into())])
                     .await
                     .unwrap();
                 forget("b");
@@ -132,7 +139,7 @@ mod tests {
         assert!(store.get("b").await.unwrap().is_some(), "forgotten");
         assert_eq!(store.incr("n", hour).await.unwrap(), 2, "given back");
 
-        after_answer(&store, Later::Delete("c".into()))
+        after_answer(&store, [Later::Delete("c".into())])
             .await
             .unwrap();
         assert!(

@@ -242,7 +242,7 @@ impl SessionStore for Sessions {
     /// could as well have come a moment before the delete.
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let key = Later::Delete(session_key(id));
-        after_answer(self.0.as_ref(), key).await.map_err(backend)
+        after_answer(self.0.as_ref(), [key]).await.map_err(backend)
     }
 }
 
