@@ -487,7 +487,10 @@ async fn what_a_verifying_check_leaves_for_after_its_answer_is_made_before_its_l
     assert_eq!(failed[0].1, "0", "the right code is given back");
     for used in ["*code-tries:*", "*local:attempts:*"] {
         let tries = app.redis_values(used).await;
-        assert!(tries.is_empty(), "a used code's tries are forgotten: {tries:?}");
+        assert!(
+            tries.is_empty(),
+            "a used code's tries are forgotten: {tries:?}"
+        );
     }
     assert_eq!(app.sent().await.len(), 1, "nothing sent for the old id");
 }
