@@ -173,6 +173,13 @@ fn parse_count(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
 
+    fn row(value: &[u8], expires_at: i64) -> Row {
+        Row {
+            value: value.to_vec(),
+            expires_at,
+        }
+    }
+
     fn counter(key: &str, limit: u64) -> Counter {
         Counter {
             key: key.into(),
@@ -186,23 +193,14 @@ mod tests {
         let mut rows = Rows::default();
         rows.set("k", b"one", 100);
         rows.set("k", b"two", 200);
-        let row = Row {
-            value: b"two".to_vec(),
-            expires_at: 200,
-        };
-        assert_eq!(rows.take_changes(0), [("k".to_owned(), Some(row))]);
+        let last = row(b"two", 200);
+        assert_eq!(rows.take_changes(0), [("k".to_owned(), Some(last))]);
         assert!(rows.take_changes(0).is_empty(), "nothing new since");
     }
 
     #[test]
     fn a_key_made_and_removed_between_two_writes_is_no_change_unless_the_file_had_it() {
-        let mut rows = Rows::loaded([(
-            "filed".to_owned(),
-            Row {
-                value: b"v".to_vec(),
-                expires_at: 100,
-            },
-        )]);
+        let mut rows = Rows::loaded([("filed".to_owned(), row(b"v", 100))]);
         rows.set("brief", b"x", 100);
         rows.set("brief", b"y", 100);
         assert_eq!(rows.take("brief", 0).as_deref(), Some(&b"y"[..]));
@@ -265,22 +263,12 @@ mod tests {
     #[test]
     fn a_row_made_about_to_expire_stays_in_memory_and_one_the_file_has_is_written() {
         let lasting_until = 15_000;
-        let mut rows = Rows::loaded([(
-            "filed".to_owned(),
-            Row {
-                value: b"v".to_vec(),
-                expires_at: 60_000,
-            },
-        )]);
+        let mut rows = Rows::loaded([("filed".to_owned(), row(b"v", 60_000))]);
         rows.set("note", b"n", 10_000);
         rows.set("filed", b"brief", 5_000);
         rows.set("lasting", b"l", 15_000);
         let mut changes = rows.take_changes(lasting_until);
         changes.sort_by(|a, b| a.0.cmp(&b.0));
-        let row = |value: &[u8], expires_at| Row {
-            value: value.to_vec(),
-            expires_at,
-        };
         assert_eq!(
             changes,
             [
@@ -300,20 +288,8 @@ mod tests {
     #[test]
     fn a_sweep_forgets_expired_rows_without_writing_them() {
         let mut rows = Rows::loaded([
-            (
-                "old".to_owned(),
-                Row {
-                    value: b"v".to_vec(),
-                    expires_at: 5,
-                },
-            ),
-            (
-                "live".to_owned(),
-                Row {
-                    value: b"v".to_vec(),
-                    expires_at: 50,
-                },
-            ),
+            ("old".to_owned(), row(b"v", 5)),
+            ("live".to_owned(), row(b"v", 50)),
         ]);
         assert_eq!(rows.sweep(10), 1);
         assert_eq!(rows.len(), 1);
