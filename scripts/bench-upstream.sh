@@ -8,6 +8,8 @@
 # scripts/bench.sh; by hand after `cargo leptos build --release` and
 # `cargo build --release -p loadgen -p fake-verify`:
 #   scripts/bench-upstream.sh [rate per second] [seconds]
+# Last, the app in turns with a bare server making the same calls and trips
+# (crates/loadgen/src/bin/floor.rs): what the app's own work adds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RATE="${1:-200}"
@@ -65,4 +67,38 @@ for backend in sqlite redis; do
     done
   done
   kill "${app_pid[@]}"; wait "${app_pid[@]}" 2>/dev/null || true
+done
+
+# The floor: a bare server in the app's place (crates/loadgen/src/bin/floor.rs), with
+# the same MessageBird calls and Redis trips and none of the app's own work, in turns
+# with the app in the same minutes. The app's added latency less the floor's is what
+# the app's own work costs; the floor's is what this machine charges for the hops and
+# trips alone, whatever a server does.
+echo "== the app beside the floor: MessageBird at 0 ms upstream, $RATE start+check/s for ${SECONDS_PER_RUN}s each, two rounds"
+curl -fs -o /dev/null -H 'content-type: application/json' -d '{"latency_ms": 0}' "$FAKE/_fake/knobs"
+mb=(VERIFY_PROVIDER=messagebird MESSAGEBIRD_ACCESS_KEY=test_fake_messagebird_key MESSAGEBIRD_API_URL="$FAKE")
+declare -A side=()
+for name in "app, SQLite" "app, Redis" "floor, 0 trips" "floor, 5 trips" "floor, 4 trips"; do
+  port=$PORT; PORT=$((PORT + 1))
+  case "$name" in
+    "app, SQLite") env "${mb[@]}" DATA_DIR="$DATA_ROOT/side-sqlite" LEPTOS_SITE_ADDR="127.0.0.1:$port" ./target/release/phone-verify & ;;
+    "app, Redis") env "${mb[@]}" DATA_DIR="$DATA_ROOT/side-redis" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+      REDIS_URL="redis://127.0.0.1:$REDIS_PORT" REDIS_PREFIX="side-$(date +%s):" ./target/release/phone-verify & ;;
+    "floor, 0 trips") ./target/release/floor "127.0.0.1:$port" "$FAKE" & ;;
+    *) ./target/release/floor "127.0.0.1:$port" "$FAKE" "redis://127.0.0.1:$REDIS_PORT" "${name:7:1}" & ;;
+  esac
+  pids+=($!)
+  wait_for "http://127.0.0.1:$port/"
+  side[$name]=$port
+done
+for round in 1 2; do
+  declare -A added=()
+  for name in "app, SQLite" "floor, 0 trips" "app, Redis" "floor, 5 trips" "floor, 4 trips"; do
+    line=$(./target/release/upstream paired-messagebird "$FAKE" "$RATE" "$SECONDS_PER_RUN" \
+      "http://127.0.0.1:${side[$name]}" 2>/dev/null | grep -E 'added|errors [1-9]')
+    printf '   round %s, %-15s%s\n' "$round" "$name:" "${line#"${line%%added*}"}"
+    added[$name]=$(sed -E 's/.*added p50 ([0-9.-]+) ms.*/\1/' <<<"$line")
+  done
+  awk -v s="${added[app, SQLite]}" -v f0="${added[floor, 0 trips]}" -v r="${added[app, Redis]}" -v f5="${added[floor, 5 trips]}" \
+    'BEGIN { printf "   round %s, the app'\''s own work at p50: SQLite %.2f ms, Redis %.2f ms\n", '"$round"', s - f0, r - f5 }'
 done
