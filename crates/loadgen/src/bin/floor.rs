@@ -100,16 +100,19 @@ async fn start(State(floor): State<Floor>, Form(form): Form<HashMap<String, Stri
     let phone = form.get("phone").cloned().unwrap_or_default();
     if let Some((mut redis, _)) = floor.redis.clone() {
         // The app's eight send counters.
-        let keys: Vec<String> = ["number-hour", "number-day", "number-day-all", "ip-hour"]
-            .iter()
-            .chain(&[
-                "prefix-hour",
-                "global-hour",
-                "country-hour",
-                "sessions-hour",
-            ])
-            .map(|name| format!("floor:{name}:{phone}"))
-            .collect();
+        let keys: Vec<String> = [
+            "number-hour",
+            "number-day",
+            "number-day-all",
+            "ip-hour",
+            "prefix-hour",
+            "global-hour",
+            "country-hour",
+            "sessions-hour",
+        ]
+        .iter()
+        .map(|name| format!("floor:{name}:{phone}"))
+        .collect();
         if admit(&mut redis, &keys).await.is_err() {
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
