@@ -51,6 +51,12 @@ impl Verifier<'_> {
                 return Err(VerifyError::InvalidPhone(problem));
             }
         };
+        // A number typed with another country's code belongs to that country: the
+        // phone step shows it when the visitor comes back, as the picker in the browser
+        // does once the number is checked while typing (which a quick submit outruns).
+        if let (None, Some(own)) = (&locked, number.country()) {
+            own.clone_into(&mut stored.draft_country);
+        }
         // A double submit of the same request must not send a second message.
         let repeated = stored.pending.as_ref().is_some_and(|pending| {
             pending.e164 == number.e164()

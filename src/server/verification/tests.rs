@@ -274,6 +274,31 @@ async fn a_session_sends_at_most_three_codes_per_ten_minutes() {
 }
 
 #[tokio::test]
+async fn a_number_with_another_countrys_code_comes_back_under_that_country() {
+    let h = Harness::new(&[]).await;
+    let input = StartInput {
+        phone: "+447400123456",
+        country: "DE",
+        channel: Channel::Sms,
+    };
+    h.state
+        .verifier()
+        .start(&h.session, &h.caller, h.now(), input)
+        .await
+        .unwrap();
+    let step = h
+        .state
+        .verifier()
+        .restart(&h.session, &h.caller, h.now())
+        .await
+        .unwrap();
+    let Step::EnterPhone(PhoneEntry { country, .. }) = step else {
+        panic!("the phone step")
+    };
+    assert_eq!(country, "GB", "the number's country, not the picker's");
+}
+
+#[tokio::test]
 async fn restart_keeps_the_number_for_editing() {
     let h = Harness::new(&[]).await;
     h.start(NUMBER).await.unwrap();
