@@ -258,9 +258,11 @@ async fn change_number_goes_back_with_the_number_kept() {
         .call("start", &[("phone", NUMBER), ("channel", "voice")])
         .await;
     let back = browser.call("restart", &[]).await;
+    // The country is the number's own (+44 7911 is Guernsey's), as the picker shows
+    // it once a number typed with its code has been checked.
     assert_eq!(
         back.body,
-        json!({"EnterPhone": {"phone": NUMBER, "country": "", "channel": "voice"}})
+        json!({"EnterPhone": {"phone": NUMBER, "country": "GG", "channel": "voice"}})
     );
 }
 

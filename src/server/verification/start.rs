@@ -51,10 +51,13 @@ impl Verifier<'_> {
                 return Err(VerifyError::InvalidPhone(problem));
             }
         };
-        // A number typed with another country's code belongs to that country: the
-        // phone step shows it when the visitor comes back, as the picker in the browser
-        // does once the number is checked while typing (which a quick submit outruns).
-        if let (None, Some(own)) = (&locked, number.country()) {
+        // A number typed with its country code belongs to that country: the phone
+        // step shows it when the visitor comes back, as the picker in the browser does
+        // once the number is checked while typing (which a quick submit outruns); the
+        // same rule as there (`components/phone_input.rs`), so a national number keeps
+        // the country picked for it.
+        let international = phone.trim_start().starts_with('+');
+        if let (None, true, Some(own)) = (&locked, international, number.country()) {
             own.clone_into(&mut stored.draft_country);
         }
         // A double submit of the same request must not send a second message.

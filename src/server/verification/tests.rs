@@ -299,6 +299,23 @@ async fn a_number_with_another_countrys_code_comes_back_under_that_country() {
 }
 
 #[tokio::test]
+async fn a_national_number_keeps_the_country_picked_for_it() {
+    let h = Harness::new(&[]).await;
+    // A Guernsey mobile to the metadata, typed as a UK number.
+    let input = StartInput {
+        phone: "07911 123456",
+        country: "GB",
+        channel: Channel::Sms,
+    };
+    h.state
+        .verifier()
+        .start(&h.session, &h.caller, h.now(), input)
+        .await
+        .unwrap();
+    assert_eq!(h.stored().draft_country, "GB");
+}
+
+#[tokio::test]
 async fn restart_keeps_the_number_for_editing() {
     let h = Harness::new(&[]).await;
     h.start(NUMBER).await.unwrap();
