@@ -96,7 +96,7 @@ for round in 1 2; do
   for name in "app, SQLite" "floor, 0 trips" "app, Redis" "floor, 5 trips" "floor, 4 trips"; do
     line=$(./target/release/upstream paired-messagebird "$FAKE" "$RATE" "$SECONDS_PER_RUN" \
       "http://127.0.0.1:${side[$name]}" 2>/dev/null | grep -E 'added|errors [1-9]')
-    printf '   round %s, %-15s%s\n' "$round" "$name:" "${line#"${line%%added*}"}"
+    printf '   round %s, %-17s%s\n' "$round" "$name:" "${line#"${line%%added*}"}"
     added[$name]=$(sed -E 's/.*added p50 ([0-9.-]+) ms.*/\1/' <<<"$line")
   done
   awk -v s="${added[app, SQLite]}" -v f0="${added[floor, 0 trips]}" -v r="${added[app, Redis]}" -v f5="${added[floor, 5 trips]}" \
