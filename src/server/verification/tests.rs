@@ -101,9 +101,14 @@ impl Harness {
     }
 
     async fn start(&self, phone: &str) -> Result<Step, VerifyError> {
+        self.start_picked(phone, "").await
+    }
+
+    /// `start` with `country` picked in the phone step.
+    async fn start_picked(&self, phone: &str, country: &str) -> Result<Step, VerifyError> {
         let input = StartInput {
             phone,
-            country: "",
+            country,
             channel: Channel::Sms,
         };
         self.state
@@ -116,6 +121,13 @@ impl Harness {
         self.state
             .verifier()
             .check(&self.session, &self.caller, self.now(), code)
+            .await
+    }
+
+    async fn restart(&self) -> Result<Step, VerifyError> {
+        self.state
+            .verifier()
+            .restart(&self.session, &self.caller, self.now())
             .await
     }
 
@@ -276,22 +288,8 @@ async fn a_session_sends_at_most_three_codes_per_ten_minutes() {
 #[tokio::test]
 async fn a_number_with_another_countrys_code_comes_back_under_that_country() {
     let h = Harness::new(&[]).await;
-    let input = StartInput {
-        phone: "+447400123456",
-        country: "DE",
-        channel: Channel::Sms,
-    };
-    h.state
-        .verifier()
-        .start(&h.session, &h.caller, h.now(), input)
-        .await
-        .unwrap();
-    let step = h
-        .state
-        .verifier()
-        .restart(&h.session, &h.caller, h.now())
-        .await
-        .unwrap();
+    h.start_picked("+447400123456", "DE").await.unwrap();
+    let step = h.restart().await.unwrap();
     let Step::EnterPhone(PhoneEntry { country, .. }) = step else {
         panic!("the phone step")
     };
@@ -302,16 +300,7 @@ async fn a_number_with_another_countrys_code_comes_back_under_that_country() {
 async fn a_national_number_keeps_the_country_picked_for_it() {
     let h = Harness::new(&[]).await;
     // A Guernsey mobile to the metadata, typed as a UK number.
-    let input = StartInput {
-        phone: "07911 123456",
-        country: "GB",
-        channel: Channel::Sms,
-    };
-    h.state
-        .verifier()
-        .start(&h.session, &h.caller, h.now(), input)
-        .await
-        .unwrap();
+    h.start_picked("07911 123456", "GB").await.unwrap();
     assert_eq!(h.stored().draft_country, "GB");
 }
 
@@ -319,12 +308,7 @@ async fn a_national_number_keeps_the_country_picked_for_it() {
 async fn restart_keeps_the_number_for_editing() {
     let h = Harness::new(&[]).await;
     h.start(NUMBER).await.unwrap();
-    let step = h
-        .state
-        .verifier()
-        .restart(&h.session, &h.caller, h.now())
-        .await
-        .unwrap();
+    let step = h.restart().await.unwrap();
     let Step::EnterPhone(PhoneEntry { phone, .. }) = step else {
         panic!()
     };

@@ -85,6 +85,23 @@ impl Floor {
     fn new_id(&self) -> String {
         format!("{:016x}", self.next_id.fetch_add(1, Ordering::Relaxed))
     }
+
+    /// Stores the session under `id` before the answer, as the app does; `false`
+    /// when Redis failed.
+    async fn save(&self, id: &str, session: String) -> bool {
+        let Some((mut redis, _)) = self.redis.clone() else {
+            self.kept.lock().unwrap().insert(id.to_owned(), session);
+            return true;
+        };
+        let saved: redis::RedisResult<()> = redis::cmd("SET")
+            .arg(format!("floor:session:{id}"))
+            .arg(session)
+            .arg("PX")
+            .arg(SESSION_MS)
+            .query_async(&mut redis)
+            .await;
+        saved.is_ok()
+    }
 }
 
 async fn admit(redis: &mut ConnectionManager, keys: &[String]) -> redis::RedisResult<i64> {
@@ -130,22 +147,8 @@ async fn start(State(floor): State<Floor>, Form(form): Form<HashMap<String, Stri
     };
     let id = floor.new_id();
     let session = json!({"number": phone, "reference": created["id"]}).to_string();
-    match floor.redis.clone() {
-        Some((mut redis, _)) => {
-            let saved: redis::RedisResult<()> = redis::cmd("SET")
-                .arg(format!("floor:session:{id}"))
-                .arg(&session)
-                .arg("PX")
-                .arg(SESSION_MS)
-                .query_async(&mut redis)
-                .await;
-            if saved.is_err() {
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
-        }
-        None => {
-            floor.kept.lock().unwrap().insert(id.clone(), session);
-        }
+    if !floor.save(&id, session).await {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     answer(&id, json!({"EnterCode": {"phone": phone}}))
 }
@@ -179,32 +182,20 @@ async fn check(
     };
     let new_id = floor.new_id();
     let verified = json!({"verified": pending["number"]}).to_string();
-    match floor.redis.clone() {
-        Some((mut redis, _)) => {
-            let saved: redis::RedisResult<()> = redis::cmd("SET")
-                .arg(format!("floor:session:{new_id}"))
-                .arg(&verified)
-                .arg("PX")
-                .arg(SESSION_MS)
+    if !floor.save(&new_id, verified).await {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    if let Some((mut redis, _)) = floor.redis.clone() {
+        // After the answer, as the app frees its lock.
+        tokio::spawn(async move {
+            let _: redis::RedisResult<()> = redis::pipe()
+                .del(format!("floor:session:{id}"))
+                .ignore()
+                .del(format!("floor:lock:{id}"))
+                .ignore()
                 .query_async(&mut redis)
                 .await;
-            if saved.is_err() {
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
-            // After the answer, as the app frees its lock.
-            tokio::spawn(async move {
-                let _: redis::RedisResult<()> = redis::pipe()
-                    .del(format!("floor:session:{id}"))
-                    .ignore()
-                    .del(format!("floor:lock:{id}"))
-                    .ignore()
-                    .query_async(&mut redis)
-                    .await;
-            });
-        }
-        None => {
-            floor.kept.lock().unwrap().insert(new_id.clone(), verified);
-        }
+        });
     }
     let body = if checked["status"] == "verified" {
         json!({"Verified": {"e164": pending["number"]}})
