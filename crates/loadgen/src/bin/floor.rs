@@ -10,9 +10,9 @@
 //! With no Redis the session is kept in this process (0 trips: the floor under the
 //! app on SQLite, which keeps its working copy in memory). With Redis, `trips` is:
 //! - `5`: the trips the app makes today (`src/server/routes/flow_lock.rs`,
-//!   `src/server/limits.rs`): on start, the
-//!   send's limits, then the session; on check, the lock with the session's read,
-//!   the try's count, then the renewed session; the lock's release after the answer.
+//!   `src/server/limits.rs`): on start, the send's limits, then the session; on
+//!   check, the lock with the session's read, the try's count, then the renewed
+//!   session; the lock's release after the answer.
 //! - `4`: the same with the check's lock, read and count in one script, which reads
 //!   the number and the reference out of the session in Redis itself (the design
 //!   that would save a trip).
@@ -130,8 +130,10 @@ async fn start(State(floor): State<Floor>, Form(form): Form<HashMap<String, Stri
         .iter()
         .map(|name| format!("floor:{name}:{phone}"))
         .collect();
-        if admit(&mut redis, &keys).await.is_err() {
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        match admit(&mut redis, &keys).await {
+            Ok(0) => {}
+            Ok(_) => return StatusCode::TOO_MANY_REQUESTS.into_response(),
+            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         }
     }
     let body = json!({"recipient": phone.trim_start_matches('+'), "type": "sms", "template": "Code %token", "timeout": 600});
