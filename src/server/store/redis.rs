@@ -45,21 +45,9 @@ static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RE
 
 /// Every counter below its limit, then one more on each; else the first full one.
 /// One script, so no other instance can slip in between the check and the count.
-static ADMIT: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-        for i, key in ipairs(KEYS) do
-            local count = tonumber(redis.call('GET', key) or '0')
-            if count >= tonumber(ARGV[2 * i - 1]) then return i end
-        end
-        for i, key in ipairs(KEYS) do
-            redis.call('INCR', key)
-            redis.call('PEXPIRE', key, ARGV[2 * i], 'NX')
-        end
-        return 0
-        ",
-    )
-});
+/// In a file of its own, which the benchmark's bare server (`crates/loadgen`) runs too.
+static ADMIT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("admit.lua")));
 
 impl RedisStore {
     /// Connects to `url` (`redis://[:password@]host:port[/db]`).

@@ -36,18 +36,9 @@ const LIMIT: u64 = 1_000_000;
 const WINDOW_MS: u64 = 3_600_000;
 const SESSION_MS: u64 = 1_800_000;
 
-/// The app's admission script (`src/server/store/redis.rs`): every counter below
-/// its limit, then one more on each.
-const ADMIT: &str = r"
-    for i, key in ipairs(KEYS) do
-        local count = tonumber(redis.call('GET', key) or '0')
-        if count >= tonumber(ARGV[2 * i - 1]) then return i end
-    end
-    for i, key in ipairs(KEYS) do
-        redis.call('INCR', key)
-        redis.call('PEXPIRE', key, ARGV[2 * i], 'NX')
-    end
-    return 0";
+/// The app's own admission script: every counter below its limit, then one more
+/// on each.
+const ADMIT: &str = include_str!("../../../../src/server/store/admit.lua");
 
 /// The lock, the session's read and the try's two counters in one trip.
 const LOCK_READ_ADMIT: &str = r"
